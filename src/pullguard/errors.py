@@ -1,0 +1,49 @@
+"""The error hierarchy. Every error pullguard raises on purpose is a PullguardError.
+
+Messages name the object and location, never a secret value: the CLI prints them
+as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+
+class PullguardError(Exception):
+    """Base of every error pullguard raises on purpose."""
+
+
+class InputError(PullguardError):
+    """A file, document or field that cannot be read as it should be."""
+
+
+class InvalidImageReference(InputError):
+    """An image string that is not a valid distribution reference."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        # Image references are not secret; keep the text short in messages.
+        shown = reference if len(reference) <= 120 else reference[:117] + "..."
+        super().__init__(f"invalid image reference {shown!r}: {reason}")
+        self.reference = reference
+        self.reason = reason
+
+
+class DockerConfigError(InputError):
+    """A .dockerconfigjson / .dockercfg payload the kubelet would fail to decode.
+
+    The reason never quotes the payload: it may hold a password.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConfigError(PullguardError):
+    """The pullguard configuration file or command line is wrong."""
+
+
+class RegistryError(PullguardError):
+    """A registry could not be asked (used by `verify`)."""
+
+
+class ClusterError(PullguardError):
+    """The Kubernetes API could not be read (used by the cluster source)."""
