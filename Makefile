@@ -1,0 +1,38 @@
+# pullguard: `make demo` to try it, `make test` to run everything the tests need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench fuzz clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pullguard scan examples/ ; status=$$?; \
+	  echo "(pullguard exited with $$status: 0 clean, 1 findings, 2 input or usage error)"; \
+	  test $$status -le 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: $(STAMP) lint unit
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from pullguard.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""Exact fix commands for findings. Placeholders are in <angle brackets>; no secret is ever filled in."""
+
+from __future__ import annotations
+
+import json
+
+from pullguard.inventory.model import ObjectRef
+
+_WORKLOAD_RESOURCES = {
+    "Pod": "pod",
+    "Deployment": "deployment",
+    "StatefulSet": "statefulset",
+    "DaemonSet": "daemonset",
+    "ReplicaSet": "replicaset",
+    "ReplicationController": "replicationcontroller",
+    "Job": "job",
+    "CronJob": "cronjob",
+    "PodTemplate": "podtemplate",
+}
+_TEMPLATE_PATHS = {
+    "Pod": (),
+    "PodTemplate": ("template",),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+
+
+def create_pull_secret(name: str, namespace: str, server: str) -> str:
+    """Create a dockerconfigjson secret without putting the password on the command line."""
+    return (
+        f"kubectl create secret docker-registry {name} --namespace {namespace} \\\n"
+        f"  --docker-server={server} --docker-username=<username> \\\n"
+        f'  --docker-password="$(cat <password-file>)"'
+        f"   # or: kubectl create secret generic {name} -n {namespace} "
+        f"--type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=<config.json>"
+    )
+
+
+def attach_to_service_account(secret: str, account: str, namespace: str) -> str:
+    patch = json.dumps({"imagePullSecrets": [{"name": secret}]})
+    return f"kubectl patch serviceaccount {account} --namespace {namespace} -p '{patch}'"
+
+
+def attach_to_workload(secret: str, owner: ObjectRef) -> str:
+    """A strategic-merge patch: pod-level imagePullSecrets merge by name."""
+    path = _TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))
+    patch: dict[str, object] = {"imagePullSecrets": [{"name": secret}]}
+    body: dict[str, object] = {"spec": patch}
+    for step in reversed(path):
+        body = {step: body}
+    resource = _WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
+    if owner.kind == "Pod":  # a running pod's spec is immutable: change the manifest and recreate it
+        return f"add to the Pod manifest and recreate it:\n{yaml_pull_secrets(secret)}"
+    return f"kubectl patch {resource} {owner.name} --namespace {owner.namespace} -p '{json.dumps(body)}'"
+
+
+def yaml_pull_secrets(secret: str) -> str:
+    return f"spec:\n  imagePullSecrets:\n  - name: {secret}"

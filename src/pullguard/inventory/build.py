@@ -1,0 +1,461 @@
+"""From manifests to the inventory: the only place that reads object bodies.
+
+Field types are checked here; an object with a wrong field type becomes an input
+problem naming the field, and the other objects are still analysed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pullguard.errors import DockerConfigError, InvalidImageReference
+from pullguard.inventory.kinds import POD_SPEC_PATHS, api_group, is_workload
+from pullguard.inventory.model import (
+    PULL_SECRET_TYPES,
+    ImageField,
+    ImageUse,
+    Inventory,
+    ObjectRef,
+    PodTemplate,
+    PullSecretPayload,
+    Secret,
+    SecretMount,
+    SecretOrigin,
+    ServiceAccount,
+    UnanalysedWorkload,
+)
+from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
+from pullguard.semantics.imageref import parse_image
+from pullguard.sources.model import InputProblem, Level, Location, Manifest
+from pullguard.sources.yamldocs import has_template_marker, image_line_of, line_of
+
+_CONTAINER_FIELDS = (
+    ("containers", ImageField.CONTAINER),
+    ("initContainers", ImageField.INIT_CONTAINER),
+    ("ephemeralContainers", ImageField.EPHEMERAL_CONTAINER),
+)
+
+
+class FieldError(Exception):
+    """A field of the wrong type; becomes an InputProblem naming the field."""
+
+    def __init__(self, path: str, expected: str) -> None:
+        super().__init__(f"'{path}' must be {expected}")
+
+
+class InventoryBuilder:
+    """Collects manifests into an Inventory; `default_namespace` stands in for a missing one."""
+
+    def __init__(self, default_namespace: str = "default") -> None:
+        self.default_namespace = default_namespace
+        self.inventory = Inventory()
+
+    def add_all(self, manifests: Iterable[Manifest]) -> Inventory:
+        for manifest in manifests:
+            self.add(manifest)
+        return self.inventory
+
+    def add(self, manifest: Manifest) -> None:
+        body = manifest.body
+        if body is None:
+            return
+        namespace = manifest.namespace or self.default_namespace
+        try:
+            if is_workload(manifest.api_version, manifest.kind):
+                self._add_workload(manifest, body, namespace)
+            elif manifest.kind == "ServiceAccount" and api_group(manifest.api_version) == "":
+                self._add_service_account(manifest, body, namespace)
+            elif manifest.kind == "Secret" and api_group(manifest.api_version) == "":
+                self._add_secret(manifest, body, namespace)
+            elif manifest.kind == "Namespace" and api_group(manifest.api_version) == "":
+                self.inventory.namespaces[manifest.name] = manifest.location
+            elif (
+                manifest.kind == "ExternalSecret" and api_group(manifest.api_version) == "external-secrets.io"
+            ):
+                self._add_external_secret(manifest, body, namespace)
+            elif manifest.kind == "SealedSecret" and api_group(manifest.api_version) == "bitnami.com":
+                self._add_sealed_secret(manifest, body, namespace)
+            else:
+                self._look_for_pod_specs(manifest, body, namespace)
+        except FieldError as error:
+            self.inventory.problems.append(
+                InputProblem(
+                    manifest.location, Level.ERROR, "wrong-type", f"{manifest.kind} {manifest.name}: {error}"
+                )
+            )
+
+    # -- workloads -----------------------------------------------------------
+
+    def _add_workload(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        path = POD_SPEC_PATHS[manifest.kind]
+        spec: Any = body
+        for depth, step in enumerate(path):
+            spec = _mapping(spec, ".".join(path[:depth]) or "object").get(step)
+            if spec is None:
+                raise FieldError(".".join(path[: depth + 1]), "present (a pod template needs it)")
+        owner = ObjectRef(manifest.kind, namespace, manifest.name)
+        self.inventory.pod_templates.append(self.pod_template(owner, manifest, spec, body, ".".join(path)))
+
+    def pod_template(
+        self, owner: ObjectRef, manifest: Manifest, spec: Any, body: Mapping[str, Any], spec_path: str
+    ) -> PodTemplate:
+        spec = _mapping(spec, spec_path)
+        images: list[ImageUse] = []
+        mounts: list[SecretMount] = []
+        for field_name, image_field in _CONTAINER_FIELDS:
+            for index, container in enumerate(_list(spec.get(field_name), f"{spec_path}.{field_name}")):
+                where = f"{spec_path}.{field_name}[{index}]"
+                container = _mapping(container, where)
+                name = _string(container.get("name"), f"{where}.name")
+                images.append(
+                    self._image_use(image_field, name, container.get("image"), container, manifest, where)
+                )
+                mounts.extend(_env_secret_mounts(container, name, where))
+        for index, volume in enumerate(_list(spec.get("volumes"), f"{spec_path}.volumes")):
+            where = f"{spec_path}.volumes[{index}]"
+            volume = _mapping(volume, where)
+            name = _string(volume.get("name"), f"{where}.name")
+            image_volume = volume.get("image")
+            if image_volume is not None:
+                image_volume = _mapping(image_volume, f"{where}.image")
+                reference = image_volume.get("reference")
+                images.append(
+                    self._image_use(
+                        ImageField.IMAGE_VOLUME, name, reference, image_volume, manifest, f"{where}.image"
+                    )
+                )
+            mounts.extend(_volume_secret_mounts(volume, where))
+        pull_secrets: list[str] = []
+        for index, item in enumerate(_list(spec.get("imagePullSecrets"), f"{spec_path}.imagePullSecrets")):
+            item = _mapping(item, f"{spec_path}.imagePullSecrets[{index}]")
+            secret_name = _string(item.get("name"), f"{spec_path}.imagePullSecrets[{index}].name")
+            if secret_name:
+                pull_secrets.append(secret_name)
+        service_account = (
+            _string(spec.get("serviceAccountName"), f"{spec_path}.serviceAccountName")
+            or _string(spec.get("serviceAccount"), f"{spec_path}.serviceAccount")
+            or "default"
+        )
+        annotations = _annotations(body)
+        template = _template_of(body, spec_path)
+        if template is not None:
+            annotations += _annotations(template)
+        return PodTemplate(
+            owner=owner,
+            location=Location(
+                manifest.location.path,
+                manifest.location.document,
+                line_of(spec, manifest.location.line),
+                manifest.location.item,
+            ),
+            service_account=service_account,
+            pull_secrets=tuple(pull_secrets),
+            images=tuple(images),
+            automount_token=_optional_bool(
+                spec.get("automountServiceAccountToken"), f"{spec_path}.automountServiceAccountToken"
+            ),
+            secret_mounts=tuple(mounts),
+            annotations=annotations,
+        )
+
+    def _image_use(
+        self,
+        image_field: ImageField,
+        name: str,
+        image: Any,
+        holder: Mapping[str, Any],
+        manifest: Manifest,
+        where: str,
+    ) -> ImageUse:
+        location = Location(
+            manifest.location.path,
+            manifest.location.document,
+            image_line_of(holder, manifest.location.line),
+            manifest.location.item,
+        )
+        if image is None or image == "":
+            return ImageUse(image_field, name, "", None, "no image given", False, location)
+        if not isinstance(image, str):
+            raise FieldError(
+                f"{where}.{'reference' if image_field is ImageField.IMAGE_VOLUME else 'image'}", "a string"
+            )
+        if has_template_marker(image):
+            return ImageUse(image_field, name, image, None, "un-rendered template expression", True, location)
+        try:
+            return ImageUse(image_field, name, image, parse_image(image), None, False, location)
+        except InvalidImageReference as error:
+            return ImageUse(image_field, name, image, None, error.reason, False, location)
+
+    def _look_for_pod_specs(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        """Report custom resources that embed pod specs: we cannot know how they are admitted."""
+        images = _embedded_container_images(body)
+        if images:
+            self.inventory.unanalysed.append(
+                UnanalysedWorkload(
+                    ObjectRef(manifest.kind, namespace, manifest.name),
+                    manifest.location,
+                    manifest.api_version,
+                    images,
+                )
+            )
+
+    # -- identities and secrets --------------------------------------------------
+
+    def _add_service_account(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        names: list[str] = []
+        for index, item in enumerate(_list(body.get("imagePullSecrets"), "imagePullSecrets")):
+            name = _string(
+                _mapping(item, f"imagePullSecrets[{index}]").get("name"), f"imagePullSecrets[{index}].name"
+            )
+            if name:
+                names.append(name)
+        account = ServiceAccount(
+            ObjectRef("ServiceAccount", namespace, manifest.name),
+            manifest.location,
+            tuple(names),
+            _optional_bool(body.get("automountServiceAccountToken"), "automountServiceAccountToken"),
+            _annotations(body),
+        )
+        self.inventory.service_accounts[(namespace, manifest.name)] = account
+
+    def _add_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        secret_type = _string(body.get("type"), "type") or "Opaque"
+        data = _mapping(body.get("data") or {}, "data")
+        string_data = _mapping(body.get("stringData") or {}, "stringData")
+        keys = tuple(sorted({str(k) for k in data} | {str(k) for k in string_data}))
+        origin = SecretOrigin.SOPS if _is_sops_encrypted(body) else SecretOrigin.PLAIN
+        payload = None
+        data_key = PULL_SECRET_TYPES.get(secret_type)
+        if data_key is not None:
+            payload = _pull_secret_payload(data_key, data, string_data, origin)
+        wrong = tuple(k for k in keys if k in (".dockerconfigjson", ".dockercfg")) if data_key is None else ()
+        self._store_secret(
+            Secret(
+                ObjectRef("Secret", namespace, manifest.name),
+                manifest.location,
+                secret_type,
+                keys,
+                payload,
+                origin,
+                wrong,
+                _annotations(body),
+                _creation_timestamp(body),
+            )
+        )
+
+    def _add_external_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        spec = _mapping(body.get("spec") or {}, "spec")
+        target = _mapping(spec.get("target") or {}, "spec.target")
+        template = _mapping(target.get("template") or {}, "spec.target.template")
+        name = _string(target.get("name"), "spec.target.name") or manifest.name
+        secret_type = _string(template.get("type"), "spec.target.template.type") or "Opaque"
+        self._store_managed_secret(manifest, namespace, name, secret_type, SecretOrigin.EXTERNAL_SECRET, body)
+
+    def _add_sealed_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        spec = _mapping(body.get("spec") or {}, "spec")
+        template = _mapping(spec.get("template") or {}, "spec.template")
+        secret_type = _string(template.get("type"), "spec.template.type") or "Opaque"
+        self._store_managed_secret(
+            manifest, namespace, manifest.name, secret_type, SecretOrigin.SEALED_SECRET, body
+        )
+
+    def _store_managed_secret(
+        self,
+        manifest: Manifest,
+        namespace: str,
+        name: str,
+        secret_type: str,
+        origin: SecretOrigin,
+        body: Mapping[str, Any],
+    ) -> None:
+        data_key = PULL_SECRET_TYPES.get(secret_type)
+        payload = PullSecretPayload(data_key) if data_key is not None else None
+        self._store_secret(
+            Secret(
+                ObjectRef("Secret", namespace, name),
+                manifest.location,
+                secret_type,
+                (),
+                payload,
+                origin,
+                annotations=_annotations(body),
+                creation_timestamp=_creation_timestamp(body),
+            )
+        )
+
+    def _store_secret(self, secret: Secret) -> None:
+        key = (secret.ref.namespace or self.default_namespace, secret.ref.name)
+        existing = self.inventory.secrets.get(key)
+        # A plain Secret and the ExternalSecret that writes it: the plain one tells more.
+        if (
+            existing is None
+            or existing.origin is not SecretOrigin.PLAIN
+            or secret.origin is SecretOrigin.PLAIN
+        ):
+            self.inventory.secrets[key] = secret
+
+
+# -- field readers -----------------------------------------------------------------
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    raise FieldError(path, "a mapping")
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise FieldError(path, "a list")
+
+
+def _string(value: Any, path: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise FieldError(path, "a string")
+
+
+def _optional_bool(value: Any, path: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise FieldError(path, "true or false")
+
+
+def _annotations(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    metadata = body.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return ()
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, Mapping):
+        return ()
+    return tuple((str(k), str(v)) for k, v in annotations.items())
+
+
+def _creation_timestamp(body: Mapping[str, Any]) -> str | None:
+    metadata = body.get("metadata")
+    if isinstance(metadata, Mapping) and metadata.get("creationTimestamp") is not None:
+        value = metadata["creationTimestamp"]
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return None
+
+
+def _template_of(body: Mapping[str, Any], spec_path: str) -> Mapping[str, Any] | None:
+    """The pod template mapping (the parent of the pod spec), when it is not the object itself."""
+    steps = spec_path.split(".")[:-1]
+    if not steps:
+        return None
+    node: Any = body
+    for step in steps:
+        node = node.get(step) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else None
+
+
+def _env_secret_mounts(container: Mapping[str, Any], name: str, where: str) -> list[SecretMount]:
+    mounts: list[SecretMount] = []
+    for index, env in enumerate(_list(container.get("env"), f"{where}.env")):
+        value_from = _mapping(env, f"{where}.env[{index}]").get("valueFrom")
+        if isinstance(value_from, Mapping) and isinstance(value_from.get("secretKeyRef"), Mapping):
+            secret = _string(
+                value_from["secretKeyRef"].get("name"), f"{where}.env[{index}].valueFrom.secretKeyRef.name"
+            )
+            mounts.append(SecretMount(secret, "env", name))
+    for index, source in enumerate(_list(container.get("envFrom"), f"{where}.envFrom")):
+        ref = _mapping(source, f"{where}.envFrom[{index}]").get("secretRef")
+        if isinstance(ref, Mapping):
+            mounts.append(
+                SecretMount(
+                    _string(ref.get("name"), f"{where}.envFrom[{index}].secretRef.name"), "envFrom", name
+                )
+            )
+    return mounts
+
+
+def _volume_secret_mounts(volume: Mapping[str, Any], where: str) -> list[SecretMount]:
+    mounts: list[SecretMount] = []
+    secret = volume.get("secret")
+    if isinstance(secret, Mapping):
+        mounts.append(
+            SecretMount(_string(secret.get("secretName"), f"{where}.secret.secretName"), "volume", None)
+        )
+    projected = volume.get("projected")
+    if isinstance(projected, Mapping):
+        for index, source in enumerate(_list(projected.get("sources"), f"{where}.projected.sources")):
+            ref = _mapping(source, f"{where}.projected.sources[{index}]").get("secret")
+            if isinstance(ref, Mapping):
+                mounts.append(
+                    SecretMount(
+                        _string(ref.get("name"), f"{where}.projected.sources[{index}].secret.name"),
+                        "projected volume",
+                        None,
+                    )
+                )
+    return mounts
+
+
+def _pull_secret_payload(
+    data_key: str, data: Mapping[str, Any], string_data: Mapping[str, Any], origin: SecretOrigin
+) -> PullSecretPayload:
+    if origin is SecretOrigin.SOPS:
+        return PullSecretPayload(data_key)  # encrypted: registries unknown until decrypted
+    raw: bytes
+    if data_key in string_data:  # the API server writes stringData over data
+        value = string_data[data_key]
+        if not isinstance(value, str):
+            return PullSecretPayload(data_key, error=f"stringData['{data_key}'] is not a string")
+        raw = value.encode("utf-8")
+    else:
+        value = data.get(data_key)
+        if value is None or value == "":
+            return PullSecretPayload(data_key, missing=True)
+        if not isinstance(value, str):
+            return PullSecretPayload(data_key, error=f"data['{data_key}'] is not a string")
+        if has_template_marker(value):
+            return PullSecretPayload(
+                data_key, error=f"data['{data_key}'] is an un-rendered template expression"
+            )
+        try:
+            raw = decode_secret_value(value)
+        except DockerConfigError as error:
+            return PullSecretPayload(data_key, error=f"data['{data_key}']: {error.reason}")
+    if not raw.strip():
+        return PullSecretPayload(data_key, missing=True)
+    parse = parse_dockerconfigjson if data_key == ".dockerconfigjson" else parse_dockercfg
+    try:
+        return PullSecretPayload(data_key, tuple(parse(raw)))
+    except DockerConfigError as error:
+        return PullSecretPayload(data_key, error=error.reason)
+
+
+def _is_sops_encrypted(body: Mapping[str, Any]) -> bool:
+    sops = body.get("sops")
+    return isinstance(sops, Mapping) and bool(sops)
+
+
+def _embedded_container_images(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """Images of any `containers` list of mappings with images, anywhere in the body."""
+    images: list[str] = []
+    seen: set[int] = set()
+    stack: list[Any] = [body]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Mapping):
+            containers = node.get("containers")
+            if isinstance(containers, list):
+                images.extend(
+                    str(c["image"])
+                    for c in containers
+                    if isinstance(c, Mapping) and isinstance(c.get("image"), str)
+                )
+            stack.extend(v for v in node.values() if isinstance(v, Mapping | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, Mapping | list))
+    return tuple(images)

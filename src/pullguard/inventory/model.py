@@ -1,0 +1,168 @@
+"""The normalized inventory every command works from: typed, frozen records.
+
+Nothing here knows where objects came from (files or a cluster) and nothing here
+judges them: resolution (`resolve.py`) and checks do that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pullguard.semantics.dockerconfig import AuthEntry
+from pullguard.semantics.imageref import ImageRef
+from pullguard.sources.model import InputProblem, Location, ReadStats
+
+DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
+DOCKERCFG = "kubernetes.io/dockercfg"
+PULL_SECRET_TYPES = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObjectRef:
+    """How findings name an object: `Kind namespace/name`."""
+
+    kind: str
+    namespace: str | None
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+class ImageField(StrEnum):
+    """Where in a pod spec an image is named; all are pulled with the pod's credentials."""
+
+    CONTAINER = "containers"
+    INIT_CONTAINER = "initContainers"
+    EPHEMERAL_CONTAINER = "ephemeralContainers"
+    IMAGE_VOLUME = "volumes"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageUse:
+    """One image a pod pulls: a container's image or an image volume's reference.
+
+    `ref` is None when the string is not a usable reference; `problem` says why,
+    and `unresolved` tells an un-rendered template apart from a plain mistake.
+    """
+
+    field: ImageField
+    name: str  # container or volume name
+    image: str
+    ref: ImageRef | None
+    problem: str | None
+    unresolved: bool
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SecretMount:
+    """A Secret read by a pod other than as a pull secret (volume, projection, env)."""
+
+    secret: str
+    how: str  # "volume", "projected volume", "env", "envFrom"
+    container: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PodTemplate:
+    """A pod spec as the API server would admit it, with its owner.
+
+    `pull_secrets` are the names the template declares (empty when it declares
+    none: the ServiceAccount admission plugin then copies the ServiceAccount's).
+    """
+
+    owner: ObjectRef
+    location: Location
+    service_account: str
+    pull_secrets: tuple[str, ...]
+    images: tuple[ImageUse, ...]
+    automount_token: bool | None = None
+    secret_mounts: tuple[SecretMount, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    # True for objects read from a live cluster: their spec already carries the
+    # ServiceAccount's secrets, so admission must not be applied again.
+    admitted: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.owner.namespace or "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    ref: ObjectRef
+    location: Location
+    pull_secrets: tuple[str, ...]
+    automount_token: bool | None = None
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+class SecretOrigin(StrEnum):
+    """How a Secret is held in the input."""
+
+    PLAIN = "plain"  # a Secret manifest with readable data
+    METADATA_ONLY = "metadata-only"  # data not read (cluster --no-secret-data)
+    EXTERNAL_SECRET = "ExternalSecret"
+    SEALED_SECRET = "SealedSecret"
+    SOPS = "SOPS"
+
+
+@dataclass(frozen=True, slots=True)
+class PullSecretPayload:
+    """The registry credentials of a pull secret, as the kubelet would decode them.
+
+    `error` is set when the kubelet's decoding fails, which fails every pull of
+    every pod using the secret; it never quotes the payload.
+    """
+
+    data_key: str  # ".dockerconfigjson" or ".dockercfg"
+    entries: tuple[AuthEntry, ...] = ()
+    error: str | None = None
+    missing: bool = False  # the type's key is absent or empty
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    ref: ObjectRef
+    location: Location
+    type: str
+    data_keys: tuple[str, ...]
+    payload: PullSecretPayload | None  # None unless the type is a pull-secret type
+    origin: SecretOrigin = SecretOrigin.PLAIN
+    # data keys named like a pull secret's although the type is not one (PG003)
+    docker_keys_in_wrong_type: tuple[str, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    creation_timestamp: str | None = None
+
+    @property
+    def is_pull_secret_type(self) -> bool:
+        return self.type in PULL_SECRET_TYPES
+
+    @property
+    def registries_known(self) -> bool:
+        return self.origin in (SecretOrigin.PLAIN,)
+
+
+@dataclass(frozen=True, slots=True)
+class UnanalysedWorkload:
+    """A custom resource that embeds pod specs we do not know how to admit."""
+
+    ref: ObjectRef
+    location: Location
+    api_version: str
+    images: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Inventory:
+    """Everything read, indexed by namespace and name."""
+
+    pod_templates: list[PodTemplate] = field(default_factory=list)
+    service_accounts: dict[tuple[str, str], ServiceAccount] = field(default_factory=dict)
+    secrets: dict[tuple[str, str], Secret] = field(default_factory=dict)
+    namespaces: dict[str, Location] = field(default_factory=dict)
+    unanalysed: list[UnanalysedWorkload] = field(default_factory=list)
+    stats: ReadStats = field(default_factory=ReadStats)
+    problems: list[InputProblem] = field(default_factory=list)

@@ -1,0 +1,141 @@
+"""The JSON report: a stable, documented schema (src/pullguard/data/report.schema.json).
+
+Secrets appear by namespace/name, type and registry keys only; never a value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pullguard import __version__
+from pullguard.checks import Finding
+from pullguard.inventory.model import ObjectRef
+from pullguard.inventory.resolve import ImageJudgement
+from pullguard.scan import ScanResult
+from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Location, SkipReason
+
+SCHEMA_VERSION = "1"
+
+
+def location(where: Location) -> dict[str, Any]:
+    found: dict[str, Any] = {"file": where.path, "document": where.document, "line": where.line}
+    if where.item is not None:
+        found["item"] = where.item
+    return found
+
+
+def object_ref(ref: ObjectRef) -> dict[str, Any]:
+    return {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+
+
+def finding(item: Finding) -> dict[str, Any]:
+    return {
+        "checkId": item.check_id,
+        "severity": item.severity.value,
+        "object": object_ref(item.object),
+        "message": item.message,
+        "image": item.image,
+        "container": item.container,
+        "location": location(item.location),
+        "remediation": item.remediation,
+    }
+
+
+def image(judgement: ImageJudgement) -> dict[str, Any]:
+    use, pod = judgement.use, judgement.pod
+    ref = use.ref
+    return {
+        "object": object_ref(pod.template.owner),
+        "field": use.field.value,
+        "name": use.name,
+        "image": use.image,
+        "normalized": str(ref) if ref else None,
+        "registry": ref.domain if ref else None,
+        "invalid": use.problem if ref is None and not use.unresolved else None,
+        "unresolved": use.unresolved,
+        "visibility": judgement.visibility.value if judgement.visibility else None,
+        "visibilityReason": judgement.classification.reason if judgement.classification else None,
+        "coverage": judgement.coverage.value if ref else None,
+        "secretsFrom": pod.secrets_from.value,
+        "serviceAccount": pod.template.service_account,
+        "credentials": [
+            {"key": m.location, "secret": m.secret, "node": m.secret is None, "anonymous": m.anonymous}
+            for m in judgement.matches
+        ],
+        "cause": judgement.cause if ref and not judgement.coverage.configured else None,
+        "location": location(use.location),
+    }
+
+
+def problem(item: InputProblem) -> dict[str, Any]:
+    return {
+        "level": item.level.value,
+        "code": item.code,
+        "message": item.message,
+        "location": location(item.location),
+    }
+
+
+def render(result: ScanResult) -> str:
+    summary = result.summary
+    inventory = result.inventory
+    document = {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": "pullguard", "version": __version__},
+        "summary": {
+            "line": summary.headline,
+            "files": summary.files,
+            "documents": summary.documents,
+            "documentsSkipped": summary.documents_skipped,
+            "documentsSkippedReasons": {
+                reason: SKIP_REASON_TEXT[SkipReason(reason)] for reason in summary.documents_skipped
+            },
+            "objects": summary.objects,
+            "lists": summary.lists,
+            "podTemplates": summary.pod_templates,
+            "images": summary.images,
+            "imagesJudged": summary.images_judged,
+            "invalidReferences": summary.invalid_references,
+            "unresolvedReferences": summary.unresolved_references,
+            "privateImages": summary.private_images,
+            "privateImagesCovered": summary.private_images_covered,
+            "privateImagesUnverifiable": summary.private_images_unverifiable,
+            "publicImages": summary.public_images,
+            "unknownRegistryImages": summary.unknown_images,
+            "unanalysedWorkloads": summary.unanalysed_workloads,
+            "inputErrors": summary.input_errors,
+            "inputWarnings": summary.input_warnings,
+            "findings": summary.findings,
+        },
+        "findings": [finding(f) for f in result.findings],
+        "images": [image(j) for j in result.resolution.images],
+        "pullSecrets": [
+            {
+                "namespace": secret.ref.namespace,
+                "name": secret.ref.name,
+                "type": secret.type,
+                "origin": secret.origin.value,
+                "registries": (
+                    [entry.key for entry in secret.payload.entries]
+                    if secret.payload is not None and secret.registries_known
+                    else None
+                ),
+                "error": secret.payload.error if secret.payload is not None else None,
+                "location": location(secret.location),
+            }
+            for secret in sorted(inventory.secrets.values(), key=lambda s: s.ref)
+            if secret.is_pull_secret_type or secret.docker_keys_in_wrong_type
+        ],
+        "unanalysedWorkloads": [
+            {
+                "object": object_ref(u.ref),
+                "apiVersion": u.api_version,
+                "images": list(u.images),
+                "location": location(u.location),
+            }
+            for u in inventory.unanalysed
+        ],
+        "inputProblems": [problem(p) for p in result.problems],
+    }
+    return json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"

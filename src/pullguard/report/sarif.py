@@ -1,0 +1,120 @@
+"""SARIF 2.1.0 for code scanning: one rule per declared check, one result per finding."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from pullguard import __version__
+from pullguard.checks import REGISTRY, Severity
+from pullguard.checks.base import STANDARDS
+from pullguard.scan import ScanResult
+from pullguard.sources.model import Level, Location
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/pullguard/pullguard"
+_LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning reads this property to rank security results.
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+def _uri(path: str) -> str:
+    if path == "-":
+        return "stdin"
+    return quote(path.replace("\\", "/").removeprefix("./"))
+
+
+def _physical(where: Location) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": max(where.line, 1)}
+    return {"physicalLocation": {"artifactLocation": {"uri": _uri(where.path)}, "region": region}}
+
+
+def _rules() -> list[dict[str, Any]]:
+    rules = []
+    for check_id, check in sorted(REGISTRY.items()):
+        info = check.info
+        rules.append(
+            {
+                "id": check_id,
+                "name": "".join(word.capitalize() for word in info.title.replace(",", "").split()),
+                "shortDescription": {"text": info.title},
+                "fullDescription": {"text": info.description},
+                "help": {
+                    "text": f"{info.description}\n\nRemediation: {info.remediation}",
+                    "markdown": f"{info.description}\n\n**Remediation:** {info.remediation}\n\n"
+                    + "\n".join(f"- {STANDARDS.get(s, s)}" for s in info.standards),
+                },
+                "defaultConfiguration": {"level": _LEVELS[info.severity]},
+                "properties": {
+                    "tags": ["security", "kubernetes", *info.standards],
+                    "security-severity": _SECURITY_SEVERITY[info.severity],
+                    "precision": "high",
+                },
+            }
+        )
+    return rules
+
+
+def render(result: ScanResult) -> str:
+    rule_index = {check_id: index for index, check_id in enumerate(sorted(REGISTRY))}
+    results = [
+        {
+            "ruleId": f.check_id,
+            "ruleIndex": rule_index[f.check_id],
+            "level": _LEVELS[f.severity],
+            "message": {"text": f.message},
+            "locations": [_physical(f.location)],
+            "partialFingerprints": {
+                "pullguard/v1": f"{f.check_id}:{f.object}:{f.container or ''}:{f.image or ''}"
+            },
+            "properties": {"severity": f.severity.value, "remediation": f.remediation},
+        }
+        for f in result.findings
+    ]
+    notifications = [
+        {
+            "level": "error" if p.level is Level.ERROR else "warning",
+            "message": {"text": f"{p.location}: {p.message}"},
+            "locations": [_physical(p.location)],
+            "descriptor": {"id": p.code},
+        }
+        for p in result.problems
+    ]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pullguard",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": _rules(),
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not any(p.level is Level.ERROR for p in result.problems),
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+                "properties": {"summary": result.summary.headline},
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"

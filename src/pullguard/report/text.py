@@ -1,0 +1,149 @@
+"""The human report: summary line first, then findings, then what could not be read."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from pullguard.checks import Severity
+from pullguard.scan import ScanResult
+from pullguard.sources.model import SKIP_REASON_TEXT, Level, SkipReason
+
+_STYLES = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+# Past this many rows a rich table costs more than it helps; plain lines read as well.
+_TABLE_LIMIT = 1000
+
+
+def render(
+    result: ScanResult,
+    out: TextIO,
+    *,
+    color: bool | None = None,
+    show_fixes: bool = False,
+    show_images: bool = False,
+) -> None:
+    console = Console(
+        file=out,
+        force_terminal=color,
+        no_color=color is False,
+        width=160 if not out.isatty() else None,
+        highlight=False,
+        soft_wrap=False,
+    )
+    summary = result.summary
+    console.print(Text(summary.headline, style="bold"))
+    if summary.private_images_unverifiable:
+        console.print(
+            f"{summary.private_images_unverifiable} more private images use pull secrets whose registries are "
+            "unknown until rendered (ExternalSecret, SealedSecret, SOPS): not counted."
+        )
+    console.print(
+        f"{summary.files} files, {summary.documents} documents, {summary.objects} objects, "
+        f"{summary.pod_templates} pod templates, {summary.images} images "
+        f"({summary.private_images} private, {summary.public_images} public, "
+        f"{summary.unknown_images} unknown registry, "
+        f"{summary.invalid_references} invalid, {summary.unresolved_references} unresolved)."
+    )
+    if summary.unknown_images:
+        console.print(
+            f"{summary.unknown_images} images are on registries not known to be private or public: "
+            "declare them (--private-registry / --public-registry) or use --assume-private.",
+            style="dim",
+        )
+    skipped = ", ".join(
+        f"{count} {SKIP_REASON_TEXT[SkipReason(reason)]}"
+        for reason, count in summary.documents_skipped.items()
+    )
+    if skipped:
+        console.print(f"Skipped: {skipped}.", style="dim")
+    if show_images:
+        _images(console, result)
+    if result.findings:
+        _findings(console, result, show_fixes)
+    else:
+        console.print("No findings.", style="green")
+    if result.inventory.unanalysed:
+        console.print()
+        console.print(
+            f"Not analysed: {len(result.inventory.unanalysed)} custom resources embed pod specs "
+            "whose admission pullguard does not know:",
+            style="yellow",
+        )
+        for item in result.inventory.unanalysed[:20]:
+            console.print(
+                f"  {item.ref} ({item.api_version}) at {item.location}: {', '.join(item.images[:3])}"
+            )
+    if result.problems:
+        console.print()
+        errors = sum(1 for p in result.problems if p.level is Level.ERROR)
+        console.print(
+            f"Input problems: {errors} errors, {len(result.problems) - errors} warnings", style="bold"
+        )
+        for problem in result.problems:
+            style = "red" if problem.level is Level.ERROR else "yellow"
+            console.print(Text(str(problem), style=style))
+
+
+def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in result.summary.findings.items())
+    console.print()
+    console.print(Text(f"{len(result.findings)} findings ({counts})", style="bold"))
+    if len(result.findings) > _TABLE_LIMIT:
+        for f in result.findings:
+            console.print(
+                Text.assemble(
+                    (f"{f.severity.value.upper():8}", _STYLES[f.severity]),
+                    f" {f.check_id} {f.object}  {f.location.path}:{f.location.line}",
+                )
+            )
+            console.print(f"    {f.message}", soft_wrap=True)
+            if show_fixes:
+                console.print(
+                    "    fix: " + f.remediation.replace("\n", "\n         "), style="dim", soft_wrap=True
+                )
+        return
+    table = Table(box=box.SIMPLE_HEAVY, show_lines=False, expand=False)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Object")
+    table.add_column("Where", overflow="fold")
+    table.add_column("Finding", ratio=1)
+    for f in result.findings:
+        detail = Text(f.message)
+        if show_fixes:
+            detail.append("\nFix: " + f.remediation, style="dim")
+        table.add_row(
+            Text(f.severity.value, style=_STYLES[f.severity]),
+            f.check_id,
+            str(f.object),
+            f"{f.location.path}:{f.location.line}",
+            detail,
+        )
+    console.print(table)
+    if not show_fixes:
+        console.print(
+            "Exact fix commands: --show-fixes, `pullguard explain PGxxx`, or --format json.", style="dim"
+        )
+
+
+def _images(console: Console, result: ScanResult) -> None:
+    table = Table(title="Images", box=box.SIMPLE, title_justify="left")
+    for column in ("Object", "Container", "Image", "Registry", "Coverage", "Credential"):
+        table.add_column(column, overflow="fold")
+    for j in result.resolution.images:
+        use = j.use
+        visibility = j.visibility.value if j.visibility else ("unresolved" if use.unresolved else "invalid")
+        coverage = j.coverage.value if use.ref else (use.problem or "")
+        credential = ", ".join(f"{m.secret or 'node'} ({m.location})" for m in j.matches)
+        table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, coverage, credential)
+    console.print(table)

@@ -1,0 +1,506 @@
+"""Turning the text of one manifest file into Kubernetes objects, the way kubectl reads it.
+
+Why this is more than `yaml.load_all`:
+- kubectl splits a stream on lines that start with `---`; we split the same way
+  and parse each document on its own, so one broken document never hides the
+  others and document numbers match what kubectl reports;
+- libyaml *composes* a document (C, fast) and PyYAML *constructs* Python objects
+  from it (pure Python, ~40% of a parse). We construct only objects whose kind
+  needs analysis; a 700 KB CustomResourceDefinition is composed, identified and
+  dropped. That is why a scan can be cheaper than a bare parse;
+- mappings remember their line, and duplicate keys (which kubectl's strict
+  decoding refuses) are reported instead of silently merged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats, SkipReason
+
+ShouldBuild = Callable[[str, str], bool]
+"""(apiVersion, kind) -> whether the inventory needs the object's body."""
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
+_NON_BLANK = re.compile(r"\S")
+_TEMPLATE_MARKER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}\n]*\}", re.DOTALL)
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_SECRETISH_KINDS = frozenset({"Secret", "SealedSecret", "ExternalSecret", "ClusterExternalSecret"})
+
+
+class LineMap(dict[Any, Any]):
+    """A mapping read from YAML that knows the line it starts on (1-based).
+
+    `image_line` is the line of its `image` or `reference` value, when it has one.
+    """
+
+    __slots__ = ("image_line", "line")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.image_line = 0
+
+
+def line_of(mapping: object, default: int) -> int:
+    """The line a mapping starts on, or `default` when it was not read from YAML."""
+    return mapping.line if isinstance(mapping, LineMap) and mapping.line else default
+
+
+def image_line_of(mapping: object, default: int) -> int:
+    if isinstance(mapping, LineMap):
+        return mapping.image_line or mapping.line or default
+    return default
+
+
+class _Loader(yaml.CSafeLoader):
+    """libyaml's safe loader whose mappings carry lines and report duplicate keys."""
+
+    line_offset: int = 0
+    duplicates: list[tuple[MappingNode, Node]]
+
+
+def _construct_map(loader: _Loader, node: MappingNode) -> Iterator[LineMap]:
+    data = LineMap()
+    offset = loader.line_offset
+    data.line = node.start_mark.line + offset
+    yield data
+    loader.flatten_mapping(node)  # YAML merge keys (`<<`), as the plain loader does
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=False)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+            )
+        value = loader.construct_object(value_node, deep=False)
+        if key in data:
+            loader.duplicates.append((node, key_node))
+        data[key] = value
+        if key == "image" or key == "reference":
+            data.image_line = value_node.start_mark.line + offset
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes to text: UTF-8 (BOM or not) and UTF-16/32 with a BOM, CRLF folded to LF.
+
+    Raises UnicodeDecodeError (with its position) for anything else.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        text = data[3:].decode("utf-8")
+    elif data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        text = data.decode("utf-32")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        text = data.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text
+
+
+def has_template_marker(text: str) -> bool:
+    return _TEMPLATE_MARKER.search(text) is not None
+
+
+class DocumentReader:
+    """Reads the documents of one file into manifests, problems and counts."""
+
+    def __init__(self, should_build: ShouldBuild, stats: ReadStats, problems: list[InputProblem]) -> None:
+        self._should_build = should_build
+        self._stats = stats
+        self._problems = problems
+
+    # -- entry point -------------------------------------------------------
+
+    def read_text(self, path: str, text: str) -> Iterator[Manifest]:
+        first = _NON_BLANK.search(text)
+        if first is None:
+            return
+        if text[first.start()] in "{[":
+            json_manifests = self._read_json_stream(path, text, first.start())
+            if json_manifests is not None:
+                yield from json_manifests
+                return
+        yield from self._read_yaml_stream(path, text)
+
+    # -- YAML --------------------------------------------------------------
+
+    def _read_yaml_stream(self, path: str, text: str) -> Iterator[Manifest]:
+        number = 0
+        start, start_line = 0, 1
+        separator_trailer = ""
+        for match in _SEPARATOR.finditer(text):
+            chunk = text[start : match.start()]
+            if _NON_BLANK.search(chunk):
+                number += 1
+                yield from self._read_yaml_document(path, number, start_line, chunk, separator_trailer)
+            separator_trailer = match.group(1)
+            start_line += text.count("\n", start, match.end()) + 1
+            start = match.end() + 1
+        chunk = text[start:]
+        if _NON_BLANK.search(chunk):
+            number += 1
+            yield from self._read_yaml_document(path, number, start_line, chunk, separator_trailer)
+
+    def _read_yaml_document(
+        self, path: str, number: int, start_line: int, chunk: str, separator_trailer: str
+    ) -> Iterator[Manifest]:
+        self._stats.documents += 1
+        where = Location(path, number, start_line)
+        trailer = separator_trailer.strip()
+        if trailer and not trailer.startswith("#"):
+            # kubectl: "invalid Yaml document separator"; it refuses the document.
+            self._unreadable(
+                where,
+                "invalid-separator",
+                f"text after the '---' separator ({trailer[:40]!r}): kubectl accepts only a comment there",
+            )
+            return
+        loader = _Loader(chunk)
+        loader.line_offset = start_line
+        loader.duplicates = []
+        try:
+            try:
+                node = loader.get_single_node()
+            except yaml.YAMLError as error:
+                self._unparseable(where, chunk, error)
+                return
+            if node is None:
+                self._stats.skipped[SkipReason.EMPTY] += 1
+                return
+            if not isinstance(node, MappingNode):
+                self._stats.skipped[SkipReason.NOT_A_MAPPING] += 1
+                return
+            try:
+                yield from self._manifests_from_node(loader, node, where)
+            except yaml.YAMLError as error:
+                self._unparseable(where, chunk, error)
+                return
+            self._report_duplicates(loader, where)
+        finally:
+            loader.dispose()
+
+    def _unparseable(self, where: Location, chunk: str, error: yaml.YAMLError) -> None:
+        line = where.line
+        mark = getattr(error, "problem_mark", None)
+        if mark is not None:
+            line = where.line + mark.line
+        located = Location(where.path, where.document, line)
+        if has_template_marker(chunk):
+            self._unreadable(
+                located,
+                "template",
+                "un-rendered template ({{ }}, {% %} or ${ }): render it first "
+                "(`helm template CHART`, `kustomize build DIR`, or your substitution tool) and scan the output",
+            )
+            return
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        context = getattr(error, "context", None)
+        detail = f"{context}, {problem}" if context else str(problem)
+        self._unreadable(located, "yaml-syntax", f"invalid YAML: {detail}")
+
+    def _manifests_from_node(self, loader: _Loader, node: MappingNode, where: Location) -> Iterator[Manifest]:
+        fields = _scalar_fields(node)
+        api_version, kind = fields.get("apiVersion"), fields.get("kind")
+        if api_version is None and kind is None:
+            self._stats.skipped[SkipReason.NOT_KUBERNETES] += 1
+            return
+        items_node = _field_node(node, "items")
+        if kind is not None and kind.endswith("List") and isinstance(items_node, SequenceNode | ScalarNode):
+            self._stats.lists += 1
+            if isinstance(items_node, ScalarNode) and items_node.tag != "tag:yaml.org,2002:null":
+                self._unreadable(where, "wrong-type", f"{kind}: 'items' must be a list")
+                return
+            items = items_node.value if isinstance(items_node, SequenceNode) else []
+            for index, item in enumerate(items):
+                item_where = Location(
+                    where.path, where.document, item.start_mark.line + loader.line_offset, index
+                )
+                if not isinstance(item, MappingNode):
+                    self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
+                    continue
+                item_fields = _scalar_fields(item)
+                item_kind = item_fields.get("kind") or (kind[:-4] if kind != "List" else None)
+                item_api = item_fields.get("apiVersion") or (api_version if kind != "List" else None)
+                manifest = self._identify(item_api, item_kind, item, loader, item_where, from_list=kind)
+                if manifest is not None:
+                    yield manifest
+            return
+        manifest = self._identify(api_version, kind, node, loader, where, from_list=None)
+        if manifest is not None:
+            yield manifest
+
+    def _identify(
+        self,
+        api_version: str | None,
+        kind: str | None,
+        node: MappingNode,
+        loader: _Loader,
+        where: Location,
+        from_list: str | None,
+    ) -> Manifest | None:
+        problem = _identity_problem(api_version, kind, node)
+        if problem is not None:
+            self._unreadable(
+                where, "missing-kind", problem if from_list is None else f"{from_list} item: {problem}"
+            )
+            return None
+        assert api_version is not None and kind is not None
+        name, namespace = _metadata_identity(node)
+        body: dict[Any, Any] | None = None
+        if self._should_build(api_version, kind):
+            body = loader.construct_document(node)
+        else:
+            _check_unbuilt(node, loader)
+        self._stats.objects += 1
+        self._stats.kinds[kind] += 1
+        return Manifest(api_version, kind, name, namespace, body, where)
+
+    def _report_duplicates(self, loader: _Loader, where: Location) -> None:
+        for mapping, key_node in loader.duplicates:
+            key = key_node.value
+            first_line = next(
+                (k.start_mark.line for k, _ in mapping.value if isinstance(k, ScalarNode) and k.value == key),
+                key_node.start_mark.line,
+            )
+            last_value = next(
+                v for k, v in reversed(mapping.value) if isinstance(k, ScalarNode) and k.value == key
+            )
+            kind = _scalar_fields_safe(mapping).get("kind")
+            shown = _describe_value(
+                last_value, secret=kind in _SECRETISH_KINDS or _inside_secret(where, loader)
+            )
+            self._problems.append(
+                InputProblem(
+                    Location(
+                        where.path, where.document, key_node.start_mark.line + loader.line_offset, where.item
+                    ),
+                    Level.WARNING,
+                    "duplicate-key",
+                    f"duplicate key {key!r} (first at line {first_line + loader.line_offset}): kubectl's strict "
+                    f"decoding refuses this document; pullguard, like lenient YAML readers, uses the last value"
+                    f"{shown}",
+                )
+            )
+
+    # -- JSON --------------------------------------------------------------
+
+    def _read_json_stream(self, path: str, text: str, start: int) -> list[Manifest] | None:
+        """Read a stream of JSON values (one object, a list, or one per line).
+
+        Returns None when the first value is not JSON, so the file is read as YAML.
+        """
+        decoder = json.JSONDecoder()
+        manifests: list[Manifest] = []
+        position, number = start, 0
+        while position < len(text):
+            line = text.count("\n", 0, position) + 1
+            try:
+                value, end = decoder.raw_decode(text, position)
+            except json.JSONDecodeError as error:
+                if number == 0 and not path.endswith(".json"):
+                    return None
+                self._stats.documents += 1
+                bad_line = text.count("\n", 0, error.pos) + 1
+                self._unreadable(
+                    Location(path, number + 1, bad_line), "json-syntax", f"invalid JSON: {error.msg}"
+                )
+                return manifests
+            number += 1
+            self._stats.documents += 1
+            where = Location(path, number, line)
+            manifests.extend(self._manifests_from_value(value, where))
+            position = _JSON_WS.match(text, end).end()  # type: ignore[union-attr]
+        return manifests
+
+    def _manifests_from_value(self, value: Any, where: Location) -> Iterator[Manifest]:
+        if value is None:
+            self._stats.skipped[SkipReason.EMPTY] += 1
+            return
+        if not isinstance(value, dict):
+            self._stats.skipped[SkipReason.NOT_A_MAPPING] += 1
+            return
+        api_version, kind = value.get("apiVersion"), value.get("kind")
+        if api_version is None and kind is None:
+            self._stats.skipped[SkipReason.NOT_KUBERNETES] += 1
+            return
+        items = value.get("items", False)
+        if isinstance(kind, str) and kind.endswith("List") and (items is None or isinstance(items, list)):
+            self._stats.lists += 1
+            for index, item in enumerate(items or ()):
+                item_where = Location(where.path, where.document, where.line, index)
+                if not isinstance(item, dict):
+                    self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
+                    continue
+                item_kind = item.get("kind") or (kind[:-4] if kind != "List" else None)
+                item_api = item.get("apiVersion") or (api_version if kind != "List" else None)
+                manifest = self._identify_value(item_api, item_kind, item, item_where, from_list=kind)
+                if manifest is not None:
+                    yield manifest
+            return
+        manifest = self._identify_value(api_version, kind, value, where, from_list=None)
+        if manifest is not None:
+            yield manifest
+
+    def _identify_value(
+        self, api_version: Any, kind: Any, value: dict[str, Any], where: Location, from_list: str | None
+    ) -> Manifest | None:
+        problem = _identity_problem_value(api_version, kind, value)
+        if problem is not None:
+            self._unreadable(
+                where, "missing-kind", problem if from_list is None else f"{from_list} item: {problem}"
+            )
+            return None
+        metadata = value.get("metadata")
+        name, namespace = "", None
+        if isinstance(metadata, dict):
+            name = _text(metadata.get("name")) or _generated(metadata.get("generateName"))
+            namespace = _text(metadata.get("namespace")) or None
+        body = value if self._should_build(api_version, kind) else None
+        self._stats.objects += 1
+        self._stats.kinds[kind] += 1
+        return Manifest(api_version, kind, name, namespace, body, where)
+
+    # -- shared ------------------------------------------------------------
+
+    def _unreadable(self, where: Location, code: str, message: str) -> None:
+        self._stats.skipped[SkipReason.UNREADABLE] += 1
+        self._problems.append(InputProblem(where, Level.ERROR, code, message))
+
+
+def _check_unbuilt(root: MappingNode, loader: _Loader) -> None:
+    """What construction would have found in a document we do not build.
+
+    Collection keys (unhashable: how `{{ .x }}: y` parses) raise like the
+    constructor does; duplicate keys are recorded. Aliased nodes are visited once.
+    """
+    seen: set[int] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            pairs = node.value
+            try:
+                keys = {key.value for key, _ in pairs}
+            except TypeError:  # a collection as a key: its value is a list
+                key = next(key for key, _ in pairs if not isinstance(key, ScalarNode))
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key.start_mark
+                ) from None
+            if len(keys) != len(pairs):
+                _record_duplicates(node, loader)
+            stack.extend(value for _, value in pairs if not isinstance(value, ScalarNode))
+        elif isinstance(node, SequenceNode):
+            stack.extend(item for item in node.value if not isinstance(item, ScalarNode))
+
+
+def _record_duplicates(node: MappingNode, loader: _Loader) -> None:
+    keys: set[str] = set()
+    for key, _ in node.value:
+        if key.value in keys:
+            loader.duplicates.append((node, key))
+        keys.add(key.value)
+
+
+def _scalar_fields(node: MappingNode) -> dict[str, str | None]:
+    """apiVersion and kind of a mapping node: the string, None when absent or null."""
+    found: dict[str, str | None] = {}
+    for key, value in node.value:
+        if isinstance(key, ScalarNode) and key.value in ("apiVersion", "kind"):
+            if isinstance(value, ScalarNode) and value.tag == _STR_TAG:
+                found[key.value] = value.value
+            elif isinstance(value, ScalarNode) and value.tag == "tag:yaml.org,2002:null":
+                found.pop(key.value, None)
+            else:
+                found[key.value] = "\0"  # present but not a string: reported by _identity_problem
+    return found
+
+
+def _scalar_fields_safe(node: MappingNode) -> dict[str, str | None]:
+    try:
+        return _scalar_fields(node)
+    except Exception:
+        return {}
+
+
+def _field_node(node: MappingNode, name: str) -> Node | None:
+    found: Node | None = None
+    for key, value in node.value:
+        if isinstance(key, ScalarNode) and key.value == name:
+            found = value
+    return found
+
+
+def _metadata_identity(node: MappingNode) -> tuple[str, str | None]:
+    metadata = _field_node(node, "metadata")
+    name, generate_name, namespace = "", "", None
+    if isinstance(metadata, MappingNode):
+        for key, value in metadata.value:
+            if not isinstance(key, ScalarNode) or not isinstance(value, ScalarNode) or value.tag != _STR_TAG:
+                continue
+            if key.value == "name":
+                name = value.value
+            elif key.value == "namespace":
+                namespace = value.value or None
+            elif key.value == "generateName":
+                generate_name = value.value
+    return name or _generated(generate_name), namespace
+
+
+def _identity_problem(api_version: str | None, kind: str | None, node: MappingNode) -> str | None:
+    if kind == "\0" or api_version == "\0":
+        field = "kind" if kind == "\0" else "apiVersion"
+        return f"'{field}' must be a string"
+    return _identity_problem_value(api_version, kind, None)
+
+
+def _identity_problem_value(api_version: Any, kind: Any, value: dict[str, Any] | None) -> str | None:
+    if kind is None or kind == "":
+        return "Object 'kind' is missing (kubectl refuses it)"
+    if api_version is None or api_version == "":
+        return f"{_text(kind) or 'object'}: 'apiVersion' is missing (kubectl refuses it)"
+    if not isinstance(kind, str):
+        return "'kind' must be a string"
+    if not isinstance(api_version, str):
+        return "'apiVersion' must be a string"
+    if value is not None:
+        metadata = value.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            return f"{kind}: 'metadata' must be a mapping"
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _generated(generate_name: Any) -> str:
+    return f"{generate_name}*" if isinstance(generate_name, str) and generate_name else ""
+
+
+def _inside_secret(where: Location, loader: _Loader) -> bool:
+    return False
+
+
+def _describe_value(node: Node, *, secret: bool) -> str:
+    if secret:
+        return " (value not shown: it belongs to a Secret)"
+    if isinstance(node, ScalarNode):
+        text = node.value if len(node.value) <= 60 else node.value[:57] + "..."
+        return f": {text!r}"
+    if isinstance(node, MappingNode):
+        return f": the mapping at line {node.start_mark.line + 1}"
+    return f": the list at line {node.start_mark.line + 1}"
