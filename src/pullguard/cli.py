@@ -194,7 +194,7 @@ def _render(
     show_images: bool,
 ) -> None:
     if output_format == "json":
-        out.write(json_report.render(result))
+        json_report.write(result, out)
     elif output_format == "sarif":
         out.write(sarif.render(result))
     else:

@@ -31,7 +31,7 @@ class Severity(StrEnum):
 _RANKS = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 
 STANDARDS = {
-    "CIS-5.4.1": "CIS Kubernetes Benchmark 5.4.1 (prefer secrets as files; authenticated registry access)",
+    "CIS-5.4.1": "CIS Kubernetes Benchmark 5.4.1 (Secrets management)",
     "CWE-522": "CWE-522 Insufficiently Protected Credentials",
     "NIST-IA-5": "NIST SP 800-53 IA-5 Authenticator Management",
     "OWASP-NHI-02": "OWASP Non-Human Identity Top 10, NHI-02 Secret Leakage",

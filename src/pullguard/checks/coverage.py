@@ -165,7 +165,11 @@ def wrong_type_or_malformed(resolution: Resolution) -> Iterator[Finding]:
     referenced: dict[tuple[str, str], list[ObjectRef]] = {}
     for pod in resolution.pods:
         for ref in pod.references:
-            if ref.state in (SecretState.WRONG_TYPE, SecretState.EMPTY) and ref.secret is not None:
+            if ref.secret is not None and ref.state in (
+                SecretState.WRONG_TYPE,
+                SecretState.EMPTY,
+                SecretState.MALFORMED,
+            ):
                 key = (pod.template.namespace, ref.name)
                 user = (
                     pod.service_account.ref

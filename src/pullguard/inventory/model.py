@@ -133,7 +133,8 @@ class Secret:
     origin: SecretOrigin = SecretOrigin.PLAIN
     # data keys named like a pull secret's although the type is not one (PG003)
     docker_keys_in_wrong_type: tuple[str, ...] = ()
-    annotations: tuple[tuple[str, str], ...] = ()
+    # not in repr: kubectl's last-applied-configuration annotation holds the whole Secret
+    annotations: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     creation_timestamp: str | None = None
 
     @property

@@ -33,3 +33,12 @@ def docs_page(info: CheckInfo) -> str:
         f"## Standards\n\n{standards}\n\n"
         f"Seeds: {seeds}\n"
     )
+
+
+def catalog_index() -> str:
+    """docs/checks/README.md: the catalog as a Markdown table."""
+    rows = "\n".join(
+        f"| [{check_id}]({check_id}.md) | {check.info.severity.value} | {check.info.title} |"
+        for check_id, check in sorted(REGISTRY.items())
+    )
+    return f"# Check catalog\n\n| id | severity | title |\n|---|---|---|\n{rows}\n"

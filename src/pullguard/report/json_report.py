@@ -5,8 +5,10 @@ Secrets appear by namespace/name, type and registry keys only; never a value.
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from pullguard import __version__
 from pullguard.checks import Finding
@@ -16,6 +18,7 @@ from pullguard.scan import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Location, SkipReason
 
 SCHEMA_VERSION = "1"
+_INDENT_LIMIT = 2000
 
 
 def location(where: Location) -> dict[str, Any]:
@@ -78,9 +81,42 @@ def problem(item: InputProblem) -> dict[str, Any]:
 
 
 def render(result: ScanResult) -> str:
+    out = io.StringIO()
+    write(result, out)
+    return out.getvalue()
+
+
+def write(result: ScanResult, out: TextIO) -> None:
+    """Write the report; the large arrays are streamed so memory stays bounded by the inventory."""
+    head = _head(result)
+    streamed: dict[str, Iterable[dict[str, Any]]] = {
+        "findings": (finding(f) for f in result.findings),
+        "images": (image(j) for j in result.resolution.images),
+    }
+    small = len(result.resolution.images) + len(result.findings) <= _INDENT_LIMIT
+    if small:  # small reports are indented for people; the pure-Python indenting encoder is slow
+        out.write(
+            json.dumps({**head, **{k: list(v) for k, v in streamed.items()}, **_tail(result)}, indent=2)
+        )
+        out.write("\n")
+        return
+    document = {**head, **{k: None for k in streamed}, **_tail(result)}
+    out.write("{")
+    for position, (key, value) in enumerate(document.items()):
+        out.write(("," if position else "") + json.dumps(key) + ":")
+        if key in streamed:
+            out.write("[")
+            for index, entry in enumerate(streamed[key]):
+                out.write(("," if index else "") + "\n" + json.dumps(entry, separators=(",", ":")))
+            out.write("]")
+        else:
+            out.write(json.dumps(value, separators=(",", ":")))
+    out.write("}\n")
+
+
+def _head(result: ScanResult) -> dict[str, Any]:
     summary = result.summary
-    inventory = result.inventory
-    document = {
+    return {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "pullguard", "version": __version__},
         "summary": {
@@ -108,8 +144,12 @@ def render(result: ScanResult) -> str:
             "inputWarnings": summary.input_warnings,
             "findings": summary.findings,
         },
-        "findings": [finding(f) for f in result.findings],
-        "images": [image(j) for j in result.resolution.images],
+    }
+
+
+def _tail(result: ScanResult) -> dict[str, Any]:
+    inventory = result.inventory
+    return {
         "pullSecrets": [
             {
                 "namespace": secret.ref.namespace,
@@ -138,4 +178,3 @@ def render(result: ScanResult) -> str:
         ],
         "inputProblems": [problem(p) for p in result.problems],
     }
-    return json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"

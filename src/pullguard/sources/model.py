@@ -77,7 +77,7 @@ class Manifest:
 
     `body` is None when the object's kind needs no analysis, so the source did
     not build it (only its identity was read). Mappings inside a body read
-    from YAML are `LineMap`s that know their own line.
+    from YAML are lazy `LineMap`s that know their own line.
     """
 
     api_version: str
