@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn, TextIO, TypeVar
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pullguard import __version__
 from pullguard.checks import REGISTRY, Severity
@@ -154,7 +157,8 @@ def scan(
         assume_private=assume_private,
         disabled_checks=frozenset(disabled),
     )
-    result = _guarded(lambda: scan_paths(list(paths) or ["."], options))
+    with _progress() as progress:
+        result = _guarded(lambda: scan_paths(list(paths) or ["."], options, progress))
     _write(output, lambda out: _render(result, output_format, out, color, show_fixes, show_images))
     sys.exit(exit_code(result, fail_on, allow_input_errors))
 
@@ -183,6 +187,29 @@ def explain(check_id: str) -> None:
     if check is None:
         _fail(f"unknown check {check_id!r}; see `pullguard checks`")
     click.echo(catalog.docs_page(check.info))
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on standard error for long scans, only when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(
+        TextColumn("reading manifests"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("scan", total=None)
+
+        def advance(done: int, total: int) -> None:
+            if done % 50 == 0 or done == total - 1:
+                bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def _render(

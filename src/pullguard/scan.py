@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pullguard.checks import REGISTRY, Finding, Severity
@@ -70,8 +70,10 @@ class ScanResult:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
 
 
-def scan_paths(paths: Sequence[str], options: ScanOptions) -> ScanResult:
-    source = FileSource(needs_body)
+def scan_paths(
+    paths: Sequence[str], options: ScanOptions, progress: Callable[[int, int], None] | None = None
+) -> ScanResult:
+    source = FileSource(needs_body, progress=progress)
     builder = InventoryBuilder(options.default_namespace)
     inventory = builder.add_all(source.read(paths))
     inventory.stats = source.stats

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,10 +52,15 @@ class FileSource:
     should_build: ShouldBuild
     stats: ReadStats = field(default_factory=ReadStats)
     problems: list[InputProblem] = field(default_factory=list)
+    # called with (files done, files in all) before each file: progress on long scans
+    progress: Callable[[int, int], None] | None = None
 
     def read(self, paths: Iterable[str]) -> Iterator[Manifest]:
         reader = DocumentReader(self.should_build, self.stats, self.problems)
-        for path in discover(paths):
+        files = discover(paths)
+        for index, path in enumerate(files):
+            if self.progress is not None:
+                self.progress(index, len(files))
             text = self._read_file(path)
             if text is not None:
                 yield from reader.read_text(path, text)
