@@ -6,7 +6,8 @@ problem naming the field, and the other objects are still analysed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from pullguard.errors import DockerConfigError, InvalidImageReference
@@ -16,6 +17,7 @@ from pullguard.inventory.model import (
     ImageField,
     ImageUse,
     Inventory,
+    Namespace,
     ObjectRef,
     PodTemplate,
     PullSecretPayload,
@@ -27,6 +29,7 @@ from pullguard.inventory.model import (
 )
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
+from pullguard.semantics.official_images import bare_placeholder
 from pullguard.sources.model import InputProblem, Level, Location, Manifest
 from pullguard.sources.yamldocs import has_template_marker, image_line_of, line_of
 
@@ -34,6 +37,12 @@ _CONTAINER_FIELDS = (
     ("containers", ImageField.CONTAINER),
     ("initContainers", ImageField.INIT_CONTAINER),
     ("ephemeralContainers", ImageField.EPHEMERAL_CONTAINER),
+)
+
+
+_PLACEHOLDER = (
+    "a bare name that is no Docker Official Image: a build-time placeholder (skaffold, tilt, ko)? "
+    "Scan the rendered manifests, or write the full reference"
 )
 
 
@@ -50,10 +59,18 @@ class InventoryBuilder:
     def __init__(self, default_namespace: str = "default") -> None:
         self.default_namespace = default_namespace
         self.inventory = Inventory()
+        self._deferred: list[Callable[[], None]] = []
 
     def add_all(self, manifests: Iterable[Manifest]) -> Inventory:
         for manifest in manifests:
             self.add(manifest)
+        return self.finish()
+
+    def finish(self) -> Inventory:
+        """Work that needs every object first (a ClusterExternalSecret selects namespaces by label)."""
+        for deferred in self._deferred:
+            deferred()
+        self._deferred.clear()
         return self.inventory
 
     def add(self, manifest: Manifest) -> None:
@@ -69,21 +86,41 @@ class InventoryBuilder:
             elif manifest.kind == "Secret" and api_group(manifest.api_version) == "":
                 self._add_secret(manifest, body, namespace)
             elif manifest.kind == "Namespace" and api_group(manifest.api_version) == "":
-                self.inventory.namespaces[manifest.name] = manifest.location
+                self.inventory.namespaces[manifest.name] = Namespace(
+                    manifest.name, manifest.location, _labels(body)
+                )
             elif (
                 manifest.kind == "ExternalSecret" and api_group(manifest.api_version) == "external-secrets.io"
             ):
                 self._add_external_secret(manifest, body, namespace)
+            elif (
+                manifest.kind == "ClusterExternalSecret"
+                and api_group(manifest.api_version) == "external-secrets.io"
+            ):
+                self._deferred.append(
+                    partial(self._guarded, manifest, self._add_cluster_external_secret, body)
+                )
             elif manifest.kind == "SealedSecret" and api_group(manifest.api_version) == "bitnami.com":
                 self._add_sealed_secret(manifest, body, namespace)
             else:
                 self._look_for_pod_specs(manifest, body, namespace)
         except FieldError as error:
-            self.inventory.problems.append(
-                InputProblem(
-                    manifest.location, Level.ERROR, "wrong-type", f"{manifest.kind} {manifest.name}: {error}"
-                )
+            self._field_problem(manifest, error)
+
+    def _guarded(
+        self, manifest: Manifest, add: Callable[[Manifest, Mapping[str, Any]], None], body: Mapping[str, Any]
+    ) -> None:
+        try:
+            add(manifest, body)
+        except FieldError as error:
+            self._field_problem(manifest, error)
+
+    def _field_problem(self, manifest: Manifest, error: FieldError) -> None:
+        self.inventory.problems.append(
+            InputProblem(
+                manifest.location, Level.ERROR, "wrong-type", f"{manifest.kind} {manifest.name}: {error}"
             )
+        )
 
     # -- workloads -----------------------------------------------------------
 
@@ -183,9 +220,12 @@ class InventoryBuilder:
         if has_template_marker(image):
             return ImageUse(image_field, name, image, None, "un-rendered template expression", True, location)
         try:
-            return ImageUse(image_field, name, image, parse_image(image), None, False, location)
+            ref = parse_image(image)
         except InvalidImageReference as error:
             return ImageUse(image_field, name, image, None, error.reason, False, location)
+        if ref.domain == "docker.io" and bare_placeholder(image, ref.path):
+            return ImageUse(image_field, name, image, None, _PLACEHOLDER, False, location)
+        return ImageUse(image_field, name, image, ref, None, False, location)
 
     def _look_for_pod_specs(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
         """Report custom resources that embed pod specs: we cannot know how they are admitted."""
@@ -246,11 +286,51 @@ class InventoryBuilder:
 
     def _add_external_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
         spec = _mapping(body.get("spec") or {}, "spec")
-        target = _mapping(spec.get("target") or {}, "spec.target")
-        template = _mapping(target.get("template") or {}, "spec.target.template")
-        name = _string(target.get("name"), "spec.target.name") or manifest.name
-        secret_type = _string(template.get("type"), "spec.target.template.type") or "Opaque"
-        self._store_managed_secret(manifest, namespace, name, secret_type, SecretOrigin.EXTERNAL_SECRET, body)
+        self._store_external_secret(manifest, spec, "spec", namespace, manifest.name)
+
+    def _add_cluster_external_secret(self, manifest: Manifest, body: Mapping[str, Any]) -> None:
+        """One ExternalSecret per selected namespace: `spec.namespaces`, or namespaces in the
+        input matched by `spec.namespaceSelector(s)` matchLabels (others are not in the input)."""
+        spec = _mapping(body.get("spec") or {}, "spec")
+        es_spec = _mapping(spec.get("externalSecretSpec") or {}, "spec.externalSecretSpec")
+        name = _string(spec.get("externalSecretName"), "spec.externalSecretName") or manifest.name
+        namespaces = [
+            _string(n, "spec.namespaces[]") for n in _list(spec.get("namespaces"), "spec.namespaces")
+        ]
+        selectors = _list(spec.get("namespaceSelectors"), "spec.namespaceSelectors")
+        if spec.get("namespaceSelector") is not None:
+            selectors.append(spec["namespaceSelector"])
+        for index, selector in enumerate(selectors):
+            wanted = _mapping(
+                _mapping(selector, f"spec.namespaceSelectors[{index}]").get("matchLabels") or {},
+                f"spec.namespaceSelectors[{index}].matchLabels",
+            )
+            for candidate in self.inventory.namespaces.values():
+                labels = dict(candidate.labels)
+                if all(labels.get(str(k)) == str(v) for k, v in wanted.items()):
+                    namespaces.append(candidate.name)
+        for namespace in dict.fromkeys(n for n in namespaces if n):
+            self._store_external_secret(manifest, es_spec, "spec.externalSecretSpec", namespace, name)
+
+    def _store_external_secret(
+        self, manifest: Manifest, spec: Mapping[str, Any], path: str, namespace: str, default_name: str
+    ) -> None:
+        """The Secret the External Secrets Operator writes: `target.name` (default: the
+        ExternalSecret's name), typed by `target.template.type`, refreshed every `refreshInterval`."""
+        target = _mapping(spec.get("target") or {}, f"{path}.target")
+        template = _mapping(target.get("template") or {}, f"{path}.target.template")
+        name = _string(target.get("name"), f"{path}.target.name") or default_name
+        secret_type = _string(template.get("type"), f"{path}.target.template.type") or "Opaque"
+        refresh = spec.get("refreshInterval")
+        self._store_managed_secret(
+            manifest,
+            namespace,
+            name,
+            secret_type,
+            SecretOrigin.EXTERNAL_SECRET,
+            manifest.body or {},
+            refresh_interval=None if refresh is None else str(refresh),
+        )
 
     def _add_sealed_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
         spec = _mapping(body.get("spec") or {}, "spec")
@@ -268,6 +348,7 @@ class InventoryBuilder:
         secret_type: str,
         origin: SecretOrigin,
         body: Mapping[str, Any],
+        refresh_interval: str | None = None,
     ) -> None:
         data_key = PULL_SECRET_TYPES.get(secret_type)
         payload = PullSecretPayload(data_key) if data_key is not None else None
@@ -281,6 +362,7 @@ class InventoryBuilder:
                 origin,
                 annotations=_annotations(body),
                 creation_timestamp=_creation_timestamp(body),
+                refresh_interval=refresh_interval,
             )
         )
 
@@ -328,13 +410,21 @@ def _optional_bool(value: Any, path: str) -> bool | None:
 
 
 def _annotations(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return _metadata_pairs(body, "annotations")
+
+
+def _labels(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return _metadata_pairs(body, "labels")
+
+
+def _metadata_pairs(body: Mapping[str, Any], field: str) -> tuple[tuple[str, str], ...]:
     metadata = body.get("metadata")
     if not isinstance(metadata, Mapping):
         return ()
-    annotations = metadata.get("annotations")
-    if not isinstance(annotations, Mapping):
+    pairs = metadata.get(field)
+    if not isinstance(pairs, Mapping):
         return ()
-    return tuple((str(k), str(v)) for k, v in annotations.items())
+    return tuple((str(k), str(v)) for k, v in pairs.items())
 
 
 def _creation_timestamp(body: Mapping[str, Any]) -> str | None:

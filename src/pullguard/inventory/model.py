@@ -136,6 +136,8 @@ class Secret:
     # not in repr: kubectl's last-applied-configuration annotation holds the whole Secret
     annotations: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     creation_timestamp: str | None = None
+    # how often a controller rewrites it (ExternalSecret spec.refreshInterval), as written
+    refresh_interval: str | None = None
 
     @property
     def is_pull_secret_type(self) -> bool:
@@ -144,6 +146,16 @@ class Secret:
     @property
     def registries_known(self) -> bool:
         return self.origin in (SecretOrigin.PLAIN,)
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    location: Location
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label(self, key: str) -> str | None:
+        return next((v for k, v in self.labels if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +175,7 @@ class Inventory:
     pod_templates: list[PodTemplate] = field(default_factory=list)
     service_accounts: dict[tuple[str, str], ServiceAccount] = field(default_factory=dict)
     secrets: dict[tuple[str, str], Secret] = field(default_factory=dict)
-    namespaces: dict[str, Location] = field(default_factory=dict)
+    namespaces: dict[str, Namespace] = field(default_factory=dict)
     unanalysed: list[UnanalysedWorkload] = field(default_factory=list)
     stats: ReadStats = field(default_factory=ReadStats)
     problems: list[InputProblem] = field(default_factory=list)
