@@ -1,4 +1,5 @@
 # pullguard: `make demo` to try it, `make test` to run everything the tests need.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,7 +21,7 @@ demo: $(STAMP)
 	  test $$status -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts fuzz
 	$(BIN)/mypy
 
 unit: $(STAMP)
@@ -31,8 +32,13 @@ test: $(STAMP) lint unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+FUZZ_RUNS ?= 100000
 fuzz: $(STAMP)
-	$(BIN)/python benchmarks/fuzz.py
+	$(BIN)/pip install --quiet -e '.[fuzz]'
+	mkdir -p fuzz/out/corpus
+	$(BIN)/python fuzz/fuzz_pullguard.py -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+	  fuzz/out/corpus fuzz/seeds 2>&1 | grep -E "^(Done|stat::number_of_executed_units|==[0-9]+== ERROR|.*Uncaught)" ; \
+	  test $${PIPESTATUS[0]} -eq 0
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_check_docs.py
