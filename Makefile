@@ -36,7 +36,7 @@ FUZZ_RUNS ?= 100000
 fuzz: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[fuzz]'
 	mkdir -p fuzz/out/corpus
-	$(BIN)/python fuzz/fuzz_pullguard.py -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+	$(BIN)/python fuzz/fuzz_pullguard.py -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 -artifact_prefix=fuzz/out/ \
 	  fuzz/out/corpus fuzz/seeds 2>&1 | grep -E "^(Done|stat::number_of_executed_units|==[0-9]+== ERROR|.*Uncaught)" ; \
 	  test $${PIPESTATUS[0]} -eq 0
 
