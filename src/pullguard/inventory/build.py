@@ -6,11 +6,23 @@ problem naming the field, and the other objects are still analysed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
 from pullguard.errors import DockerConfigError, InvalidImageReference
+from pullguard.inventory.cluster_config import (
+    KEY_LENGTHS,
+    AuditGroupResources,
+    AuditPolicy,
+    AuditRule,
+    EncryptionConfig,
+    EncryptionKey,
+    EncryptionProvider,
+    EncryptionResources,
+)
 from pullguard.inventory.kinds import POD_SPEC_PATHS, api_group, is_workload
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
@@ -26,6 +38,15 @@ from pullguard.inventory.model import (
     SecretOrigin,
     ServiceAccount,
     UnanalysedWorkload,
+)
+from pullguard.inventory.rbac import (
+    SERVICE_ACCOUNT,
+    LabelRequirement,
+    LabelSelector,
+    PolicyRule,
+    Role,
+    RoleBinding,
+    Subject,
 )
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
@@ -102,7 +123,7 @@ class InventoryBuilder:
                 )
             elif manifest.kind == "SealedSecret" and api_group(manifest.api_version) == "bitnami.com":
                 self._add_sealed_secret(manifest, body, namespace)
-            else:
+            elif not _add_rbac_or_config(self.inventory, manifest, body, namespace):
                 self._look_for_pod_specs(manifest, body, namespace)
         except FieldError as error:
             self._field_problem(manifest, error)
@@ -164,7 +185,8 @@ class InventoryBuilder:
                 )
             mounts.extend(_volume_secret_mounts(volume, where))
         pull_secrets: list[str] = []
-        for index, item in enumerate(_list(spec.get("imagePullSecrets"), f"{spec_path}.imagePullSecrets")):
+        declared = _list(spec.get("imagePullSecrets"), f"{spec_path}.imagePullSecrets")
+        for index, item in enumerate(declared):
             item = _mapping(item, f"{spec_path}.imagePullSecrets[{index}]")
             secret_name = _string(item.get("name"), f"{spec_path}.imagePullSecrets[{index}].name")
             if secret_name:
@@ -193,6 +215,7 @@ class InventoryBuilder:
                 spec.get("automountServiceAccountToken"), f"{spec_path}.automountServiceAccountToken"
             ),
             secret_mounts=tuple(mounts),
+            declares_pull_secrets=bool(declared),
             annotations=annotations,
         )
 
@@ -549,3 +572,215 @@ def _embedded_container_images(body: Mapping[str, Any]) -> tuple[str, ...]:
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, Mapping | list))
     return tuple(images)
+
+
+# -- RBAC and API server configuration (rbac.py, cluster_config.py) -----------------
+
+
+def _strings(value: Any, path: str) -> tuple[str, ...]:
+    return tuple(_string(item, f"{path}[{index}]") for index, item in enumerate(_list(value, path)))
+
+
+def _read_rules(body: Mapping[str, Any]) -> tuple[PolicyRule, ...]:
+    rules = []
+    for index, item in enumerate(_list(body.get("rules"), "rules")):
+        rule = _mapping(item, f"rules[{index}]")
+        where = f"rules[{index}]"
+        rules.append(
+            PolicyRule(
+                _strings(rule.get("apiGroups"), f"{where}.apiGroups"),
+                _strings(rule.get("resources"), f"{where}.resources"),
+                _strings(rule.get("verbs"), f"{where}.verbs"),
+                _strings(rule.get("resourceNames"), f"{where}.resourceNames"),
+                _strings(rule.get("nonResourceURLs"), f"{where}.nonResourceURLs"),
+            )
+        )
+    return tuple(rules)
+
+
+def _read_selector(value: Any, path: str) -> LabelSelector:
+    selector = _mapping(value, path)
+    labels = _mapping(selector.get("matchLabels") or {}, f"{path}.matchLabels")
+    expressions = []
+    for index, item in enumerate(_list(selector.get("matchExpressions"), f"{path}.matchExpressions")):
+        expression = _mapping(item, f"{path}.matchExpressions[{index}]")
+        expressions.append(
+            LabelRequirement(
+                _string(expression.get("key"), f"{path}.matchExpressions[{index}].key"),
+                _string(expression.get("operator"), f"{path}.matchExpressions[{index}].operator"),
+                _strings(expression.get("values"), f"{path}.matchExpressions[{index}].values"),
+            )
+        )
+    return LabelSelector(tuple((str(k), str(v)) for k, v in labels.items()), tuple(expressions))
+
+
+def _read_role(manifest: Manifest, body: Mapping[str, Any], namespace: str | None) -> Role:
+    aggregation = None
+    if body.get("aggregationRule") is not None:
+        rule = _mapping(body["aggregationRule"], "aggregationRule")
+        selectors = _list(rule.get("clusterRoleSelectors"), "aggregationRule.clusterRoleSelectors")
+        aggregation = tuple(
+            _read_selector(s, f"aggregationRule.clusterRoleSelectors[{i}]") for i, s in enumerate(selectors)
+        )
+    return Role(
+        ObjectRef(manifest.kind, namespace, manifest.name),
+        manifest.location,
+        _read_rules(body),
+        _labels(body),
+        aggregation,
+    )
+
+
+def _read_binding(
+    manifest: Manifest, body: Mapping[str, Any], namespace: str | None, default: str
+) -> RoleBinding:
+    role_ref = _mapping(body.get("roleRef") or {}, "roleRef")
+    subjects = []
+    for index, item in enumerate(_list(body.get("subjects"), "subjects")):
+        subject = _mapping(item, f"subjects[{index}]")
+        kind = _string(subject.get("kind"), f"subjects[{index}].kind")
+        name = _string(subject.get("name"), f"subjects[{index}].name")
+        if not name:
+            continue
+        if kind == SERVICE_ACCOUNT:
+            # The API server requires the namespace; a manifest applied with -n often leaves it out.
+            subject_ns = (
+                _string(subject.get("namespace"), f"subjects[{index}].namespace") or namespace or default
+            )
+            subjects.append(Subject(kind, name, subject_ns))
+        else:
+            subjects.append(Subject(kind, name))
+    return RoleBinding(
+        ObjectRef(manifest.kind, namespace, manifest.name),
+        manifest.location,
+        _string(role_ref.get("kind"), "roleRef.kind") or "Role",
+        _string(role_ref.get("name"), "roleRef.name"),
+        tuple(subjects),
+    )
+
+
+def _config_name(manifest: Manifest) -> str:
+    return manifest.name or manifest.location.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _read_key(provider: str, value: Any) -> tuple[int | None, str | None, bool]:
+    """(decoded length, problem, unresolved) of one key; the value itself is never kept or quoted."""
+    if not isinstance(value, str) or not value.strip():
+        return None, "has no secret", False
+    text = value.strip()
+    if has_template_marker(text):
+        return None, None, True
+    if "$(" in text or "`" in text:
+        return (
+            None,
+            ("is a shell command substitution written literally ($(…)), not a key: the shell never ran it"),
+            False,
+        )
+    try:
+        raw = base64.b64decode(text.replace("\n", "").replace("\r", ""), validate=True)
+    except (binascii.Error, ValueError):
+        return None, "is not valid base64", False
+    allowed = KEY_LENGTHS.get(provider, ())
+    if allowed and len(raw) not in allowed:
+        sizes = " or ".join(str(n) for n in allowed)
+        return len(raw), f"decodes to {len(raw)} bytes; {provider} needs {sizes}", False
+    return len(raw), None, False
+
+
+def _read_provider(item: Any, path: str) -> EncryptionProvider:
+    provider = _mapping(item, path)
+    kind = next((str(k) for k in provider), "")
+    config = provider.get(kind)
+    config = _mapping(config or {}, f"{path}.{kind}")
+    if kind == "kms":
+        return EncryptionProvider(
+            "kms",
+            name=_string(config.get("name"), f"{path}.kms.name") or None,
+            kms_api_version=_string(config.get("apiVersion"), f"{path}.kms.apiVersion") or "v1",
+        )
+    keys = []
+    for index, entry in enumerate(_list(config.get("keys"), f"{path}.{kind}.keys")):
+        key = _mapping(entry, f"{path}.{kind}.keys[{index}]")
+        name = _string(key.get("name"), f"{path}.{kind}.keys[{index}].name") or f"#{index + 1}"
+        length, problem, unresolved = _read_key(kind, key.get("secret"))
+        keys.append(EncryptionKey(name, length, problem, unresolved))
+    return EncryptionProvider(kind, tuple(keys))
+
+
+def _read_encryption_config(manifest: Manifest, body: Mapping[str, Any]) -> EncryptionConfig:
+    entries = []
+    for index, item in enumerate(_list(body.get("resources"), "resources")):
+        entry = _mapping(item, f"resources[{index}]")
+        providers = tuple(
+            _read_provider(p, f"resources[{index}].providers[{i}]")
+            for i, p in enumerate(_list(entry.get("providers"), f"resources[{index}].providers"))
+        )
+        entries.append(
+            EncryptionResources(
+                index, _strings(entry.get("resources"), f"resources[{index}].resources"), providers
+            )
+        )
+    return EncryptionConfig(
+        _config_name(manifest), manifest.location, manifest.kind, manifest.api_version, tuple(entries)
+    )
+
+
+def _read_audit_policy(manifest: Manifest, body: Mapping[str, Any]) -> AuditPolicy:
+    rules = []
+    for index, item in enumerate(_list(body.get("rules"), "rules")):
+        rule = _mapping(item, f"rules[{index}]")
+        where = f"rules[{index}]"
+        resources = []
+        for r_index, r_item in enumerate(_list(rule.get("resources"), f"{where}.resources")):
+            group = _mapping(r_item, f"{where}.resources[{r_index}]")
+            resources.append(
+                AuditGroupResources(
+                    _string(group.get("group"), f"{where}.resources[{r_index}].group"),
+                    _strings(group.get("resources"), f"{where}.resources[{r_index}].resources"),
+                    _strings(group.get("resourceNames"), f"{where}.resources[{r_index}].resourceNames"),
+                )
+            )
+        rules.append(
+            AuditRule(
+                index + 1,
+                _string(rule.get("level"), f"{where}.level") or "None",
+                _strings(rule.get("users"), f"{where}.users"),
+                _strings(rule.get("userGroups"), f"{where}.userGroups"),
+                _strings(rule.get("verbs"), f"{where}.verbs"),
+                tuple(resources),
+                _strings(rule.get("namespaces"), f"{where}.namespaces"),
+                _strings(rule.get("nonResourceURLs"), f"{where}.nonResourceURLs"),
+                _strings(rule.get("omitStages"), f"{where}.omitStages"),
+            )
+        )
+    return AuditPolicy(
+        _config_name(manifest),
+        manifest.location,
+        tuple(rules),
+        _strings(body.get("omitStages"), "omitStages"),
+    )
+
+
+_RBAC = "rbac.authorization.k8s.io"
+
+
+def _add_rbac_or_config(
+    inventory: Inventory, manifest: Manifest, body: Mapping[str, Any], namespace: str
+) -> bool:
+    """RBAC objects and API server configuration files; False for any other kind."""
+    group, kind = api_group(manifest.api_version), manifest.kind
+    if group == _RBAC and kind == "Role":
+        inventory.roles[(namespace, manifest.name)] = _read_role(manifest, body, namespace)
+    elif group == _RBAC and kind == "ClusterRole":
+        inventory.cluster_roles[manifest.name] = _read_role(manifest, body, None)
+    elif group == _RBAC and kind == "RoleBinding":
+        inventory.role_bindings.append(_read_binding(manifest, body, namespace, namespace))
+    elif group == _RBAC and kind == "ClusterRoleBinding":
+        inventory.cluster_role_bindings.append(_read_binding(manifest, body, None, namespace))
+    elif (group, kind) in (("apiserver.config.k8s.io", "EncryptionConfiguration"), ("", "EncryptionConfig")):
+        inventory.encryption_configs.append(_read_encryption_config(manifest, body))
+    elif group == "audit.k8s.io" and kind == "Policy":
+        inventory.audit_policies.append(_read_audit_policy(manifest, body))
+    else:
+        return False
+    return True

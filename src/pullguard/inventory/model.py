@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pullguard.semantics.dockerconfig import AuthEntry
 from pullguard.semantics.imageref import ImageRef
 from pullguard.sources.model import InputProblem, Location, ReadStats
+
+if TYPE_CHECKING:  # these modules import ObjectRef from here
+    from pullguard.inventory.cluster_config import AuditPolicy, EncryptionConfig
+    from pullguard.inventory.rbac import Role, RoleBinding
 
 DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 DOCKERCFG = "kubernetes.io/dockercfg"
@@ -81,6 +86,9 @@ class PodTemplate:
     automount_token: bool | None = None
     secret_mounts: tuple[SecretMount, ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
+    # the template lists imagePullSecrets, even if only empty names: admission then
+    # copies nothing from the ServiceAccount (it checks the list's length)
+    declares_pull_secrets: bool = False
     # True for objects read from a live cluster: their spec already carries the
     # ServiceAccount's secrets, so admission must not be applied again.
     admitted: bool = False
@@ -177,5 +185,13 @@ class Inventory:
     secrets: dict[tuple[str, str], Secret] = field(default_factory=dict)
     namespaces: dict[str, Namespace] = field(default_factory=dict)
     unanalysed: list[UnanalysedWorkload] = field(default_factory=list)
+    # RBAC (rbac.py): Roles by (namespace, name), ClusterRoles by name, bindings as read
+    roles: dict[tuple[str, str], Role] = field(default_factory=dict)
+    cluster_roles: dict[str, Role] = field(default_factory=dict)
+    role_bindings: list[RoleBinding] = field(default_factory=list)
+    cluster_role_bindings: list[RoleBinding] = field(default_factory=list)
+    # API server configuration files (cluster_config.py)
+    encryption_configs: list[EncryptionConfig] = field(default_factory=list)
+    audit_policies: list[AuditPolicy] = field(default_factory=list)
     stats: ReadStats = field(default_factory=ReadStats)
     problems: list[InputProblem] = field(default_factory=list)

@@ -99,7 +99,7 @@ class ImageJudgement:
 def pod_credentials(template: PodTemplate, inventory: Inventory) -> PodCredentials:
     namespace = template.namespace
     account = inventory.service_accounts.get((namespace, template.service_account))
-    if template.pull_secrets or template.admitted:
+    if template.pull_secrets or template.declares_pull_secrets or template.admitted:
         names, secrets_from = template.pull_secrets, SecretsFrom.POD
     elif account is not None and account.pull_secrets:
         names, secrets_from = account.pull_secrets, SecretsFrom.SERVICE_ACCOUNT
@@ -144,7 +144,7 @@ def judge_image(pod: PodCredentials, use: ImageUse, policy: RegistryPolicy) -> I
         broken = ", ".join(f"'{r.name}'" for r in pod.by_state(SecretState.MALFORMED))
         cause = f"pull secret {broken} cannot be decoded, so the kubelet fails every pull of this pod"
         return ImageJudgement(pod, use, classification, Coverage.BROKEN, matches, cause)
-    if matches:
+    if matches and not all(match.anonymous for match in matches):
         coverage = Coverage.POD if pod.secrets_from is SecretsFrom.POD else Coverage.SERVICE_ACCOUNT
         return ImageJudgement(pod, use, classification, coverage, matches, None)
     node = tuple(
@@ -156,6 +156,13 @@ def judge_image(pod: PodCredentials, use: ImageUse, policy: RegistryPolicy) -> I
         return ImageJudgement(pod, use, classification, Coverage.NODE, node, None)
     if pod.by_state(SecretState.UNVERIFIABLE) or pod.by_state(SecretState.UNRESOLVED):
         return ImageJudgement(pod, use, classification, Coverage.UNVERIFIABLE, (), _unverifiable_cause(pod))
+    if matches:  # every matching entry carries only an identity token
+        keys = ", ".join(f"{m.location} in '{m.secret}'" for m in matches)
+        cause = (
+            f"the matching keys ({keys}) hold only an identitytoken, which the kubelet does not use: "
+            "it sends empty credentials, an anonymous pull"
+        )
+        return ImageJudgement(pod, use, classification, Coverage.NONE, matches, cause)
     return ImageJudgement(pod, use, classification, Coverage.NONE, (), _uncovered_cause(pod, repository))
 
 

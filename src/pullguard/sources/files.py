@@ -31,13 +31,16 @@ def discover(paths: Iterable[str]) -> list[str]:
             found.append(STDIN)
             continue
         if os.path.isdir(path):
+            walked: list[str] = []
             for directory, subdirectories, files in os.walk(path):
                 subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRECTORIES)
-                found.extend(
+                walked.extend(
                     os.path.join(directory, name)
                     for name in sorted(files)
                     if name.endswith(MANIFEST_SUFFIXES)
                 )
+            # kubectl's order (filepath.Walk): entries by name, a directory's files where it sorts.
+            found.extend(sorted(walked, key=lambda file: os.path.relpath(file, path).split(os.sep)))
         elif os.path.exists(path) or os.path.islink(path):
             found.append(path)
         else:

@@ -51,12 +51,13 @@ class LineMap(Mapping[Any, Any]):
     the line of its `image` or `reference` value.
     """
 
-    __slots__ = ("_index", "_node", "_offset")
+    __slots__ = ("_index", "_memo", "_node", "_offset")
 
-    def __init__(self, node: MappingNode, offset: int) -> None:
+    def __init__(self, node: MappingNode, offset: int, memo: dict[int, Any] | None = None) -> None:
         self._node = node
         self._offset = offset
         self._index: dict[str, Node] | None = None
+        self._memo: dict[int, Any] = {id(node): self} if memo is None else memo
 
     def _fields(self) -> dict[str, Node]:
         if self._index is None:
@@ -68,11 +69,11 @@ class LineMap(Mapping[Any, Any]):
         return self._index
 
     def __getitem__(self, key: Any) -> Any:
-        return build_node(self._fields()[key], self._offset)
+        return build_node(self._fields()[key], self._offset, self._memo)
 
     def get(self, key: Any, default: Any = None) -> Any:
         node = self._fields().get(key)
-        return default if node is None else build_node(node, self._offset)
+        return default if node is None else build_node(node, self._offset, self._memo)
 
     def __contains__(self, key: object) -> bool:
         return key in self._fields()
@@ -94,15 +95,28 @@ class LineMap(Mapping[Any, Any]):
         return node.start_mark.line + self._offset if node is not None else 0
 
 
-def build_node(node: Node, offset: int) -> Any:
-    """A node as Python data: scalars built, mappings as lazy LineMaps, sequences as lists."""
+def build_node(node: Node, offset: int, memo: dict[int, Any] | None = None) -> Any:
+    """A node as Python data: scalars built, mappings as lazy LineMaps, sequences as lists.
+
+    A collection node is built once per document (`memo`, by node id): aliases share
+    one object, as in a plain load, so walks that skip objects already seen stay
+    bounded on "billion laughs" documents, and recursive aliases (`&a [*a]`) end.
+    """
     if isinstance(node, ScalarNode):
         if node.tag == _STR_TAG:
             return node.value
         return _SCALARS.yaml_constructors.get(node.tag, SafeConstructorUndefined)(_SCALARS, node)
+    memo = {} if memo is None else memo
+    built = memo.get(id(node))
+    if built is not None:
+        return built
     if isinstance(node, MappingNode):
-        return LineMap(node, offset)
-    return [build_node(item, offset) for item in node.value]
+        built = memo[id(node)] = LineMap(node, offset, memo)
+        return built
+    items: list[Any] = []
+    memo[id(node)] = items
+    items.extend(build_node(item, offset, memo) for item in node.value)
+    return items
 
 
 def SafeConstructorUndefined(constructor: Any, node: Node) -> Any:
@@ -227,7 +241,8 @@ class DocumentReader:
             self._unreadable(
                 where,
                 "invalid-separator",
-                f"text after the '---' separator ({trailer[:40]!r}): kubectl accepts only a comment there",
+                # the text is not quoted: it may be part of a Secret
+                "text after the '---' separator: kubectl accepts only a comment there",
             )
             return
         loader = _Loader(chunk)
@@ -327,7 +342,9 @@ class DocumentReader:
         body = LineMap(node, loader.line_offset) if self._should_build(api_version, kind) else None
         self._stats.objects += 1
         self._stats.kinds[kind] += 1
-        return Manifest(api_version, kind, name, namespace, body, where)
+        # the object's own first line, not the comments that may open its document
+        located = Location(where.path, where.document, node.start_mark.line + loader.line_offset, where.item)
+        return Manifest(api_version, kind, name, namespace, body, located)
 
     def _report_duplicates(self, loader: _Loader, where: Location, root: MappingNode) -> None:
         for mapping, key_node in loader.duplicates:
@@ -340,7 +357,9 @@ class DocumentReader:
                 v for k, v in reversed(mapping.value) if isinstance(k, ScalarNode) and k.value == key
             )
             kind = _scalar_fields_safe(mapping).get("kind")
-            shown = _describe_value(last_value, secret=kind in _SECRETISH_KINDS or _inside_secret(root))
+            shown = _describe_value(
+                last_value, loader.line_offset, secret=kind in _SECRETISH_KINDS or _inside_secret(root)
+            )
             self._problems.append(
                 InputProblem(
                     Location(
@@ -567,12 +586,13 @@ def _inside_secret(root: MappingNode) -> bool:
     return False
 
 
-def _describe_value(node: Node, *, secret: bool) -> str:
+def _describe_value(node: Node, offset: int, *, secret: bool) -> str:
+    """The last value of a duplicate key, for the warning; `offset` makes its line absolute."""
     if secret:
         return " (value not shown: it belongs to a Secret)"
     if isinstance(node, ScalarNode):
         text = node.value if len(node.value) <= 60 else node.value[:57] + "..."
         return f": {text!r}"
     if isinstance(node, MappingNode):
-        return f": the mapping at line {node.start_mark.line + 1}"
-    return f": the list at line {node.start_mark.line + 1}"
+        return f": the mapping at line {node.start_mark.line + offset}"
+    return f": the list at line {node.start_mark.line + offset}"

@@ -1,0 +1,162 @@
+"""The JSON report: structure, and exact counts for examples/ computed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pullguard.report import json_report
+from pullguard.scan import ScanOptions, scan_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    return json.loads(json_report.render(scan_paths([str(EXAMPLES)], ScanOptions())))  # type: ignore[no-any-return]
+
+
+def test_top_level_keys(report: dict[str, Any]) -> None:
+    assert list(report) == [
+        "schemaVersion",
+        "tool",
+        "summary",
+        "findings",
+        "images",
+        "pullSecrets",
+        "unanalysedWorkloads",
+        "inputProblems",
+    ]
+    assert report["schemaVersion"] == "1"
+    assert report["tool"]["name"] == "pullguard" and isinstance(report["tool"]["version"], str)
+    for key in ("findings", "images", "pullSecrets", "unanalysedWorkloads", "inputProblems"):
+        assert isinstance(report[key], list)
+
+
+def test_summary_types(report: dict[str, Any]) -> None:
+    summary = report["summary"]
+    assert isinstance(summary["line"], str)
+    for key in (
+        "files", "documents", "objects", "lists", "podTemplates", "images", "imagesJudged",
+        "invalidReferences", "unresolvedReferences", "privateImages", "privateImagesCovered",
+        "privateImagesUnverifiable", "publicImages", "unknownRegistryImages", "unanalysedWorkloads",
+        "inputErrors", "inputWarnings",
+    ):  # fmt: skip
+        assert type(summary[key]) is int, key
+    for key in ("documentsSkipped", "documentsSkippedReasons", "findings"):
+        assert isinstance(summary[key], dict), key
+
+
+def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
+    # ops.yaml: Namespace, 2 Secrets, Deployment mirror-sync (1 image), CronJob backup (2 images);
+    # shop/: Namespace + ServiceAccount, 4 Secrets, 9 workloads with 12 images.
+    # Private (11): mirror-sync, backup, api, migrate, worker, frontend, billing, reports, payments,
+    # cache, analytics; covered (5): mirror-sync, api, migrate (pod), worker (ServiceAccount),
+    # analytics (index.docker.io key). Public: nginx, pause. Unknown: ghcr.io uploader, quay.io smoke.
+    assert report["summary"] == {
+        "line": "5 of 11 private images have pull credentials configured.",
+        "files": 4,
+        "documents": 20,
+        "documentsSkipped": {},
+        "documentsSkippedReasons": {},
+        "objects": 20,
+        "lists": 0,
+        "podTemplates": 11,
+        "images": 15,
+        "imagesJudged": 15,
+        "invalidReferences": 0,
+        "unresolvedReferences": 0,
+        "privateImages": 11,
+        "privateImagesCovered": 5,
+        "privateImagesUnverifiable": 0,
+        "publicImages": 2,
+        "unknownRegistryImages": 2,
+        "unanalysedWorkloads": 0,
+        "inputErrors": 0,
+        "inputWarnings": 0,
+        # PG001 x6 (backup, cache, frontend, payments, reports, billing) low;
+        # PG002 billing + PG004 cache, frontend, payments medium; PG003 broken-creds, legacy-opaque high.
+        "findings": {"low": 6, "medium": 4, "high": 2},
+    }
+
+
+def test_findings_by_check_for_examples(report: dict[str, Any]) -> None:
+    found = sorted(
+        (f["checkId"], f"{f['object']['kind']} {f['object']['namespace']}/{f['object']['name']}")
+        for f in report["findings"]
+    )
+    assert found == [
+        ("PG001", "CronJob ops/backup"),
+        ("PG001", "DaemonSet shop/cache"),
+        ("PG001", "Deployment shop/frontend"),
+        ("PG001", "Deployment shop/payments"),
+        ("PG001", "Deployment shop/reports"),
+        ("PG001", "StatefulSet shop/billing"),
+        ("PG002", "StatefulSet shop/billing"),
+        ("PG003", "Secret ops/broken-creds"),
+        ("PG003", "Secret shop/legacy-opaque"),
+        ("PG004", "DaemonSet shop/cache"),
+        ("PG004", "Deployment shop/frontend"),
+        ("PG004", "Deployment shop/payments"),
+    ]
+
+
+def test_every_finding_is_complete(report: dict[str, Any]) -> None:
+    assert report["findings"]
+    for finding in report["findings"]:
+        assert set(finding) == {
+            "checkId", "severity", "object", "message", "image", "container", "location", "remediation",
+        }  # fmt: skip
+        assert finding["checkId"].startswith("PG")
+        assert finding["severity"] in {"info", "low", "medium", "high", "critical"}
+        assert set(finding["object"]) == {"kind", "namespace", "name"}
+        assert all(isinstance(v, str) and v for v in finding["object"].values())
+        location = finding["location"]
+        assert isinstance(location["file"], str) and location["file"].endswith(".yaml")
+        assert type(location["document"]) is int and location["document"] >= 1
+        assert type(location["line"]) is int and location["line"] >= 1
+        assert isinstance(finding["message"], str) and finding["message"]
+        assert isinstance(finding["remediation"], str) and finding["remediation"]
+
+
+def test_findings_are_sorted_by_severity(report: dict[str, Any]) -> None:
+    rank = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+    ranks = [rank[f["severity"]] for f in report["findings"]]
+    assert ranks == sorted(ranks, reverse=True)
+
+
+def test_images_structure(report: dict[str, Any]) -> None:
+    assert len(report["images"]) == report["summary"]["images"]
+    coverage = {(i["object"]["name"], i["name"]): i["coverage"] for i in report["images"]}
+    assert coverage[("worker", "worker")] == "serviceaccount"
+    assert coverage[("backup", "backup")] == "broken"
+    assert coverage[("analytics", "analytics")] == "pod"
+    for image in report["images"]:
+        assert image["field"] in {"containers", "initContainers", "ephemeralContainers", "volumes"}
+        assert image["visibility"] in {"private", "public", "unknown"}
+        assert isinstance(image["credentials"], list)
+        if image["coverage"] in ("pod", "serviceaccount", "node"):
+            assert image["cause"] is None and image["credentials"]
+        elif image["visibility"] == "private":
+            assert isinstance(image["cause"], str) and image["cause"]
+
+
+def test_pull_secrets_never_carry_values(report: dict[str, Any]) -> None:
+    names = sorted((s["namespace"], s["name"]) for s in report["pullSecrets"])
+    assert names == [
+        ("ops", "broken-creds"),
+        ("ops", "mirror-creds"),
+        ("shop", "corp-creds"),
+        ("shop", "hub-creds"),
+        ("shop", "legacy-opaque"),
+        ("shop", "registry-creds"),
+    ]
+    for secret in report["pullSecrets"]:
+        assert set(secret) == {"namespace", "name", "type", "origin", "registries", "error", "location"}
+    text = json.dumps(report)
+    for fake in ("example-password-1", "example-password-2", "example-password-3", "example-password-5"):
+        assert fake not in text
