@@ -415,6 +415,10 @@ class DocumentReader:
             self._stats.skipped[SkipReason.NOT_KUBERNETES] += 1
             return
         items = value.get("items", False)
+        if isinstance(kind, str) and kind.endswith("List") and items not in (False, None) and not isinstance(items, list):
+            # as in YAML: a list kind whose items are not a list
+            self._unreadable(where, "wrong-type", f"{kind}: 'items' must be a list")
+            return
         if isinstance(kind, str) and kind.endswith("List") and (items is None or isinstance(items, list)):
             self._stats.lists += 1
             for index, item in enumerate(items or ()):
@@ -545,7 +549,13 @@ def _identity_problem(api_version: str | None, kind: str | None, node: MappingNo
     if kind == "\0" or api_version == "\0":
         field = "kind" if kind == "\0" else "apiVersion"
         return f"'{field}' must be a string"
-    return _identity_problem_value(api_version, kind, None)
+    problem = _identity_problem_value(api_version, kind, None)
+    metadata = _field_node(node, "metadata")
+    if problem is None and metadata is not None and not isinstance(metadata, MappingNode) and not (
+        isinstance(metadata, ScalarNode) and metadata.tag == "tag:yaml.org,2002:null"
+    ):
+        return f"{kind}: 'metadata' must be a mapping"
+    return problem
 
 
 def _identity_problem_value(api_version: Any, kind: Any, value: dict[str, Any] | None) -> str | None:
