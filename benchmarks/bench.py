@@ -171,7 +171,7 @@ def preflight(ds: Dataset) -> None:
     ds.bytes = counts["bytes"]
     ds.parse_errors = counts["errors"]
 
-    report = OUT / f"scan-{ds.label}.json"
+    report = OUT / f"scan-{ds.label.replace('/', '-')}.json"
     report.unlink(missing_ok=True)
     scan = run_child(scan_argv(ds.path, str(report)))
     ds.scan_exit = scan.returncode
@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--big", action="store_true", help=f"also run {BIG_DOCUMENTS:,} generated documents")
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed (default 1)")
+    parser.add_argument(
+        "--per-folder", action="store_true", help="also measure each sub-folder of the real-world corpus on its own"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.documents < 1:
         parser.error("--rounds and --documents must be at least 1")
@@ -368,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
     corpus: Path = args.corpus.resolve()  # the default is absolute; a given relative path is from cwd
     if corpus.is_dir():
         datasets.append(Dataset("realworld", str(corpus)))
+        if args.per_folder:
+            datasets.extend(
+                Dataset(f"realworld/{folder.name}", str(folder))
+                for folder in sorted(corpus.iterdir())
+                if folder.is_dir()
+            )
     else:
         print(f"skipping the real-world corpus: {corpus} does not exist (pass --corpus PATH)")
     if args.big and args.documents != BIG_DOCUMENTS:
