@@ -1,0 +1,221 @@
+"""Reports of `pullguard verify`: text, json and sarif, one row per (workload, container, image).
+
+Rows name credentials by secret and key (or config file and helper), never by value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from pullguard import __version__
+from pullguard.registry.outcome import OutcomeKind
+from pullguard.registry.verify import ImageVerdict, VerifyResult
+from pullguard.report.json_report import location, object_ref
+from pullguard.report.sarif import INFORMATION_URI, SARIF_SCHEMA, _physical
+
+SCHEMA_VERSION = "1"
+_STYLES = {
+    OutcomeKind.OK: "green",
+    OutcomeKind.NOT_CHECKED: "dim",
+    OutcomeKind.RATE_LIMITED: "yellow",
+    OutcomeKind.UNREACHABLE: "yellow",
+    OutcomeKind.REGISTRY_ERROR: "yellow",
+}
+
+
+def headline(result: VerifyResult) -> str:
+    checked = [v for v in result.verdicts if v.outcome.kind is not OutcomeKind.NOT_CHECKED]
+    ok = sum(1 for v in checked if v.outcome.ok)
+    return f"{ok} of {len(checked)} images can be pulled with the credentials the kubelet would use."
+
+
+def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None) -> None:
+    console = Console(
+        file=out,
+        force_terminal=color,
+        no_color=color is False,
+        width=180 if not out.isatty() else None,
+        highlight=False,
+        soft_wrap=False,
+    )
+    console.print(Text(headline(result), style="bold"))
+    counts = ", ".join(f"{n} {kind}" for kind, n in result.counts().items())
+    stats = result.stats
+    console.print(
+        f"{len(result.verdicts)} images ({counts}) in {result.elapsed:.2f}s; "
+        f"{stats.requests} requests ({stats.manifest_requests} manifest, {stats.token_requests} token, "
+        f"{stats.pings} ping)."
+    )
+    table = Table(box=box.SIMPLE_HEAVY, show_lines=False, expand=False)
+    for column in ("Object", "Container", "Image", "Outcome", "Credential", "Detail"):
+        table.add_column(column, overflow="fold", ratio=2 if column == "Detail" else None)
+    for verdict in result.verdicts:
+        use = verdict.judgement.use
+        kind = verdict.outcome.kind
+        detail = Text(_detail(verdict))
+        table.add_row(
+            str(verdict.judgement.pod.template.owner),
+            use.name,
+            use.image,
+            Text(kind.value, style=_STYLES.get(kind, "bold red")),
+            _credential(verdict),
+            detail,
+        )
+    console.print(table)
+    failing: dict[OutcomeKind, int] = {}
+    for verdict in result.failing:
+        failing[verdict.outcome.kind] = failing.get(verdict.outcome.kind, 0) + 1
+    for kind, count in failing.items():
+        console.print(
+            Text.assemble((f"{kind.value}", _STYLES.get(kind, "bold red")), f" ({count}): {kind.cause}.")
+        )
+        console.print(f"    Fix: {kind.fix}.", style="dim", soft_wrap=True)
+
+
+def _credential(verdict: ImageVerdict) -> str:
+    if verdict.credential == "anonymous":
+        return "anonymous (no matching credential)"
+    if verdict.credential:
+        return verdict.credential
+    if verdict.attempts:
+        return "\n".join(f"{a.login}: {a.outcome.kind.value}" for a in verdict.attempts)
+    return ""
+
+
+def _detail(verdict: ImageVerdict) -> str:
+    outcome = verdict.outcome
+    text = outcome.detail
+    if outcome.digest:
+        text = outcome.digest[:19] + "…"  # the full digest is in --format json
+    if verdict.note and verdict.attempts and verdict.credential != "anonymous" and outcome.kind.fails:
+        text += f"; {verdict.note}"
+    return text
+
+
+def _row(verdict: ImageVerdict) -> dict[str, Any]:
+    use, pod = verdict.judgement.use, verdict.judgement.pod
+    outcome = verdict.outcome
+    return {
+        "object": object_ref(pod.template.owner),
+        "field": use.field.value,
+        "name": use.name,
+        "image": use.image,
+        "normalized": str(use.ref) if use.ref else None,
+        "registry": use.ref.domain if use.ref else None,
+        "outcome": outcome.kind.value,
+        "fails": outcome.kind.fails,
+        "detail": outcome.detail,
+        "cause": outcome.cause,
+        "fix": outcome.fix,
+        "digest": outcome.digest,
+        "httpStatus": outcome.status,
+        "rateLimit": (
+            {
+                "limit": outcome.rate_limit.limit,
+                "remaining": outcome.rate_limit.remaining,
+                "reset": outcome.rate_limit.reset,
+                "retryAfter": outcome.rate_limit.retry_after,
+            }
+            if outcome.rate_limit
+            else None
+        ),
+        "credential": verdict.credential,
+        "attempts": [
+            {"credential": a.login, "outcome": a.outcome.kind.value, "detail": a.outcome.detail}
+            for a in verdict.attempts
+        ],
+        "note": verdict.note,
+        "location": location(use.location),
+    }
+
+
+def render_json(result: VerifyResult) -> str:
+    stats = result.stats
+    document = {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": "pullguard", "version": __version__},
+        "summary": {
+            "line": headline(result),
+            "images": len(result.verdicts),
+            "failing": len(result.failing),
+            "outcomes": result.counts(),
+            "elapsedSeconds": round(result.elapsed, 3),
+            "requests": stats.requests,
+            "manifestRequests": stats.manifest_requests,
+            "tokenRequests": stats.token_requests,
+            "pings": stats.pings,
+            "retries": stats.retries,
+            "inputErrors": result.scan.summary.input_errors,
+        },
+        "results": [_row(v) for v in result.verdicts],
+        "inputProblems": [
+            {"level": p.level.value, "code": p.code, "message": p.message, "location": location(p.location)}
+            for p in result.scan.problems
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _rule_id(kind: OutcomeKind) -> str:
+    return f"verify/{kind.value}"
+
+
+def render_sarif(result: VerifyResult) -> str:
+    kinds = [kind for kind in OutcomeKind if kind.fails]
+    rules = [
+        {
+            "id": _rule_id(kind),
+            "name": "Pull" + "".join(part.capitalize() for part in kind.value.split("-")),
+            "shortDescription": {"text": f"image pull would fail: {kind.value}"},
+            "fullDescription": {"text": kind.cause},
+            "help": {"text": f"Fix: {kind.fix}"},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"tags": ["security", "kubernetes", "image-pull"], "security-severity": "5.0"},
+        }
+        for kind in kinds
+    ]
+    index = {kind: position for position, kind in enumerate(kinds)}
+    results = [
+        {
+            "ruleId": _rule_id(v.outcome.kind),
+            "ruleIndex": index[v.outcome.kind],
+            "level": "error",
+            "message": {
+                "text": f"{v.judgement.pod.template.owner} container '{v.judgement.use.name}' cannot pull "
+                f"'{v.judgement.use.image}': {_detail(v)}. Cause: {v.outcome.cause}. Fix: {v.outcome.fix}."
+            },
+            "locations": [_physical(v.judgement.use.location)],
+            "partialFingerprints": {
+                "pullguard/verify/v1": f"{v.judgement.pod.template.owner}:{v.judgement.use.name}:{v.judgement.use.image}"
+            },
+            "properties": {"outcome": v.outcome.kind.value, "credential": v.credential},
+        }
+        for v in result.verdicts
+        if v.fails
+    ]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pullguard",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "invocations": [{"executionSuccessful": True}],
+                "results": results,
+                "properties": {"summary": headline(result)},
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"
