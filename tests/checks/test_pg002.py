@@ -86,5 +86,6 @@ def test_secret_in_another_namespace_does_not_count() -> None:
 
 def test_present_secrets() -> None:
     result = scan(FIXTURES / "pass" / "present.yaml")
-    assert result.findings == []
+    # PG010: its secrets are plaintext; PG013: its ServiceAccount automounts a token
+    assert [f for f in result.findings if f.check_id not in ("PG010", "PG013")] == []
     assert all(r.state is SecretState.USABLE for p in result.resolution.pods for r in p.references)

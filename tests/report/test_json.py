@@ -30,6 +30,7 @@ def test_top_level_keys(report: dict[str, Any]) -> None:
         "pullSecrets",
         "unanalysedWorkloads",
         "inputProblems",
+        "suppressedFindings",
     ]
     assert report["schemaVersion"] == "1"
     assert report["tool"]["name"] == "pullguard" and isinstance(report["tool"]["version"], str)
@@ -57,21 +58,23 @@ def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
     # Private (11): mirror-sync, backup, api, migrate, worker, frontend, billing, reports, payments,
     # cache, analytics; covered (5): mirror-sync, api, migrate (pod), worker (ServiceAccount),
     # analytics (index.docker.io key). Public: nginx, pause. Unknown: ghcr.io uploader, quay.io smoke.
+    # platform/ (Namespace, 2 Secrets, ServiceAccount, 2 Deployments; create-pull-secret.sh is a script,
+    # not a manifest file): ingest (ECR, uncovered) and docs (covered by its pod secret) are private.
     assert report["summary"] == {
-        "line": "5 of 11 private images have pull credentials configured.",
-        "files": 4,
-        "documents": 20,
+        "line": "6 of 13 private images have pull credentials configured.",
+        "files": 8,
+        "documents": 30,
         "documentsSkipped": {},
         "documentsSkippedReasons": {},
-        "objects": 20,
+        "objects": 30,
         "lists": 0,
-        "podTemplates": 11,
-        "images": 15,
-        "imagesJudged": 15,
+        "podTemplates": 13,
+        "images": 17,
+        "imagesJudged": 17,
         "invalidReferences": 0,
         "unresolvedReferences": 0,
-        "privateImages": 11,
-        "privateImagesCovered": 5,
+        "privateImages": 13,
+        "privateImagesCovered": 6,
         "privateImagesUnverifiable": 0,
         "publicImages": 2,
         "unknownRegistryImages": 2,
@@ -79,8 +82,16 @@ def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
         "inputErrors": 0,
         "inputWarnings": 0,
         # PG001 x6 (backup, cache, frontend, payments, reports, billing) low;
-        # PG002 billing + PG004 cache, frontend, payments medium; PG003 broken-creds, legacy-opaque high.
-        "findings": {"low": 6, "medium": 4, "high": 2},
+        # PG002 billing + PG004 cache, frontend, payments + PG014 aescbc first medium;
+        # PG003 broken-creds, legacy-opaque + PG012 x3 (shop pull secrets, shop/rbac.yaml)
+        # + PG014 command-literal key + PG015 RequestResponse on secrets high.
+        # PART A (platform/ and the new checks over shop/ and ops/): PG001 ingest, PG008, PG009,
+        # PG013 x2 (shop/default, platform/ingest; the input holds RBAC) low; PG005, PG006, PG007,
+        # PG011, PG016 shop, PG017 medium; PG010 x9 (8 plaintext Secret manifests incl. the Opaque one,
+        # 1 literal password in platform/create-pull-secret.sh) high.
+        "findings": {"low": 11, "medium": 11, "high": 16},
+        "suppressedFindings": 0,
+        "pullSecretsAgeUnknown": 5,
     }
 
 
@@ -92,6 +103,7 @@ def test_findings_by_check_for_examples(report: dict[str, Any]) -> None:
     assert found == [
         ("PG001", "CronJob ops/backup"),
         ("PG001", "DaemonSet shop/cache"),
+        ("PG001", "Deployment platform/ingest"),
         ("PG001", "Deployment shop/frontend"),
         ("PG001", "Deployment shop/payments"),
         ("PG001", "Deployment shop/reports"),
@@ -102,6 +114,31 @@ def test_findings_by_check_for_examples(report: dict[str, Any]) -> None:
         ("PG004", "DaemonSet shop/cache"),
         ("PG004", "Deployment shop/frontend"),
         ("PG004", "Deployment shop/payments"),
+        ("PG005", "Secret platform/registry-creds"),
+        ("PG006", "Secret platform/ecr-token"),
+        ("PG007", "Secret platform/registry-creds"),
+        ("PG008", "Secret platform/registry-creds"),
+        ("PG009", "Secret platform/ecr-token"),
+        ("PG010", "Secret ops/broken-creds"),
+        ("PG010", "Secret ops/mirror-creds"),
+        ("PG010", "Secret ops/mirror-creds"),  # and the literal password of create-pull-secret.sh
+        ("PG010", "Secret platform/ecr-token"),
+        ("PG010", "Secret platform/registry-creds"),
+        ("PG010", "Secret shop/corp-creds"),
+        ("PG010", "Secret shop/hub-creds"),
+        ("PG010", "Secret shop/legacy-opaque"),
+        ("PG010", "Secret shop/registry-creds"),
+        ("PG011", "Deployment platform/docs"),
+        ("PG012", "Secret shop/corp-creds"),
+        ("PG012", "Secret shop/hub-creds"),
+        ("PG012", "Secret shop/registry-creds"),
+        ("PG013", "ServiceAccount platform/ingest"),
+        ("PG013", "ServiceAccount shop/default"),
+        ("PG014", "EncryptionConfiguration None/encryption-config.yaml"),
+        ("PG014", "EncryptionConfiguration None/encryption-config.yaml"),
+        ("PG015", "Policy None/audit-policy.yaml"),
+        ("PG016", "Namespace None/shop"),
+        ("PG017", "Deployment platform/ingest"),
     ]
 
 
@@ -114,9 +151,11 @@ def test_every_finding_is_complete(report: dict[str, Any]) -> None:
         assert finding["checkId"].startswith("PG")
         assert finding["severity"] in {"info", "low", "medium", "high", "critical"}
         assert set(finding["object"]) == {"kind", "namespace", "name"}
-        assert all(isinstance(v, str) and v for v in finding["object"].values())
+        assert finding["object"]["kind"] and finding["object"]["name"]
+        # cluster-scoped objects (API server configuration files) have no namespace
+        assert finding["object"]["namespace"] is None or finding["object"]["namespace"]
         location = finding["location"]
-        assert isinstance(location["file"], str) and location["file"].endswith(".yaml")
+        assert isinstance(location["file"], str) and location["file"].endswith((".yaml", ".sh"))
         assert type(location["document"]) is int and location["document"] >= 1
         assert type(location["line"]) is int and location["line"] >= 1
         assert isinstance(finding["message"], str) and finding["message"]
@@ -150,13 +189,18 @@ def test_pull_secrets_never_carry_values(report: dict[str, Any]) -> None:
     assert names == [
         ("ops", "broken-creds"),
         ("ops", "mirror-creds"),
+        ("platform", "ecr-token"),
+        ("platform", "registry-creds"),
         ("shop", "corp-creds"),
         ("shop", "hub-creds"),
         ("shop", "legacy-opaque"),
         ("shop", "registry-creds"),
     ]
     for secret in report["pullSecrets"]:
-        assert set(secret) == {"namespace", "name", "type", "origin", "registries", "error", "location"}
+        required = {"namespace", "name", "type", "origin", "registries", "error", "location", "readers"}
+        extra = {"fingerprints", "fingerprintKeyConfigured", "age"}
+        assert required | extra == set(secret)
+        assert all(f["fingerprint"].startswith("hmac-sha256:") for f in secret["fingerprints"])
     text = json.dumps(report)
     for fake in ("example-password-1", "example-password-2", "example-password-3", "example-password-5"):
         assert fake not in text

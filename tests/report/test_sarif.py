@@ -131,7 +131,7 @@ def test_results_point_at_findings(target: str, problems_file: Path) -> None:
         assert sarif_result["message"]["text"] == finding.message
         physical = sarif_result["locations"][0]["physicalLocation"]
         uri = physical["artifactLocation"]["uri"]
-        assert uri.endswith(".yaml") and "\\" not in uri
+        assert uri.endswith((".yaml", ".sh")) and "\\" not in uri
         assert Path(uri).name == Path(finding.location.path).name
         assert physical["region"]["startLine"] == finding.location.line >= 1
     assert run["properties"]["summary"] == result.summary.headline

@@ -1,6 +1,19 @@
 """The check catalog. Importing this package registers every check."""
 
-from pullguard.checks import coverage
+from pullguard.checks import cluster_config, coverage, exposure, handling, identity, lifecycle
 from pullguard.checks.base import REGISTRY, Check, CheckInfo, Finding, Severity, check
 
-__all__ = ["REGISTRY", "Check", "CheckInfo", "Finding", "Severity", "check", "coverage"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "CheckInfo",
+    "Finding",
+    "Severity",
+    "check",
+    "cluster_config",
+    "coverage",
+    "exposure",
+    "handling",
+    "identity",
+    "lifecycle",
+]

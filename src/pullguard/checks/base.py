@@ -36,6 +36,34 @@ STANDARDS = {
     "NIST-IA-5": "NIST SP 800-53 IA-5 Authenticator Management",
     "OWASP-NHI-02": "OWASP Non-Human Identity Top 10, NHI-02 Secret Leakage",
     "NIST-CSF-PR.AC-1": "NIST CSF PR.AC-1 Identities and credentials are managed",
+    "CIS-5.1.2": "CIS Kubernetes Benchmark 5.1.2 Minimize access to secrets",
+    "CIS-1.2.27": "CIS Kubernetes Benchmark 1.2.27 (v1.8) --encryption-provider-config is set as appropriate",
+    "CIS-1.2.28": "CIS Kubernetes Benchmark 1.2.28 (v1.8) Encryption providers are appropriately configured",
+    "CIS-3.2.1": "CIS Kubernetes Benchmark 3.2.1 Ensure that a minimal audit policy is created",
+    "CIS-3.2.2": "CIS Kubernetes Benchmark 3.2.2 Ensure that the audit policy covers key security concerns",
+    "CWE-311": "CWE-311 Missing Encryption of Sensitive Data",
+    "CWE-532": "CWE-532 Insertion of Sensitive Information into Log File",
+    "CWE-778": "CWE-778 Insufficient Logging",
+    "NIST-AC-6": "NIST SP 800-53 AC-6 Least Privilege",
+    "NIST-SC-28": "NIST SP 800-53 SC-28 Protection of Information at Rest",
+    "NIST-AU-2": "NIST SP 800-53 AU-2 Event Logging",
+    # PART A (PG005-PG011, PG013, PG016, PG017)
+    "OWASP-NHI-01": "OWASP Non-Human Identity Top 10, NHI-01 Improper Offboarding",
+    "OWASP-NHI-05": "OWASP Non-Human Identity Top 10, NHI-05 Overprivileged NHI",
+    "OWASP-NHI-06": "OWASP Non-Human Identity Top 10, NHI-06 Insecure Cloud Deployment Configurations",
+    "OWASP-NHI-07": "OWASP Non-Human Identity Top 10, NHI-07 Long-Lived Secrets",
+    "OWASP-NHI-08": "OWASP Non-Human Identity Top 10, NHI-08 Environment Isolation",
+    "OWASP-NHI-09": "OWASP Non-Human Identity Top 10, NHI-09 NHI Reuse",
+    "CWE-262": "CWE-262 Not Using Password Aging",
+    "CWE-312": "CWE-312 Cleartext Storage of Sensitive Information",
+    "CWE-798": "CWE-798 Use of Hard-coded Credentials",
+    "CWE-526": "CWE-526 Cleartext Storage of Sensitive Information in an Environment Variable",
+    "CIS-5.1.6": "CIS Kubernetes Benchmark 5.1.6 Ensure that Service Account Tokens are only mounted where necessary",
+    "CIS-5.2.1": "CIS Kubernetes Benchmark 5.2.1 Ensure that the cluster has at least one active policy control mechanism in place",
+    "NIST-AC-2": "NIST SP 800-53 AC-2 Account Management",
+    "NIST-IA-5(1)": "NIST SP 800-53 IA-5(1) Password-based Authentication (lifetime, no reuse)",
+    "NIST-CM-6": "NIST SP 800-53 CM-6 Configuration Settings",
+    "NIST-SP-800-190": "NIST SP 800-190 Application Container Security Guide (registry access, 4.2)",
 }
 
 
@@ -51,6 +79,7 @@ class Finding:
     remediation: str
     image: str | None = None
     container: str | None = None
+    cluster: str | None = None  # the kubeconfig context, for findings read from a live cluster
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,10 @@ def private_image_without_credentials(resolution: Resolution) -> Iterator[Findin
                 f"{owner.kind} '{owner.name}' references private image '{use.image}' but has no usable pull "
                 f"credentials for it ({what} '{use.name}', namespace '{owner.namespace}'): {judgement.cause}."
             )
+        node = resolution.settings.node_credentials
+        if node:  # say what was assumed, so a missing nodeCredentials entry is visible
+            assumed = ", ".join(f"{n.registry} (via {n.via})" for n in node)
+            message += f" Node credentials are assumed only for {assumed}; none matches this image."
         yield Finding(
             "PG001",
             Severity.LOW,

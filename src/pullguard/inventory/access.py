@@ -19,6 +19,7 @@ define them. Built in O(roles + bindings + pull secrets × grants in their names
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pullguard.inventory.model import Inventory, ObjectRef
@@ -173,8 +174,37 @@ def cluster_role_rules(inventory: Inventory) -> dict[str, tuple[Role, tuple[Poli
     return {name: (role, rules_of(name, frozenset())) for name, role in roles.items()}
 
 
+def _readers_of(entries: Iterable[tuple[Subject, SecretGrant, Grant]], name: str) -> tuple[SecretReader, ...]:
+    merged: dict[Subject, tuple[set[str], dict[Grant, None], bool]] = {}
+    for subject, grant, how in entries:
+        verbs, by_name = grant.verbs_for(name)
+        if not verbs:
+            continue
+        entry = merged.setdefault(subject, (set(), {}, True))
+        entry[0].update(verbs)
+        entry[1][how] = None  # an ordered set: bindings in the order they were read
+        merged[subject] = (entry[0], entry[1], entry[2] and by_name)
+    return tuple(
+        SecretReader(subject, tuple(v for v in READ_VERBS if v in verbs), tuple(grants), only_named)
+        for subject, (verbs, grants, only_named) in sorted(merged.items())
+    )
+
+
+_last: tuple[Inventory, SecretAccess] | None = None
+
+
 def secret_access(inventory: Inventory) -> SecretAccess:
-    """Readers of every pull secret (kubernetes.io/dockerconfigjson or dockercfg) in the input."""
+    """Readers of every pull secret (kubernetes.io/dockerconfigjson or dockercfg) in the input.
+
+    The check and the reports ask for the same inventory's answer: it is computed once.
+    """
+    global _last
+    if _last is None or _last[0] is not inventory:
+        _last = (inventory, _secret_access(inventory))
+    return _last[1]
+
+
+def _secret_access(inventory: Inventory) -> SecretAccess:
     cluster = {
         name: (role, secret_grant(rules)) for name, (role, rules) in cluster_role_rules(inventory).items()
     }
@@ -204,26 +234,21 @@ def secret_access(inventory: Inventory) -> SecretAccess:
         target = everywhere if cluster_wide else by_namespace[namespace]
         target.extend((subject, grant, how) for subject in binding.subjects)
     readers: dict[tuple[str, str], tuple[SecretReader, ...]] = {}
+    # Without resourceNames the answer is the same for every secret of a namespace: compute it once.
+    everywhere_by_name = any(grant.named for _, grant, _ in everywhere)
+    per_namespace: dict[str, tuple[SecretReader, ...]] = {}
     for (namespace, name), secret in inventory.secrets.items():
         if not secret.is_pull_secret_type:
             continue
-        merged: dict[Subject, tuple[set[str], list[Grant], bool]] = {}
-        for subject, grant, how in (*everywhere, *by_namespace.get(namespace, ())):
-            verbs, by_name = grant.verbs_for(name)
-            if not verbs:
-                continue
-            entry = merged.setdefault(subject, (set(), [], True))
-            entry[0].update(verbs)
-            if how not in entry[1]:
-                entry[1].append(how)
-            merged[subject] = (entry[0], entry[1], entry[2] and by_name)
-        if merged:
-            readers[(namespace, name)] = tuple(
-                SecretReader(
-                    subject, tuple(v for v in READ_VERBS if v in verbs), tuple(grants), only_named
-                )
-                for subject, (verbs, grants, only_named) in sorted(merged.items())
-            )
+        entries = (*everywhere, *by_namespace.get(namespace, ()))
+        if not everywhere_by_name and not any(grant.named for _, grant, _ in by_namespace.get(namespace, ())):
+            if namespace not in per_namespace:
+                per_namespace[namespace] = _readers_of(entries, name)
+            of_secret = per_namespace[namespace]
+        else:
+            of_secret = _readers_of(entries, name)
+        if of_secret:
+            readers[(namespace, name)] = of_secret
     with_access = sorted(
         {role.ref for role, grant in cluster.values() if grant is not None and not role.builtin}
         | {role.ref for role, grant in namespaced.values() if grant is not None}

@@ -35,6 +35,7 @@ class EncryptionProvider:
     keys: tuple[EncryptionKey, ...] = ()
     name: str | None = None  # kms plugin name
     kms_api_version: str | None = None  # "v1" or "v2" for kms (v1 when not written)
+    line: int = 0  # where it is written, 0 when unknown
 
     @property
     def label(self) -> str:
@@ -100,6 +101,7 @@ class AuditRule:
     namespaces: tuple[str, ...] = ()
     non_resource_urls: tuple[str, ...] = ()
     omit_stages: tuple[str, ...] = ()
+    line: int = 0  # where it is written, 0 when unknown
 
 
 @dataclass(frozen=True, slots=True)

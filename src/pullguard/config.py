@@ -1,0 +1,369 @@
+"""`.pullguard.yaml`: found upward from the scanned path, or named with `--config`.
+
+```yaml
+privateRegistries: ["*.corp.example"]          # auths-key syntax
+publicRegistries: ["quay.io/prometheus"]
+assumePrivate: false
+nodeCredentials:                                # what the nodes pull with, and how
+  - registry: "*.dkr.ecr.*.amazonaws.com"
+    via: node IAM role (AmazonEC2ContainerRegistryReadOnly)
+maxCredentialAgeDays: 90                        # PG005
+fingerprintKey: "..."                           # PG007; PULLGUARD_FINGERPRINT_KEY wins
+severity: {PG013: info}
+disable: [PG004]
+suppressions:
+  - check: PG009
+    object: "Secret shop/legacy-*"              # glob over `Kind namespace/name`
+    reason: kept for the rollback of release 7
+    expires: 2026-12-31
+```
+
+Every error names the file and line (from the YAML node marks) and never a value
+of `fingerprintKey`. Errors are collected, then raised together as one ConfigError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pullguard.checks.base import Severity
+from pullguard.errors import ConfigError
+from pullguard.scan import ScanOptions
+from pullguard.semantics.keyring import parse_registry_key
+from pullguard.settings import DEFAULT_MAX_AGE_DAYS, NodeCredential, Suppression
+
+CONFIG_NAMES = (".pullguard.yaml", ".pullguard.yml")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+_CHECK_ID = re.compile(r"PG\d{3}")
+_OBJECT_PATTERN = re.compile(r"\S+ \S+")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str | None = None
+    private_registries: tuple[str, ...] = ()
+    public_registries: tuple[str, ...] = ()
+    assume_private: bool = False
+    node_credentials: tuple[NodeCredential, ...] = ()
+    max_age_days: int | None = None
+    fingerprint_key: str | None = None
+    severity: tuple[tuple[str, str], ...] = ()
+    disable: tuple[str, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+
+
+def find_config(paths: list[str]) -> Path | None:
+    """The first `.pullguard.yaml` in the directory of the first scanned path or above it."""
+    start = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            candidate = candidate_dir / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(path: Path, known_checks: frozenset[str]) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise ConfigError(f"{path}: cannot read the configuration: {reason}") from None
+    return parse_config(text, str(path), known_checks)
+
+
+def parse_config(text: str, name: str, known_checks: frozenset[str]) -> Config:
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{name}:{mark.line + 1}" if mark is not None else name
+            raise ConfigError(
+                f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}"
+            ) from None
+        return _Reader(name, loader, known_checks).read(root)
+    finally:
+        loader.dispose()
+
+
+class _Reader:
+    def __init__(self, name: str, loader: yaml.SafeLoader, known_checks: frozenset[str]) -> None:
+        self.name = name
+        self.loader = loader
+        self.known_checks = known_checks
+        self.errors: list[str] = []
+
+    def error(self, node: yaml.Node, field: str, message: str) -> None:
+        self.errors.append(f"{self.name}:{node.start_mark.line + 1}: {field}: {message}")
+
+    def read(self, root: yaml.Node | None) -> Config:
+        if root is None:
+            return Config(path=self.name)
+        fields = self.mapping(root, "(top level)")
+        if fields is None:
+            raise ConfigError("\n".join(self.errors))
+        readers: dict[str, Callable[[yaml.Node, str], Any]] = {
+            "privateRegistries": self.patterns,
+            "publicRegistries": self.patterns,
+            "assumePrivate": self.boolean,
+            "nodeCredentials": self.node_credentials,
+            "maxCredentialAgeDays": self.positive_int,
+            "fingerprintKey": self.secret_string,
+            "severity": self.severities,
+            "disable": self.check_ids,
+            "suppressions": self.suppressions,
+        }
+        values: dict[str, Any] = {}
+        for key, (key_node, value_node) in fields.items():
+            reader = readers.get(key)
+            if reader is None:
+                self.error(key_node, key, f"unknown key; expected one of {', '.join(readers)}")
+                continue
+            values[key] = reader(value_node, key)
+        if self.errors:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(self.errors))
+        return Config(
+            path=self.name,
+            private_registries=values.get("privateRegistries") or (),
+            public_registries=values.get("publicRegistries") or (),
+            assume_private=bool(values.get("assumePrivate")),
+            node_credentials=values.get("nodeCredentials") or (),
+            max_age_days=values.get("maxCredentialAgeDays"),
+            fingerprint_key=values.get("fingerprintKey"),
+            severity=values.get("severity") or (),
+            disable=values.get("disable") or (),
+            suppressions=values.get("suppressions") or (),
+        )
+
+    # -- shapes ---------------------------------------------------------------------
+
+    def mapping(self, node: yaml.Node, field: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, field, "must be a mapping")
+            return None
+        found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = self.loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                self.error(key_node, field, "keys must be strings")
+                continue
+            if key in found:
+                self.error(key_node, f"{field}.{key}" if field != "(top level)" else key, "given twice")
+            found[key] = (key_node, value_node)
+        return found
+
+    def sequence(self, node: yaml.Node, field: str) -> list[yaml.Node] | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, field, "must be a list")
+            return None
+        return list(node.value)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return node  # a mapping or list where a scalar belongs: the caller reports it
+        return self.loader.construct_object(node, deep=True)
+
+    def string(self, node: yaml.Node, field: str, *, empty: bool = False) -> str | None:
+        value = self.scalar(node)
+        if not isinstance(value, str) or (not empty and not value.strip()):
+            self.error(node, field, "must be a non-empty string")
+            return None
+        return value
+
+    # -- fields -----------------------------------------------------------------------
+
+    def boolean(self, node: yaml.Node, field: str) -> bool | None:
+        value = self.scalar(node)
+        if not isinstance(value, bool):
+            self.error(node, field, "must be true or false")
+            return None
+        return value
+
+    def positive_int(self, node: yaml.Node, field: str) -> int | None:
+        value = self.scalar(node)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            self.error(node, field, "must be a whole number of days above 0")
+            return None
+        return value
+
+    def secret_string(self, node: yaml.Node, field: str) -> str | None:
+        value = self.scalar(node)
+        if not isinstance(value, str) or len(value) < 16:
+            self.error(node, field, "must be a string of at least 16 characters (value not shown)")
+            return None
+        return value
+
+    def pattern(self, node: yaml.Node, field: str) -> str | None:
+        value = self.string(node, field)
+        if value is None:
+            return None
+        if parse_registry_key(value) is None or value != value.strip():
+            self.error(
+                node, field, f"{value!r} is not a registry pattern (host[:port][/path], * per host label)"
+            )
+            return None
+        return value
+
+    def patterns(self, node: yaml.Node, field: str) -> tuple[str, ...]:
+        items = self.sequence(node, field) or []
+        found = [self.pattern(item, f"{field}[{index}]") for index, item in enumerate(items)]
+        return tuple(p for p in found if p is not None)
+
+    def check_id(self, node: yaml.Node, field: str, *, wildcard: bool = False) -> str | None:
+        value = self.string(node, field)
+        if value is None:
+            return None
+        if wildcard and value == "*":
+            return value
+        if not _CHECK_ID.fullmatch(value) or value not in self.known_checks:
+            self.error(node, field, f"unknown check {value!r}; see `pullguard checks`")
+            return None
+        return value
+
+    def check_ids(self, node: yaml.Node, field: str) -> tuple[str, ...]:
+        items = self.sequence(node, field) or []
+        found = [self.check_id(item, f"{field}[{index}]") for index, item in enumerate(items)]
+        return tuple(c for c in found if c is not None)
+
+    def severities(self, node: yaml.Node, field: str) -> tuple[tuple[str, str], ...]:
+        fields = self.mapping(node, field) or {}
+        found: list[tuple[str, str]] = []
+        for key, (key_node, value_node) in fields.items():
+            check = self.check_id(key_node, f"{field}.{key}")
+            value = self.scalar(value_node)
+            if value not in SEVERITIES:
+                self.error(value_node, f"{field}.{key}", f"must be one of {', '.join(SEVERITIES)}")
+                continue
+            if check is not None:
+                found.append((check, value))
+        return tuple(found)
+
+    def node_credentials(self, node: yaml.Node, field: str) -> tuple[NodeCredential, ...]:
+        found: list[NodeCredential] = []
+        for index, item in enumerate(self.sequence(node, field) or []):
+            where = f"{field}[{index}]"
+            fields = self.mapping(item, where)
+            if fields is None:
+                continue
+            self.only(fields, where, ("registry", "via"))
+            if "registry" not in fields:
+                self.error(item, where, "needs 'registry' (a registry pattern)")
+                continue
+            registry = self.pattern(fields["registry"][1], f"{where}.registry")
+            via = (
+                self.string(fields["via"][1], f"{where}.via")
+                if "via" in fields
+                else "node credentials (configuration)"
+            )
+            if registry is not None and via is not None:
+                found.append(NodeCredential(registry, via))
+        return tuple(found)
+
+    def suppressions(self, node: yaml.Node, field: str) -> tuple[Suppression, ...]:
+        found: list[Suppression] = []
+        for index, item in enumerate(self.sequence(node, field) or []):
+            where = f"{field}[{index}]"
+            fields = self.mapping(item, where)
+            if fields is None:
+                continue
+            self.only(fields, where, ("check", "object", "reason", "expires"))
+            missing = [k for k in ("check", "object", "reason") if k not in fields]
+            if missing:
+                self.error(item, where, f"needs {', '.join(repr(k) for k in missing)}")
+                continue
+            check = self.check_id(fields["check"][1], f"{where}.check", wildcard=True)
+            pattern = self.string(fields["object"][1], f"{where}.object")
+            if pattern is not None and pattern != "*" and not _OBJECT_PATTERN.fullmatch(pattern):
+                self.error(
+                    fields["object"][1],
+                    f"{where}.object",
+                    f"{pattern!r} is not an object pattern: 'Kind namespace/name' with * globs, e.g. "
+                    "'Secret shop/legacy-*' or '* ops/*'",
+                )
+                pattern = None
+            reason = self.string(fields["reason"][1], f"{where}.reason")
+            expires = self.expiry(fields["expires"][1], f"{where}.expires") if "expires" in fields else None
+            if check is not None and pattern is not None and reason is not None:
+                found.append(
+                    Suppression(
+                        check,
+                        pattern,
+                        reason.strip(),
+                        expires,
+                        f"{self.name} line {item.start_mark.line + 1}",
+                    )
+                )
+        return tuple(found)
+
+    def expiry(self, node: yaml.Node, field: str) -> date | None:
+        value = self.scalar(node)
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = date.fromisoformat(value.strip())
+        if not isinstance(value, date):
+            self.error(node, field, "must be a date, YYYY-MM-DD")
+            return None
+        return value
+
+    def only(
+        self, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str, allowed: tuple[str, ...]
+    ) -> None:
+        for key, (key_node, _) in fields.items():
+            if key not in allowed:
+                self.error(key_node, f"{where}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
+
+
+def resolve_config(given: str | None, disabled: bool, paths: list[str], known_checks: frozenset[str]) -> Config:
+    """The configuration of a scan: `--config PATH`, else the nearest `.pullguard.yaml`, else none."""
+    if disabled:
+        return Config()
+    if given is not None:
+        path = Path(given)
+        if not path.is_file():
+            raise ConfigError(f"{given}: configuration file not found")
+        return load_config(path, known_checks)
+    found = find_config(paths)
+    return load_config(found, known_checks) if found is not None else Config()
+
+
+def scan_options(
+    config: Config,
+    *,
+    default_namespace: str,
+    private_patterns: tuple[str, ...],
+    public_patterns: tuple[str, ...],
+    node_patterns: tuple[str, ...],
+    assume_private: bool,
+    disabled_checks: tuple[str, ...],
+    max_age_days: int | None,
+) -> ScanOptions:
+    """The scan's options: command-line flags added to (or, for single values, winning over) the file's."""
+    return ScanOptions(
+        default_namespace=default_namespace,
+        private_patterns=(*config.private_registries, *private_patterns),
+        public_patterns=(*config.public_registries, *public_patterns),
+        node_patterns=node_patterns,
+        node_credentials=config.node_credentials,
+        assume_private=assume_private or config.assume_private,
+        disabled_checks=frozenset((*config.disable, *disabled_checks)),
+        max_age_days=max_age_days or config.max_age_days or DEFAULT_MAX_AGE_DAYS,
+        fingerprint_key=config.fingerprint_key,
+        severity_overrides=tuple((check, Severity(value)) for check, value in config.severity),
+        suppressions=config.suppressions,
+    )

@@ -1,0 +1,77 @@
+"""What the user told pullguard about the audit, as plain frozen data.
+
+`config.py` reads `.pullguard.yaml` into these; the CLI merges its flags in;
+`scan.py` hands `AuditSettings` to the checks (through the resolution) and
+applies the suppressions to their findings. Nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+FINGERPRINT_KEY_ENV = "PULLGUARD_FINGERPRINT_KEY"
+DEFAULT_MAX_AGE_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCredential:
+    """A registry pattern the nodes pull from with their own identity, and how."""
+
+    registry: str  # auths-key syntax: `*.dkr.ecr.*.amazonaws.com`, `reg.io:5000/team`
+    via: str = "node credentials (--node-credentials)"
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Silence one check on matching objects, with a reason; an expired one stops silencing.
+
+    `object` is a glob over the finding's object as printed (`Secret shop/legacy-*`,
+    `*/payments`, `Deployment ops/*`); `check` is a check id or `*`.
+    """
+
+    check: str
+    object: str
+    reason: str
+    expires: date | None = None
+    source: str = ""  # where it was declared: `.pullguard.yaml line 12`, `annotation pullguard.io/ignore`
+
+    def applies_to(self, check_id: str, object_name: str) -> bool:
+        return (self.check in ("*", check_id)) and fnmatch.fnmatchcase(object_name, self.object)
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """What the checks need besides the inventory: the clock, limits, keys, node credentials."""
+
+    now: datetime
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    # HMAC key of credential fingerprints (PG007, JSON pullSecrets); never shown
+    fingerprint_key: bytes = field(default=b"", repr=False)
+    # True when the key was configured: fingerprints then compare across runs and clusters
+    fingerprint_key_configured: bool = False
+    node_credentials: tuple[NodeCredential, ...] = ()
+
+    @classmethod
+    def current(cls) -> AuditSettings:
+        """Defaults for callers that configure nothing: now, a random per-run key."""
+        return cls(now=datetime.now(UTC), fingerprint_key=os.urandom(32))
+
+    def node_via(self, pattern: str) -> str | None:
+        """How the nodes authenticate to a registry pattern, as configured."""
+        return next((n.via for n in self.node_credentials if n.registry == pattern), None)
+
+
+def fingerprint_key(configured: str | None) -> tuple[bytes, bool]:
+    """The HMAC key: PULLGUARD_FINGERPRINT_KEY, else the configuration's, else random for this run."""
+    value = os.environ.get(FINGERPRINT_KEY_ENV) or configured
+    if value:
+        return value.encode("utf-8"), True
+    from pullguard.inventory.fingerprint import fingerprint_key as process_key  # one random key per process
+
+    return process_key(), False

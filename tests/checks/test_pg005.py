@@ -1,0 +1,94 @@
+"""PG005: Pull secret credential older than the maximum age, judged on the fixtures in tests/fixtures/pg005."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pullguard.checks import Finding
+from pullguard.scan import ScanOptions, ScanResult, scan_paths
+
+CHECK = "PG005"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / CHECK.lower()
+NOW = datetime(2026, 6, 1, tzinfo=UTC)  # the pinned clock of time-dependent checks
+OPTIONS: dict[str, ScanOptions] = {}
+
+
+def scan(path: Path, options: ScanOptions | None = None) -> ScanResult:
+    result = scan_paths([str(path)], options or OPTIONS.get(path.name, ScanOptions(now=NOW)))
+    assert not [p for p in result.problems if p.level.value == "error"], result.problems
+    return result
+
+
+def of_check(result: ScanResult) -> list[Finding]:
+    return [f for f in result.findings if f.check_id == CHECK]
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "fail").glob("*.yaml")), ids=lambda p: p.name)
+def test_fail_fixture_yields_a_finding(path: Path) -> None:
+    assert of_check(scan(path)), f"{path.name}: expected at least one {CHECK}"
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "pass").glob("*.yaml")), ids=lambda p: p.name)
+def test_pass_fixture_yields_none(path: Path) -> None:
+    findings = of_check(scan(path))
+    assert not findings, [f.message for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "evidence", "since"),
+    [
+        ("old_creation.yaml", 501, "metadata.creationTimestamp", "2025-01-15"),
+        ("rotated_at_old.yaml", 151, "annotation pullguard.io/rotated-at", "2026-01-01"),
+        ("managed_fields.yaml", 182, "metadata.managedFields", "2025-12-01"),
+    ],
+)
+def test_age_and_evidence(name: str, days: int, evidence: str, since: str) -> None:
+    path = FIXTURES / "fail" / name
+    (finding,) = of_check(scan(path))
+    assert finding.severity.value == "medium"
+    assert str(finding.object) == "Secret shop/registry-creds"
+    assert f"last written {days} days ago ({since}, from {evidence})" in finding.message
+    assert "over the maximum of 90 days" in finding.message
+    assert finding.location.line == line_of(path, "kind: Secret") - 1 or finding.location.path == str(path)
+    assert "pullguard.io/rotated-at" in finding.remediation
+
+
+def test_maximum_age_is_configurable() -> None:
+    path = FIXTURES / "fail" / "rotated_at_old.yaml"
+    assert not of_check(scan(path, ScanOptions(now=NOW, max_age_days=200)))
+    assert of_check(scan(path, ScanOptions(now=NOW, max_age_days=150)))
+
+
+def test_clock_is_injected() -> None:
+    path = FIXTURES / "pass" / "recently_rotated.yaml"
+    assert of_check(scan(path, ScanOptions(now=datetime(2026, 9, 1, tzinfo=UTC))))
+
+
+def test_unknown_age_is_counted_not_guessed() -> None:
+    import json
+
+    from pullguard.report import json_report
+
+    result = scan(FIXTURES / "pass" / "unknown_age.yaml")
+    report = json.loads(json_report.render(result))
+    assert report["summary"]["pullSecretsAgeUnknown"] == 1
+    (secret,) = report["pullSecrets"]
+    assert secret["age"] == {"evidence": "unknown", "since": None, "days": None, "refreshInterval": None}
+
+
+def test_external_secret_counts_as_rotated() -> None:
+    import json
+
+    from pullguard.report import json_report
+
+    report = json.loads(json_report.render(scan(FIXTURES / "pass" / "external_secret_refreshed.yaml")))
+    (secret,) = report["pullSecrets"]
+    assert secret["age"]["evidence"] == "refreshed by External Secrets"
+    assert secret["age"]["refreshInterval"] == "1h"

@@ -1,0 +1,59 @@
+"""PG009: Unused pull secret, judged on the fixtures in tests/fixtures/pg009."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pullguard.checks import Finding
+from pullguard.scan import ScanOptions, ScanResult, scan_paths
+
+CHECK = "PG009"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / CHECK.lower()
+NOW = datetime(2026, 6, 1, tzinfo=UTC)  # the pinned clock of time-dependent checks
+OPTIONS: dict[str, ScanOptions] = {}
+
+
+def scan(path: Path, options: ScanOptions | None = None) -> ScanResult:
+    result = scan_paths([str(path)], options or OPTIONS.get(path.name, ScanOptions(now=NOW)))
+    assert not [p for p in result.problems if p.level.value == "error"], result.problems
+    return result
+
+
+def of_check(result: ScanResult) -> list[Finding]:
+    return [f for f in result.findings if f.check_id == CHECK]
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "fail").glob("*.yaml")), ids=lambda p: p.name)
+def test_fail_fixture_yields_a_finding(path: Path) -> None:
+    assert of_check(scan(path)), f"{path.name}: expected at least one {CHECK}"
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "pass").glob("*.yaml")), ids=lambda p: p.name)
+def test_pass_fixture_yields_none(path: Path) -> None:
+    findings = of_check(scan(path))
+    assert not findings, [f.message for f in findings]
+
+
+def test_unused_secret_is_named() -> None:
+    path = FIXTURES / "fail" / "unreferenced.yaml"
+    (finding,) = of_check(scan(path))
+    assert str(finding.object) == "Secret shop/old-creds"
+    assert finding.severity.value == "low"
+    assert "is not referenced by any pod template or ServiceAccount in the input" in finding.message
+    assert "No workload" not in finding.message
+    assert finding.remediation.startswith("kubectl delete secret old-creds --namespace shop")
+
+
+def test_secrets_alone_say_to_scan_the_workloads(tmp_path: Path) -> None:
+    text = (FIXTURES / "fail" / "unreferenced.yaml").read_text().split("---\n")[0]
+    path = tmp_path / "secret.yaml"
+    path.write_text(text)
+    (finding,) = of_check(scan(path))
+    assert "No workload or ServiceAccount of namespace 'shop' is in the input" in finding.message
