@@ -1,0 +1,216 @@
+"""Scale of `scan --cluster`: 100,000 pods in 5,000 namespaces served by the API-server double over HTTP.
+
+Three processes: the double (objects generated lazily, paginated at 500 like the
+API server's default maximum), then alternately
+- `fetch`: the same LIST requests, page by page, through the same client, JSON parsed
+  and dropped (what any tool pays to read the cluster), and
+- `scan`: the whole pipeline (source -> live inventory -> resolution -> checks),
+each in a fresh process so peak RSS is its own. Prints seconds, peak RSS and the ratio.
+
+    make bench-cluster            # 100,000 pods / 5,000 namespaces
+    python benchmarks/cluster_bench.py --pods 20000 --namespaces 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, overload
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from apiserver_double import ApiServerDouble  # noqa: E402
+from cluster.fixtures import deployment, namespace, node, opaque_secret, pod, pull_secret, service_account  # noqa: E402
+
+
+class Generated(Sequence[dict[str, Any]]):
+    """A read-only list whose items are built when asked for: the double holds no 100k objects."""
+
+    def __init__(self, count: int, make: Any) -> None:
+        self.count = count
+        self.make = make
+
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.make(i) for i in range(*index.indices(self.count))]
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        return dict(self.make(index))
+
+
+def cluster(pods: int, namespaces: int) -> dict[str, Sequence[dict[str, Any]]]:
+    per_ns = max(1, pods // namespaces)
+    deployments_per_ns = 2
+
+    def ns_name(i: int) -> str:
+        return f"team-{i:05d}"
+
+    def make_pod(i: int) -> dict[str, Any]:
+        ns, j = divmod(i, per_ns)
+        d = j % deployments_per_ns
+        name = f"app-{d}"
+        rs_hash = f"{(ns * 7 + d) % 99999:05d}abc"
+        registry = "registry.corp.example" if (ns + d) % 3 else "docker.io"
+        image = f"{registry}/team{ns}/{name}:1.{d}" if registry != "docker.io" else "nginx:1.27"
+        secrets = ["regcred"] if (ns + d) % 5 else ["missing"]
+        return pod(f"{name}-{rs_hash}-{j:05d}", ns_name(ns), image, secrets, owner=("ReplicaSet", f"{name}-{rs_hash}"),
+                   labels={"app": name, "pod-template-hash": rs_hash})
+
+    def make_deployment(i: int) -> dict[str, Any]:
+        ns, d = divmod(i, deployments_per_ns)
+        return deployment(f"app-{d}", ns_name(ns), f"registry.corp.example/team{ns}/app-{d}:1.{d}", ["regcred"])
+
+    def make_secret(i: int) -> dict[str, Any]:
+        ns, k = divmod(i, 2)
+        if k == 0:
+            return pull_secret("regcred", ns_name(ns), "registry.corp.example", user=f"robot-{ns}", password=f"pw-{ns}")
+        return opaque_secret("app-config", ns_name(ns), {"token": f"t-{ns}"})
+
+    return {
+        "namespaces": Generated(namespaces, lambda i: namespace(ns_name(i))),
+        "nodes": Generated(100, lambda i: node(f"node-{i}")),
+        "pods": Generated(per_ns * namespaces, make_pod),
+        "deployments": Generated(namespaces * deployments_per_ns, make_deployment),
+        "serviceaccounts": Generated(namespaces, lambda i: service_account("default", ns_name(i), ["regcred"])),
+        "secrets": Generated(namespaces * 2, make_secret),
+    }
+
+
+def serve(pods: int, namespaces: int) -> None:
+    api = ApiServerDouble(cluster(pods, namespaces), log_requests=False)  # type: ignore[arg-type]
+    api.start()
+    print(json.dumps(api.kubeconfig("bench")), flush=True)
+    sys.stdin.read()  # until the parent closes it
+    api.stop()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_fetch(kubeconfig: str) -> dict[str, Any]:
+    from pullguard.sources.cluster import (
+        METADATA,
+        NAMESPACES,
+        NODES,
+        PODS,
+        RBAC,
+        SECRETS,
+        SERVICE_ACCOUNTS,
+        TABLE,
+        WORKLOADS,
+        connect,
+    )
+
+    connection = connect(kubeconfig, "bench")
+    lists: list[tuple[str, str | None, str]] = [
+        (NAMESPACES.path(), None, "application/json"),
+        (NODES.path(), None, METADATA),
+        (SECRETS.path(), "type=kubernetes.io/dockerconfigjson", "application/json"),
+        (SECRETS.path(), "type=kubernetes.io/dockercfg", "application/json"),
+        (SECRETS.path(), None, TABLE),
+        (SERVICE_ACCOUNTS.path(), None, "application/json"),
+        *((r.path(), None, "application/json") for r in WORKLOADS),
+        (PODS.path(), None, "application/json"),
+        *((r.path(), None, "application/json") for r in RBAC),
+    ]
+    baseline = _peak_mb()
+    started = time.perf_counter()
+    objects = requests = 0
+    for path, selector, accept in lists:
+        token = None
+        while True:
+            query = [("limit", "500")] + ([("fieldSelector", selector)] if selector else [])
+            query += [("continue", token)] if token else []
+            page = connection.transport.get(path, query, accept)
+            requests += 1
+            objects += len(page.get("items") or page.get("rows") or ())
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                break
+    return {"seconds": time.perf_counter() - started, "objects": objects, "requests": requests,
+            "peak_mb": _peak_mb(), "baseline_mb": baseline}
+
+
+def run_scan(kubeconfig: str) -> dict[str, Any]:
+    from pullguard.fleet import scan_cluster
+    from pullguard.scan import ScanOptions
+    from pullguard.sources.cluster import ClusterOptions, connect
+
+    connection = connect(kubeconfig, "bench")
+    baseline = _peak_mb()
+    started = time.perf_counter()
+    result = scan_cluster(connection, ClusterOptions(all_namespaces=True), ScanOptions())
+    elapsed = time.perf_counter() - started
+    assert result.result is not None
+    summary = result.result.summary
+    return {"seconds": elapsed, "requests": result.requests, "pods": result.live.pods,
+            "pod_templates": summary.pod_templates, "images": summary.images, "findings": len(result.result.findings),
+            "headline": summary.headline, "peak_mb": _peak_mb(), "baseline_mb": baseline}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods", type=int, default=100_000)
+    parser.add_argument("--namespaces", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mode", choices=["main", "serve", "fetch", "scan"], default="main")
+    parser.add_argument("--kubeconfig")
+    args = parser.parse_args()
+    if args.mode == "serve":
+        serve(args.pods, args.namespaces)
+        return
+    if args.mode in ("fetch", "scan"):
+        print(json.dumps((run_fetch if args.mode == "fetch" else run_scan)(args.kubeconfig)))
+        return
+    me = [sys.executable, __file__, "--pods", str(args.pods), "--namespaces", str(args.namespaces)]
+    server = subprocess.Popen([*me, "--mode", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        config = server.stdout.readline()
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+            handle.write(config)  # JSON is YAML
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        results: dict[str, list[dict[str, Any]]] = {"fetch": [], "scan": []}
+        for _ in range(args.rounds):
+            for mode in ("fetch", "scan"):
+                out = subprocess.run([*me, "--mode", mode, "--kubeconfig", handle.name], capture_output=True,
+                                     text=True, check=True, env=env)
+                results[mode].append(json.loads(out.stdout))
+        fetch = min(results["fetch"], key=lambda r: r["seconds"])
+        scan = min(results["scan"], key=lambda r: r["seconds"])
+        print(f"cluster: {args.pods:,} pods in {args.namespaces:,} namespaces, served by the API-server double over HTTP "
+              f"(pages of 500)")
+        print(f"fetch only: {fetch['seconds']:.2f} s, {fetch['requests']} requests, {fetch['objects']:,} objects, "
+              f"peak RSS {fetch['peak_mb']:.0f} MB")
+        print(f"scan:       {scan['seconds']:.2f} s, {scan['requests']} requests, {scan['pods']:,} pods -> "
+              f"{scan['pod_templates']:,} pod templates, {scan['images']:,} images, {scan['findings']:,} findings, "
+              f"peak RSS {scan['peak_mb']:.0f} MB")
+        print(f"            {scan['headline']}")
+        print(f"ratio scan / fetch: {scan['seconds'] / fetch['seconds']:.2f}  (best of {args.rounds}, interleaved)")
+        os.unlink(handle.name)
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

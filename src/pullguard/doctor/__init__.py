@@ -1,0 +1,460 @@
+"""`pullguard doctor`: why a pod is stuck in ErrImagePull / ImagePullBackOff, and the fix.
+
+For each container waiting on an image pull:
+1. the kubelet's own words (the pod's events, newest pull failure for that image);
+2. which pull secrets the kubelet tries for the image, in its order — the same
+   resolution as `scan` (live pod as stored, keyring rules, SEMANTICS §2);
+3. a live check of each credential with the registry client of `verify`
+   (ping, token for `repository:NAME:pull`, HEAD on the manifest);
+4. a cause, from the inventory (missing secret, wrong type, wrong registry,
+   malformed), the live check (bad credentials, expired token, denied, not
+   found, TLS, unreachable, rate limited) and the event (platform mismatch,
+   what the node saw when pullguard's own network differs);
+5. the exact command or patch that fixes it.
+
+Exit codes: 0 the pod pulls fine; 1 a cause was found; 2 no cause could be told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pullguard.errors import ClusterError
+from pullguard.inventory.live import LiveInventoryBuilder
+from pullguard.inventory.model import ObjectRef
+from pullguard.inventory.resolve import Coverage, ImageJudgement, SecretState
+from pullguard.registry.client import ClientOptions, RegistryClient
+from pullguard.registry.outcome import Outcome, OutcomeKind
+from pullguard.registry.verify import ANONYMOUS, pod_logins, target_of
+from pullguard.scan import ScanOptions, analyse
+from pullguard.sources.cluster import (
+    EVENTS,
+    PODS,
+    SECRETS,
+    WORKLOADS,
+    ClusterForbidden,
+    ClusterNotFound,
+    ClusterSource,
+)
+
+PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
+_ECR = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+
+
+class Cause(StrEnum):
+    BAD_CREDENTIALS = "bad credentials"
+    WRONG_REGISTRY = "credentials for the wrong registry"
+    MISSING_SECRET = "missing pull secret"
+    WRONG_SECRET_TYPE = "wrong secret type"
+    MALFORMED_SECRET = "malformed pull secret"
+    NO_CREDENTIALS = "no pull credentials"
+    NOT_FOUND = "repository or tag not found"
+    ACCESS_DENIED = "access denied"
+    UNREACHABLE = "registry unreachable"
+    TLS = "TLS / x509 certificate problem"
+    RATE_LIMITED = "rate limited"
+    EXPIRED_TOKEN = "expired token"
+    PLATFORM_MISMATCH = "platform (architecture) mismatch"
+    INVALID_REFERENCE = "invalid image reference"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Try:
+    """One credential the kubelet tries, in order, with what the registry said to it."""
+
+    source: str
+    outcome: Outcome | None
+
+
+@dataclass(slots=True)
+class ContainerDiagnosis:
+    container: str
+    image: str
+    reason: str  # ErrImagePull, ImagePullBackOff, ...
+    event: str | None
+    tries: list[Try] = field(default_factory=list)
+    cause: Cause = Cause.UNKNOWN
+    explanation: str = ""
+    fix: str = ""
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    pod: ObjectRef
+    owner: ObjectRef
+    node: str | None
+    arch: str | None
+    containers: list[ContainerDiagnosis]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.containers
+
+    @property
+    def exit_code(self) -> int:
+        if self.healthy:
+            return 0
+        return 2 if any(c.cause is Cause.UNKNOWN for c in self.containers) else 1
+
+
+def pods_for(source: ClusterSource, namespace: str, target: str) -> list[dict[str, Any]]:
+    """`POD`, `pod/POD`, or `deploy/NAME` (its failing pods, else its first pod)."""
+    kind, _, name = target.rpartition("/")
+    kind = kind.lower()
+    if kind in ("", "pod", "pods", "po"):
+        return [_raw(source, PODS, namespace, name)]
+    aliases = {"deploy": "deployments", "deployment": "deployments", "sts": "statefulsets", "statefulset": "statefulsets",
+               "ds": "daemonsets", "daemonset": "daemonsets"}
+    plural = aliases.get(kind)
+    resource = next((r for r in WORKLOADS if r.plural == plural), None)
+    if resource is None:
+        raise ClusterError(f"doctor: cannot diagnose '{target}': give a pod, or deploy/NAME, sts/NAME, ds/NAME")
+    workload = _raw(source, resource, namespace, name)
+    labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = list(source.list_objects(PODS, namespace, label_selector=selector)) if selector else []
+    if not pods:
+        raise ClusterError(f"doctor: {resource.kind} {namespace}/{name} has no pods (selector {selector or 'none'})")
+    failing = [p for p in pods if _waiting(p)]
+    return failing or pods[:1]
+
+
+def _raw(source: ClusterSource, resource: Any, namespace: str, name: str) -> dict[str, Any]:
+    try:
+        manifest = source.get_object(resource, namespace, name)
+    except ClusterNotFound:
+        raise ClusterError(
+            f"cluster '{source.name}': {resource.kind} '{name}' not found in namespace '{namespace}'"
+        ) from None
+    return dict(manifest.body or {})
+
+
+def _waiting(pod: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(container, image, reason) of every container waiting on an image pull."""
+    status = pod.get("status") or {}
+    spec = pod.get("spec") or {}
+    images = {c.get("name"): c.get("image") for key in ("initContainers", "containers") for c in spec.get(key) or ()}
+    found = []
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for item in status.get(key) or ():
+            waiting = (item.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in PULL_FAILURES:
+                found.append((str(item.get("name")), str(images.get(item.get("name")) or item.get("image")),
+                              str(waiting["reason"])))
+    return found
+
+
+def diagnose(source: ClusterSource, pod: Mapping[str, Any], client: ClientOptions | None = None) -> Diagnosis:
+    metadata = pod.get("metadata") or {}
+    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
+    spec = pod.get("spec") or {}
+    node = spec.get("nodeName")
+    arch = _node_arch(source, node)
+    waiting = _waiting(pod)
+    builder = LiveInventoryBuilder(namespace)
+    builder.add(source.get_object(PODS, namespace, name))
+    unknown: set[str | None] = set()
+    for ref in spec.get("imagePullSecrets") or ():
+        try:
+            builder.add(source.get_object(SECRETS, namespace, str(ref.get("name"))))
+        except ClusterNotFound:
+            pass
+        except ClusterForbidden:
+            unknown.add(namespace)
+    inventory = builder.finish(unknown)
+    resolution = analyse(inventory, ScanOptions(default_namespace=namespace)).resolution
+    template = resolution.pods[0].template if resolution.pods else None
+    owner = template.owner if template else ObjectRef("Pod", namespace, name)
+    diagnosis = Diagnosis(ObjectRef("Pod", namespace, name), owner, node, arch, [])
+    if not waiting:
+        return diagnosis
+    events = _pull_events(source, namespace, name)
+    judgements = {j.use.name: j for j in resolution.images}
+    for container, image, reason in waiting:
+        event = next((message for (img, message) in events if img == image), None)
+        if event is None and events:
+            event = events[0][1]
+        item = ContainerDiagnosis(container, image, reason, event)
+        judgement = judgements.get(container)
+        if judgement is not None:
+            asyncio.run(_live_check(item, judgement, client or ClientOptions()))
+        classify(item, judgement, namespace, owner, arch)
+        diagnosis.containers.append(item)
+    return diagnosis
+
+
+def _node_arch(source: ClusterSource, node: Any) -> str | None:
+    if not node:
+        return None
+    try:
+        document = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
+    except ClusterError:
+        return None
+    return ((document.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch")
+
+
+def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple[str, str]]:
+    """(image, message) of the pod's pull failures, newest first."""
+    try:
+        items = list(source.list_objects(
+            EVENTS, namespace, field_selector=f"involvedObject.name={name},involvedObject.namespace={namespace}"
+        ))
+    except ClusterForbidden:
+        return []
+    failures = []
+    for event in items:
+        message = str(event.get("message") or "")
+        if event.get("reason") in ("Failed", "InspectFailed", "ErrImageNeverPull") and "image" in message.lower():
+            match = re.search(r'image "([^"]+)"', message)
+            when = str(event.get("lastTimestamp") or event.get("eventTime") or "")
+            failures.append((when, match.group(1) if match else "", message))
+    failures.sort(reverse=True)
+    return [(image, message[:600]) for _, image, message in failures]
+
+
+async def _live_check(item: ContainerDiagnosis, judgement: ImageJudgement, options: ClientOptions) -> None:
+    ref = judgement.use.ref
+    if ref is None or judgement.coverage is Coverage.BROKEN:
+        return
+    target = target_of(ref)
+    async with RegistryClient(options) as client:
+        logins = pod_logins(judgement)
+        for login in logins:
+            outcome = await client.check(target, login)
+            item.tries.append(Try(login.source, outcome))
+            if outcome.ok:
+                return
+        if not logins:
+            item.tries.append(Try("anonymous (no credential matches this image)", await client.check(target, ANONYMOUS)))
+
+
+_EVENT_PATTERNS: tuple[tuple[re.Pattern[str], Cause], ...] = (
+    (re.compile(r"no match for platform|no matching manifest for|exec format error", re.I), Cause.PLATFORM_MISMATCH),
+    (re.compile(r"x509|certificate|tls:", re.I), Cause.TLS),
+    (re.compile(r"429|toomanyrequests|rate limit", re.I), Cause.RATE_LIMITED),
+    (re.compile(r"no such host|i/o timeout|connection refused|dial tcp|network is unreachable", re.I), Cause.UNREACHABLE),
+    (re.compile(r"expired", re.I), Cause.EXPIRED_TOKEN),
+    (re.compile(r"401|unauthorized|authentication required|incorrect username or password", re.I), Cause.BAD_CREDENTIALS),
+    (re.compile(r"403|denied|insufficient_scope|forbidden", re.I), Cause.ACCESS_DENIED),
+    (re.compile(r"not found|manifest unknown|name unknown|does not exist", re.I), Cause.NOT_FOUND),
+    (re.compile(r"InvalidImageName|invalid reference format", re.I), Cause.INVALID_REFERENCE),
+)
+_OUTCOME_CAUSES = {
+    OutcomeKind.UNAUTHORIZED: Cause.BAD_CREDENTIALS,
+    OutcomeKind.EXPIRED: Cause.EXPIRED_TOKEN,
+    OutcomeKind.DENIED: Cause.ACCESS_DENIED,
+    OutcomeKind.NOT_FOUND: Cause.NOT_FOUND,
+    OutcomeKind.TLS_ERROR: Cause.TLS,
+    OutcomeKind.UNREACHABLE: Cause.UNREACHABLE,
+    OutcomeKind.RATE_LIMITED: Cause.RATE_LIMITED,
+    OutcomeKind.INVALID_REFERENCE: Cause.INVALID_REFERENCE,
+}
+
+
+def event_cause(message: str | None) -> Cause:
+    for pattern, cause in _EVENT_PATTERNS:
+        if message and pattern.search(message):
+            return cause
+    return Cause.UNKNOWN
+
+
+def classify(item: ContainerDiagnosis, judgement: ImageJudgement | None, namespace: str, owner: ObjectRef,
+             arch: str | None) -> None:
+    from_event = event_cause(item.event) if item.reason != "InvalidImageName" else Cause.INVALID_REFERENCE
+    if judgement is None or judgement.use.ref is None:
+        _explain(item, Cause.INVALID_REFERENCE if judgement is not None else from_event, judgement, namespace, owner, arch)
+        return
+    pod = judgement.pod
+    if judgement.coverage is Coverage.BROKEN:
+        _explain(item, Cause.MALFORMED_SECRET, judgement, namespace, owner, arch)
+        return
+    if from_event is Cause.PLATFORM_MISMATCH:
+        _explain(item, from_event, judgement, namespace, owner, arch)
+        return
+    failing = [t for t in item.tries if t.outcome is not None and not t.outcome.ok]
+    if item.tries and item.tries[-1].outcome is not None and item.tries[-1].outcome.ok:
+        # the registry serves the image now to these credentials: what the node saw differs
+        now: Cause = from_event if from_event not in (Cause.BAD_CREDENTIALS, Cause.UNKNOWN) else Cause.UNKNOWN
+        item.explanation = "pullguard's live check pulls this image with the same credentials; "
+        _explain(item, now, judgement, namespace, owner, arch)
+        return
+    if judgement.matches:
+        kind = failing[0].outcome.kind if failing and failing[0].outcome else None
+        matched: Cause = _OUTCOME_CAUSES.get(kind, from_event) if kind else from_event
+        if matched is Cause.BAD_CREDENTIALS and _ECR.match(judgement.use.ref.domain):
+            matched = Cause.EXPIRED_TOKEN  # a static ECR token is valid for 12 hours
+        _explain(item, matched, judgement, namespace, owner, arch)
+        return
+    # no credential matched: the kubelet pulled anonymously
+    anonymous = failing[0].outcome.kind if failing and failing[0].outcome else None
+    cause: Cause
+    if anonymous in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DENIED) or (
+        anonymous is None and from_event in (Cause.BAD_CREDENTIALS, Cause.ACCESS_DENIED)
+    ):
+        if pod.by_state(SecretState.MISSING):
+            cause = Cause.MISSING_SECRET
+        elif pod.by_state(SecretState.WRONG_TYPE) or pod.by_state(SecretState.EMPTY):
+            cause = Cause.WRONG_SECRET_TYPE
+        elif pod.by_state(SecretState.USABLE):
+            cause = Cause.WRONG_REGISTRY
+        else:
+            cause = Cause.NO_CREDENTIALS
+    else:
+        cause = _OUTCOME_CAUSES.get(anonymous, from_event) if anonymous else from_event
+    _explain(item, cause, judgement, namespace, owner, arch)
+
+
+def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement | None, namespace: str,
+             owner: ObjectRef, arch: str | None) -> None:
+    item.cause = cause
+    ref = judgement.use.ref if judgement is not None else None
+    registry = ref.domain if ref else "<registry>"
+    repository = ref.repository if ref else item.image
+    pod = judgement.pod if judgement else None
+    names = [r.name for r in pod.references] if pod else []
+    secret = names[0] if names else "regcred"
+    restart = _restart(owner, namespace)
+    create = (
+        f"kubectl create secret docker-registry {secret} -n {namespace} --docker-server={registry} "
+        f"--docker-username=<user> --docker-password=\"$(cat <password-file>)\" --dry-run=client -o yaml | kubectl apply -f -"
+    )
+    ecr = _ECR.match(registry)
+    region = ecr.group(2) if ecr else "<region>"
+    first_failure = next((t for t in item.tries if t.outcome is not None and not t.outcome.ok), None)
+    detail = f" ({first_failure.outcome.detail})" if first_failure and first_failure.outcome else ""
+    text: dict[Cause, tuple[str, str]] = {
+        Cause.BAD_CREDENTIALS: (
+            f"the registry {registry} refuses the credentials the kubelet sends{detail}; the kubelet does not fall "
+            "back to an anonymous pull",
+            f"replace the credential in secret '{secret}':\n  {create}\n  {restart}",
+        ),
+        Cause.EXPIRED_TOKEN: (
+            f"the token in secret '{secret}' for {registry} has expired{detail} (ECR tokens last 12 hours)",
+            (
+                f"kubectl create secret docker-registry {secret} -n {namespace} --docker-server={registry} "
+                f"--docker-username=AWS --docker-password=\"$(aws ecr get-login-password --region "
+                f"{region})\" --dry-run=client -o yaml "
+                f"| kubectl apply -f -\n  {restart}\n  then refresh it on a schedule (a CronJob, or node credentials: "
+                "the node role with AmazonEC2ContainerRegistryReadOnly needs no secret)"
+            ),
+        ),
+        Cause.WRONG_REGISTRY: (
+            f"the pod's pull secrets ({', '.join(names)}) have no key matching {repository} "
+            f"(keys: {', '.join(loc for r in pod.references for loc in r.locations) if pod else ''}), so the kubelet "
+            "pulls anonymously and the registry refuses",
+            f"add a key for {registry} (recreate the secret with --docker-server={registry}):\n  {create}\n  {restart}",
+        ),
+        Cause.MISSING_SECRET: (
+            f"pull secret(s) {', '.join(r.name for r in pod.by_state(SecretState.MISSING)) if pod else ''} do not exist "
+            f"in namespace '{namespace}'; the kubelet skips them and pulls anonymously",
+            f"create it:\n  kubectl create secret docker-registry "
+            f"{pod.by_state(SecretState.MISSING)[0].name if pod and pod.by_state(SecretState.MISSING) else secret} "
+            f"-n {namespace} --docker-server={registry} --docker-username=<user> "
+            f"--docker-password=\"$(cat <password-file>)\"\n  {restart}",
+        ),
+        Cause.WRONG_SECRET_TYPE: (
+            "pull secret(s) "
+            + ", ".join(f"'{r.name}' ({r.secret.type if r.secret else '?'})" for r in pod.references
+                        if r.state in (SecretState.WRONG_TYPE, SecretState.EMPTY))
+            if pod else "a pull secret has the wrong type",
+            "recreate it as kubernetes.io/dockerconfigjson (the type cannot be changed in place):\n"
+            f"  kubectl get secret {secret} -n {namespace} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d > config.json\n"
+            f"  kubectl delete secret {secret} -n {namespace}\n"
+            f"  kubectl create secret generic {secret} -n {namespace} --type=kubernetes.io/dockerconfigjson "
+            f"--from-file=.dockerconfigjson=config.json && shred -u config.json\n  {restart}",
+        ),
+        Cause.MALFORMED_SECRET: (
+            judgement.cause or "a pull secret cannot be decoded" if judgement else "a pull secret cannot be decoded",
+            f"fix the secret's .dockerconfigjson (see `pullguard scan --cluster -n {namespace}`, PG003), then\n  {restart}",
+        ),
+        Cause.NO_CREDENTIALS: (
+            f"the pod has no pull secret (nor has its ServiceAccount) and {registry} refuses anonymous pulls",
+            f"{create.replace(secret, 'regcred', 1)}\n  kubectl patch serviceaccount "
+            f"{pod.template.service_account if pod else 'default'} -n {namespace} -p "
+            "'{\"imagePullSecrets\": [{\"name\": \"regcred\"}]}'\n  "
+            f"{restart}  (pods get the ServiceAccount's secrets when they are created)",
+        ),
+        Cause.NOT_FOUND: (
+            f"{item.image} does not exist on {registry}{detail}",
+            f"check the name and tag (skopeo list-tags docker://{repository}), then\n  "
+            f"{_set_image(owner, namespace, item.container)}",
+        ),
+        Cause.ACCESS_DENIED: (
+            f"the credentials are valid but have no pull access to {repository}{detail}",
+            f"grant the identity in secret '{secret}' pull (read) access to {repository} in the registry, "
+            f"or use a credential that has it; then\n  {restart}",
+        ),
+        Cause.UNREACHABLE: (
+            f"{registry} cannot be reached{detail}",
+            f"test from the node: kubectl debug node/<node> -it --image=busybox -- wget -qS -O- https://{registry}/v2/ ;"
+            " check DNS, firewall, proxy (containerd's HTTPS_PROXY/NO_PROXY) and the registry name",
+        ),
+        Cause.TLS: (
+            f"the TLS certificate of {registry} is not trusted by the node (x509){detail}",
+            f"install the registry's CA on every node (containerd: /etc/containerd/certs.d/{registry}/ca.crt), or "
+            "fix the registry's certificate chain and name",
+        ),
+        Cause.RATE_LIMITED: (
+            f"{registry} is rate limiting pulls{detail}",
+            "authenticate pulls (a pull secret raises the limit), use a pull-through cache or mirror, or wait for the reset",
+        ),
+        Cause.PLATFORM_MISMATCH: (
+            f"{item.image} has no manifest for the node's platform (linux/{arch or '<arch>'})",
+            "publish a multi-arch image (docker buildx build --platform linux/amd64,linux/arm64 ...), or pin the "
+            f"workload to matching nodes: kubectl patch {owner.kind.lower()} {owner.name} -n {namespace} -p "
+            "'{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"kubernetes.io/arch\":\"amd64\"}}}}}'",
+        ),
+        Cause.INVALID_REFERENCE: (
+            f"'{item.image}' is not a valid image reference",
+            _set_image(owner, namespace, item.container),
+        ),
+        Cause.UNKNOWN: (
+            "no cause could be told from the events, the pull secrets and a live check",
+            f"kubectl describe pod -n {namespace} ... ; kubectl get events -n {namespace} --sort-by=.lastTimestamp",
+        ),
+    }
+    explanation, fix = text[cause]
+    item.explanation += explanation
+    item.fix = fix
+
+
+def _restart(owner: ObjectRef, namespace: str) -> str:
+    if owner.kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        return f"kubectl rollout restart {owner.kind.lower()}/{owner.name} -n {namespace}"
+    return f"kubectl delete pod {owner.name} -n {namespace}  (its controller, if any, recreates it)" if owner.kind == "Pod" \
+        else f"kubectl delete pods -n {namespace} -l <selector of {owner}>"
+
+
+def _set_image(owner: ObjectRef, namespace: str, container: str) -> str:
+    if owner.kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"):
+        return f"kubectl set image {owner.kind.lower()}/{owner.name} {container}=<correct image> -n {namespace}"
+    return f"correct the image of container '{container}' in {owner} and recreate it"
+
+
+def render_text(diagnoses: list[Diagnosis]) -> str:
+    lines: list[str] = []
+    for diagnosis in diagnoses:
+        owner = f" ({diagnosis.owner})" if diagnosis.owner != diagnosis.pod else ""
+        node = f", node {diagnosis.node}" + (f" ({diagnosis.arch})" if diagnosis.arch else "") if diagnosis.node else ""
+        lines.append(f"{diagnosis.pod}{owner}{node}")
+        if diagnosis.healthy:
+            lines.append("  no container is waiting on an image pull: the pod pulls fine.")
+        for item in diagnosis.containers:
+            lines.append(f"  container {item.container}: {item.reason}  {item.image}")
+            if item.event:
+                lines.append(f"    kubelet: {item.event}")
+            if item.tries:
+                lines.append("    credentials the kubelet tries, in order, and a live check of each:")
+                for number, attempt in enumerate(item.tries, 1):
+                    said = f"{attempt.outcome.kind.value}: {attempt.outcome.detail}" if attempt.outcome else "not checked"
+                    lines.append(f"      {number}. {attempt.source} -> {said}")
+            lines.append(f"    cause: {item.cause.value}: {item.explanation}")
+            lines.append("    fix:   " + item.fix.replace("\n", "\n         "))
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,607 @@
+"""The live-cluster source: read-only, paginated LISTs from the Kubernetes API.
+
+Kubeconfig handling (``--kubeconfig``, ``KUBECONFIG`` with several files merged,
+``--context``, exec credential plugins, client certificates, tokens, in-cluster
+service-account config) is the official ``kubernetes`` client's, so pullguard
+connects wherever kubectl does. Requests go through the client's authenticated
+connection pool, but responses are not turned into its models: each page is
+parsed as JSON, handed on object by object and dropped, so memory is bounded by
+the inventory, not by the size of the cluster.
+
+Secret data is read only for pull-secret types (a ``type=`` field selector) and
+for secrets that pods or ServiceAccounts reference as pull secrets; with
+``secret_data=False`` secrets are listed as a Table (name, type, data count),
+which carries no data. Values stay in memory; the kubectl last-applied
+annotation, which copies a Secret's data, is dropped on arrival.
+
+Errors a user can act on are typed (``ClusterUnreachable``, ``ClusterAuthError``,
+``ClusterForbidden``) and read as one line. A namespace the credentials may not
+read does not stop the scan: it becomes an input problem and the result is
+marked partial.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pullguard.errors import ClusterError
+from pullguard.inventory.model import PULL_SECRET_TYPES
+from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1,application/json"
+METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    plural: str
+    prefix: str  # "/api/v1", "/apis/apps/v1"
+    kind: str
+    namespaced: bool = True
+    essential: bool = False  # forbidden in a namespace: the result is partial (error), else a warning
+
+    @property
+    def group(self) -> str:
+        return "" if self.prefix == "/api/v1" else self.prefix.split("/")[2]
+
+    @property
+    def api_version(self) -> str:
+        return self.prefix.removeprefix("/apis/").removeprefix("/api/")
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        where = f"{self.prefix}/namespaces/{namespace}/{self.plural}" if namespace else f"{self.prefix}/{self.plural}"
+        return f"{where}/{name}" if name else where
+
+
+NAMESPACES = Resource("namespaces", "/api/v1", "Namespace", namespaced=False)
+NODES = Resource("nodes", "/api/v1", "Node", namespaced=False)
+SECRETS = Resource("secrets", "/api/v1", "Secret", essential=True)
+SERVICE_ACCOUNTS = Resource("serviceaccounts", "/api/v1", "ServiceAccount", essential=True)
+PODS = Resource("pods", "/api/v1", "Pod", essential=True)
+EVENTS = Resource("events", "/api/v1", "Event")
+WORKLOADS = (
+    Resource("deployments", "/apis/apps/v1", "Deployment"),
+    Resource("statefulsets", "/apis/apps/v1", "StatefulSet"),
+    Resource("daemonsets", "/apis/apps/v1", "DaemonSet"),
+    Resource("cronjobs", "/apis/batch/v1", "CronJob"),
+    Resource("jobs", "/apis/batch/v1", "Job"),
+)
+REPLICA_SETS = Resource("replicasets", "/apis/apps/v1", "ReplicaSet")
+RBAC = (
+    Resource("roles", "/apis/rbac.authorization.k8s.io/v1", "Role"),
+    Resource("rolebindings", "/apis/rbac.authorization.k8s.io/v1", "RoleBinding"),
+    Resource("clusterroles", "/apis/rbac.authorization.k8s.io/v1", "ClusterRole", namespaced=False),
+    Resource("clusterrolebindings", "/apis/rbac.authorization.k8s.io/v1", "ClusterRoleBinding", namespaced=False),
+)
+
+
+# -- errors ------------------------------------------------------------------------
+
+
+class ClusterUnreachable(ClusterError):
+    """The API server did not answer (DNS, refused, TLS, timeout)."""
+
+
+class ClusterAuthError(ClusterError):
+    """401: the credentials are expired or not accepted."""
+
+
+class ClusterNotFound(ClusterError):
+    """404 for one object (a pod, a secret)."""
+
+
+class ClusterForbidden(ClusterError):
+    """403: RBAC does not allow `verb` on `resource` (in `namespace`)."""
+
+    def __init__(self, cluster: str, verb: str, resource: Resource, namespace: str | None, reason: str) -> None:
+        self.cluster = cluster
+        self.verb = verb
+        self.resource = resource
+        self.namespace = namespace
+        self.reason = reason
+        where = f"in namespace '{namespace}'" if namespace else "cluster-wide"
+        super().__init__(
+            f"cluster '{cluster}': forbidden: cannot {verb} {resource.plural} {where} ({reason}); "
+            f"allowed by the RBAC rule {self.rule} in a "
+            f"{'Role bound in ' + repr(namespace) if namespace else 'ClusterRole bound by a ClusterRoleBinding'} "
+            "(see deploy/rbac.yaml)"
+        )
+
+    @property
+    def rule(self) -> str:
+        return f'{{apiGroups: ["{self.resource.group}"], resources: ["{self.resource.plural}"], verbs: ["{self.verb}"]}}'
+
+
+# -- transport ---------------------------------------------------------------------
+
+
+class Transport(Protocol):
+    """The only thing the source needs from a Kubernetes client: GET a path, get JSON."""
+
+    name: str
+    server: str
+
+    def get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A cluster to read: its name (the kubeconfig context), its transport and default namespace."""
+
+    name: str
+    transport: Transport
+    namespace: str = "default"
+
+
+class KubernetesTransport:
+    """GETs through the official client's ApiClient (auth, TLS, exec plugins), parsed as plain JSON."""
+
+    def __init__(self, name: str, api_client: Any, connect_timeout: float = 5.0, read_timeout: float = 60.0) -> None:
+        self.name = name
+        self._client = api_client
+        self.server = str(api_client.configuration.host)
+        self._timeout = (connect_timeout, read_timeout)
+
+    def get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            method, url, headers, body, post = self._client.param_serialize(
+                "GET", path, query_params=query or None, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+            )
+            response = self._client.call_api(method, url, headers, body, post, _request_timeout=self._timeout)
+            status, data = int(response.status), response.read()
+        except ApiException as error:
+            if not error.status:
+                raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
+            status, data = int(error.status), (error.body or "").encode()
+        except (HTTPError, OSError) as error:
+            raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
+        except Exception as error:  # exec plugin failures surface here with the client's message
+            raise ClusterAuthError(f"cluster '{self.name}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}") from None
+        if status >= 400:
+            raise status_error(self.name, self.server, status, data, path)
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise ClusterError(f"cluster '{self.name}': the API server sent a response that is not JSON for {path}") from None
+
+    def _unreachable(self, reason: str) -> str:
+        return (
+            f"cluster '{self.name}': cannot reach the API server at {self.server}: {reason} "
+            "(check the kubeconfig's server address, VPN or proxy, and that the cluster is up)"
+        )
+
+
+def _reason_of(error: BaseException) -> str:
+    seen: BaseException | None = error
+    text = ""
+    while seen is not None:
+        name = type(seen).__name__
+        if "SSL" in name or "Certificate" in str(seen)[:200]:
+            return "TLS handshake failed (x509 certificate not trusted or not for this name)"
+        if "NewConnectionError" in name or "ConnectionRefused" in name or "refused" in str(seen):
+            text = "connection refused"
+        elif "Timeout" in name and not text:
+            text = "timed out"
+        elif "NameResolution" in name or "Name or service not known" in str(seen):
+            text = "DNS name not found"
+        seen = seen.__cause__ or seen.__context__
+    if not text:
+        text = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        if "refused" in text:
+            text = "connection refused"
+        elif "timed out" in text.lower():
+            text = "timed out"
+    return text
+
+
+def status_error(cluster: str, server: str, status: int, data: bytes, path: str) -> ClusterError:
+    """The API server's Status document as one actionable error; never quotes anything but its message."""
+    message = ""
+    try:
+        document = json.loads(data)
+        if isinstance(document, Mapping):
+            message = str(document.get("message") or "")[:300]
+    except ValueError:
+        pass
+    if status == 401:
+        return ClusterAuthError(
+            f"cluster '{cluster}': the API server at {server} rejected the credentials (401 Unauthorized): "
+            "the token or client certificate has expired or is not valid; log in again "
+            "(e.g. `aws eks update-kubeconfig`, `gcloud container clusters get-credentials`, `az aks get-credentials`, "
+            "or your OIDC login) and retry"
+        )
+    if status == 403:
+        resource, namespace = _resource_of(path)
+        verb = "get" if _is_single_object(path) else "list"
+        return ClusterForbidden(cluster, verb, resource, namespace, message or "403 Forbidden")
+    if status == 404:
+        return ClusterNotFound(f"cluster '{cluster}': {message or 'not found: ' + path}")
+    if status == 410:
+        return ClusterError(
+            f"cluster '{cluster}': the list changed too much while paging ({message or '410 Gone'}); run the scan again"
+        )
+    return ClusterError(f"cluster '{cluster}': the API server answered {status} for {path}: {message}")
+
+
+def _resource_of(path: str) -> tuple[Resource, str | None]:
+    parts = [p for p in path.split("/") if p]
+    namespace = None
+    if "namespaces" in parts:
+        index = parts.index("namespaces")
+        if index + 2 < len(parts):
+            namespace = parts[index + 1]
+            parts = parts[:index] + parts[index + 2 :]
+    prefix_len = 2 if parts[0] == "api" else 3
+    prefix = "/" + "/".join(parts[:prefix_len])
+    plural = parts[prefix_len] if len(parts) > prefix_len else "namespaces"
+    for resource in (NAMESPACES, NODES, SECRETS, SERVICE_ACCOUNTS, PODS, EVENTS, REPLICA_SETS, *WORKLOADS, *RBAC):
+        if resource.plural == plural and resource.prefix == prefix:
+            return resource, namespace
+    kind = plural.rstrip("s").capitalize()
+    return Resource(plural, prefix, kind, namespace is not None), namespace
+
+
+def _is_single_object(path: str) -> bool:
+    parts = [p for p in path.split("/") if p]
+    if "namespaces" in parts:
+        index = parts.index("namespaces")
+        if index + 2 < len(parts):
+            parts = parts[:index] + parts[index + 2 :]
+        else:
+            return len(parts) == index + 2  # /api/v1/namespaces/NAME
+    prefix_len = 2 if parts[0] == "api" else 3
+    return len(parts) > prefix_len + 1
+
+
+# -- kubeconfig ----------------------------------------------------------------------
+
+
+def kubeconfig_path(kubeconfig: str | None) -> str:
+    """What kubectl reads: --kubeconfig, else $KUBECONFIG (several files, ':'-separated), else ~/.kube/config."""
+    return kubeconfig or os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
+
+
+def _in_cluster_possible(kubeconfig: str | None) -> bool:
+    if kubeconfig or os.environ.get("KUBECONFIG"):
+        return False
+    return not Path("~/.kube/config").expanduser().exists() and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
+def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
+    from kubernetes import config as kube_config
+
+    try:
+        contexts, active = kube_config.list_kube_config_contexts(config_file=kubeconfig_path(kubeconfig))  # type: ignore[no-untyped-call]
+    except Exception as error:
+        raise ClusterError(f"kubeconfig {kubeconfig_path(kubeconfig)}: {_config_reason(error)}") from None
+    return [c["name"] for c in contexts], (active or {}).get("name")
+
+
+def connect(
+    kubeconfig: str | None = None, context: str | None = None, connect_timeout: float = 5.0, read_timeout: float = 60.0
+) -> Connection:
+    """A connection as kubectl would make it; never writes the kubeconfig (persist_config=False)."""
+    from kubernetes import client as kube_client
+    from kubernetes import config as kube_config
+
+    configuration = kube_client.Configuration()
+    if context is None and _in_cluster_possible(kubeconfig):
+        try:
+            kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except Exception as error:
+            raise ClusterError(f"in-cluster config: {_config_reason(error)}") from None
+        namespace_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
+        api = kube_client.ApiClient(configuration=configuration)
+        return Connection("in-cluster", KubernetesTransport("in-cluster", api, connect_timeout, read_timeout), namespace)
+    path = kubeconfig_path(kubeconfig)
+    names, active = list_contexts(kubeconfig)
+    name = context or active
+    if name is None:
+        raise ClusterError(f"kubeconfig {path}: no current-context; pass --context (one of: {', '.join(names) or 'none'})")
+    if name not in names:
+        raise ClusterError(f"kubeconfig {path}: no context named '{name}' (contexts: {', '.join(names) or 'none'})")
+    try:
+        kube_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=path, context=name, client_configuration=configuration, persist_config=False
+        )
+    except Exception as error:
+        raise ClusterError(f"kubeconfig {path}, context '{name}': {_config_reason(error)}") from None
+    contexts, _ = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
+    namespace = next((c["context"].get("namespace") for c in contexts if c["name"] == name), None) or "default"
+    api = kube_client.ApiClient(configuration=configuration)
+    return Connection(name, KubernetesTransport(name, api, connect_timeout, read_timeout), namespace)
+
+
+def _config_reason(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+# -- the source ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterOptions:
+    namespaces: tuple[str, ...] = ()  # empty with all_namespaces=False: the context's namespace
+    all_namespaces: bool = False
+    secret_data: bool = True
+    page_size: int = 500
+
+
+@dataclass(slots=True)
+class Denied:
+    """A list that RBAC refused: what, where, and the rule that would allow it."""
+
+    error: ClusterForbidden
+    essential: bool
+
+
+@dataclass(slots=True)
+class ClusterSource:
+    """Streams a cluster's objects as Manifests, page by page; see the module docstring."""
+
+    connection: Connection
+    options: ClusterOptions = field(default_factory=ClusterOptions)
+    stats: ReadStats = field(default_factory=ReadStats)
+    problems: list[InputProblem] = field(default_factory=list)
+    denied: list[Denied] = field(default_factory=list)
+    requests: int = 0
+    # (namespace, name) of every secret referenced as a pull secret by a pod or ServiceAccount
+    referenced: set[tuple[str, str]] = field(default_factory=set)
+    # namespaces (None: all) whose secrets could not be listed: references there are unknown, not missing
+    unreadable_secrets: set[str | None] = field(default_factory=set)
+    _namespace_cache: list[str | None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.connection.name
+
+    @property
+    def partial(self) -> bool:
+        return any(d.essential for d in self.denied)
+
+    def read(self) -> Iterator[Manifest]:
+        """Namespaces and nodes, pull secrets, ServiceAccounts, workloads, pods, RBAC, referenced secrets."""
+        scopes = self._scopes()
+        yield from self._list(NAMESPACES, [None], optional=True) if scopes == [None] else self._namespaces(scopes)
+        yield from self._list(NODES, [None], optional=True, accept=METADATA)
+        known_secrets: set[tuple[str, str]] = set()
+        other_secrets: dict[tuple[str, str], str] = {}
+        if self.options.secret_data:
+            for secret_type in PULL_SECRET_TYPES:
+                for manifest in self._list(SECRETS, scopes, selector=f"type={secret_type}"):
+                    known_secrets.add((manifest.namespace or "", manifest.name))
+                    yield manifest
+        for manifest in self._list_secret_table(scopes):
+            key = (manifest.namespace or "", manifest.name)
+            if key in known_secrets:
+                continue
+            secret_type = str((manifest.body or {}).get("type") or "Opaque")
+            if not self.options.secret_data and secret_type in PULL_SECRET_TYPES:
+                yield manifest  # metadata only: name and type
+            else:
+                other_secrets[key] = secret_type
+        for manifest in self._list(SERVICE_ACCOUNTS, scopes):
+            self._note_references(manifest, manifest.body or {})
+            yield manifest
+        for resource in WORKLOADS:
+            yield from self._list(resource, scopes)
+        for manifest in self._list(PODS, scopes):
+            body = manifest.body or {}
+            self._note_references(manifest, body.get("spec") or {})
+            yield manifest
+        for resource in RBAC:
+            yield from self._list(resource, scopes if resource.namespaced else [None], optional=True)
+        for key in sorted(self.referenced & other_secrets.keys()):
+            yield self._referenced_secret(key, other_secrets[key])
+
+    # -- scopes and pages ------------------------------------------------------------
+
+    def _scopes(self) -> list[str | None]:
+        if self.options.all_namespaces:
+            return [None]
+        return list(self.options.namespaces or (self.connection.namespace,))
+
+    def _namespaces(self, scopes: list[str | None]) -> Iterator[Manifest]:
+        for namespace in scopes:
+            assert namespace is not None
+            try:
+                document = self._get(NAMESPACES.path(name=namespace), [])
+            except ClusterForbidden:
+                continue  # reading the namespace object is not needed to read what is in it
+            except ClusterNotFound:
+                self.problems.append(
+                    InputProblem(self._where(NAMESPACES, None, namespace), Level.ERROR, "not-found",
+                                 f"cluster '{self.name}': namespace '{namespace}' does not exist")
+                )
+                continue
+            yield self._manifest(NAMESPACES, document)
+
+    def _list(
+        self,
+        resource: Resource,
+        scopes: list[str | None],
+        *,
+        selector: str | None = None,
+        optional: bool = False,
+        accept: str = "application/json",
+    ) -> Iterator[Manifest]:
+        """Every object of `resource` in `scopes`. Without cluster-wide permission, namespace by
+        namespace; a namespace RBAC refuses is recorded (partial result). Pods that cannot be
+        read anywhere end the scan: there would be nothing to judge."""
+        essential = resource.essential and not optional
+        readable = 0
+        first_denial: ClusterForbidden | None = None
+        for scope in scopes:
+            try:
+                for page in self._pages(resource.path(scope), selector, accept):
+                    for item in page.get("items") or ():
+                        yield self._manifest(resource, item)
+                    self.stats.lists += 1
+                readable += 1
+            except ClusterForbidden as denied:
+                if scope is None and resource.namespaced:
+                    names = self._namespace_names()
+                    if names is not None:
+                        yield from self._list(resource, names, selector=selector, optional=optional, accept=accept)
+                        return
+                first_denial = first_denial or denied
+                if resource is SECRETS:
+                    self.unreadable_secrets.add(scope)
+                self._deny(denied, essential)
+        if first_denial is not None and readable == 0 and resource is PODS:
+            raise first_denial
+
+    def _list_secret_table(self, scopes: list[str | None]) -> Iterator[Manifest]:
+        """Every secret's name and type, without data (Table), for existence and type checks."""
+        for scope in scopes:
+            try:
+                for page in self._pages(SECRETS.path(scope), None, TABLE):
+                    for row in page.get("rows") or ():
+                        cells = row.get("cells") or []
+                        meta = dict((row.get("object") or {}).get("metadata") or {})
+                        meta.setdefault("name", cells[0] if cells else "")
+                        if scope is not None:
+                            meta.setdefault("namespace", scope)
+                        secret_type = cells[1] if len(cells) > 1 else "Opaque"
+                        body = {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": secret_type}
+                        yield self._manifest(SECRETS, body)
+            except ClusterForbidden as denied:
+                if scope is None:
+                    names = self._namespace_names()
+                    if names is not None:
+                        yield from self._list_secret_table(names)
+                        continue
+                self.unreadable_secrets.add(scope)
+                if not any(d.error.resource is SECRETS and d.error.namespace == scope for d in self.denied):
+                    self._deny(denied, self.options.secret_data)
+
+    def _namespace_names(self) -> list[str | None] | None:
+        """All namespace names (for namespace-by-namespace reading), or None when they cannot be listed."""
+        if self._namespace_cache is None:
+            try:
+                names: list[str | None] = []
+                for page in self._pages(NAMESPACES.path(), None, METADATA):
+                    names.extend(str(item["metadata"]["name"]) for item in page.get("items") or ())
+                self._namespace_cache = names
+            except ClusterForbidden:
+                return None
+        return self._namespace_cache
+
+    def _pages(self, path: str, selector: str | None, accept: str) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            query = [("limit", str(self.options.page_size))]
+            if selector:
+                query.append(("fieldSelector", selector))
+            if token:
+                query.append(("continue", token))
+            page = self._get(path, query, accept)
+            token = (page.get("metadata") or {}).get("continue") or None
+            yield page
+            if not token:
+                return
+
+    def _get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
+        self.requests += 1
+        return self.connection.transport.get(path, query, accept)
+
+    def _deny(self, denied: ClusterForbidden, essential: bool) -> None:
+        self.denied.append(Denied(denied, essential))
+        what = "PARTIAL: " if essential else ""
+        consequence = "" if essential else " (checks that need it are skipped there)"
+        self.problems.append(
+            InputProblem(
+                self._where(denied.resource, denied.namespace, None),
+                Level.ERROR if essential else Level.WARNING,
+                "forbidden",
+                f"{what}{denied}{consequence}",
+            )
+        )
+
+    # -- objects -------------------------------------------------------------------------
+
+    def _manifest(self, resource: Resource, item: Mapping[str, Any]) -> Manifest:
+        """Items of a typed list carry no kind/apiVersion: they come from the list."""
+        body = dict(item)
+        meta = dict(body.get("metadata") or {})
+        meta.pop("managedFields", None)
+        if resource is SECRETS and meta.get("annotations"):
+            annotations = dict(meta["annotations"])
+            annotations.pop(LAST_APPLIED, None)
+            meta["annotations"] = annotations
+        body["metadata"] = meta
+        kind = resource.kind
+        body["kind"] = kind
+        body["apiVersion"] = resource.api_version
+        name = str(meta.get("name") or "")
+        namespace = meta.get("namespace")
+        self.stats.objects += 1
+        self.stats.documents += 1
+        self.stats.kinds[kind] += 1
+        return Manifest(
+            resource.api_version, kind, name, str(namespace) if namespace else None, body,
+            self._where(resource, namespace, name),
+        )
+
+    def _where(self, resource: Resource, namespace: str | None, name: str | None) -> Location:
+        return Location(f"{self.name}:{resource.path(namespace, name)}", 1, 1)
+
+    def _note_references(self, manifest: Manifest, holder: Mapping[str, Any]) -> None:
+        namespace = manifest.namespace or ""
+        secrets = holder.get("imagePullSecrets")
+        if isinstance(secrets, list):
+            for item in secrets:
+                if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                    self.referenced.add((namespace, item["name"]))
+
+    def _referenced_secret(self, key: tuple[str, str], secret_type: str) -> Manifest:
+        """A secret of another type that is referenced as a pull secret: its data keys (PG003), never its values."""
+        namespace, name = key
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+                                "type": secret_type}
+        if self.options.secret_data:
+            try:
+                document = self._get(SECRETS.path(namespace, name), [])
+                body = dict(document)
+                body["data"] = {str(k): "" for k in (document.get("data") or {})}
+                body.pop("stringData", None)
+            except ClusterForbidden as denied:
+                self._deny(denied, False)
+            except ClusterNotFound:
+                pass
+        return self._manifest(SECRETS, body)
+
+    def get_object(self, resource: Resource, namespace: str | None, name: str) -> Manifest:
+        """One object (the doctor's pod, deployment or secret)."""
+        return self._manifest(resource, self._get(resource.path(namespace, name), []))
+
+    def list_objects(
+        self, resource: Resource, namespace: str | None, *, field_selector: str | None = None,
+        label_selector: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Raw items of a list (events for the doctor), paginated."""
+        token: str | None = None
+        while True:
+            query = [("limit", str(self.options.page_size))]
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if token:
+                query.append(("continue", token))
+            page = self._get(resource.path(namespace), query)
+            yield from page.get("items") or ()
+            token = (page.get("metadata") or {}).get("continue") or None
+            if not token:
+                return
