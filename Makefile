@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench fuzz docs clean
+.PHONY: demo test lint unit verify-demo bench bench-cluster fuzz docs clean system-deps screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,32 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-test: $(STAMP) lint unit
+# Debian packages the integration tests run (tests/integration): a real registry and skopeo.
+# Installed only when missing (CI runs as root on a fresh machine); the package's own
+# registry service is stopped: the tests start their own servers on 127.0.0.1.
+system-deps:
+	@if command -v docker-registry >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1; then :; else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry skopeo; \
+	  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi; \
+	  if command -v service >/dev/null 2>&1; then service docker-registry stop >/dev/null 2>&1 || true; fi; \
+	fi
+	@# headless Chromium renders the HTML report in tests/report/test_html.py and for `make screenshot`
+	@if command -v chromium >/dev/null 2>&1; then :; else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+test: $(STAMP) system-deps lint unit
+
+# `pullguard verify examples/` against real registries on 127.0.0.1 that serve the examples' hosts
+# (tests/integration/examples_env.py: started, verified with --connect-to, stopped).
+verify-demo: $(STAMP) system-deps
+	cd tests && ../$(BIN)/python -m integration.examples_env
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+bench-cluster: $(STAMP)
+	$(BIN)/python benchmarks/cluster_bench.py $(BENCH_ARGS)
 
 FUZZ_RUNS ?= 100000
 fuzz: $(STAMP)
@@ -42,6 +64,10 @@ fuzz: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_check_docs.py
+
+# docs/report-example.png: the HTML report of examples/, rendered by headless Chromium.
+screenshot: $(STAMP) system-deps
+	$(BIN)/python scripts/screenshot_report.py examples/ docs/report-example.png
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

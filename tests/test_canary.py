@@ -199,6 +199,21 @@ def build_inputs(directory: Path, c: Canary) -> dict[str, Path]:
             },
         ],
     }
+    # PART A: a literal password in a committed script (PG010), the same credential in a second
+    # namespace (PG007 fingerprints), a short-lived-token registry key (PG006)
+    paths["deploy.sh"] = directory / "deploy.sh"
+    paths["deploy.sh"].write_text(
+        "kubectl create secret docker-registry script-creds -n shop --docker-server=registry.example.com \\\n"
+        f"  --docker-username={c.username} --docker-password='{c.password}'\n",
+        encoding="utf-8",
+    )
+    paths["reused.yaml"] = directory / "reused.yaml"
+    paths["reused.yaml"].write_text(
+        _secret("valid-creds", dcj, f"data:\n  .dockerconfigjson: {c.payload}\n").replace("namespace: shop", "namespace: ops")
+        + "---\n"
+        + _secret("ecr-creds", dcj, f"data:\n  .dockerconfigjson: {b64(c.config('123456789012.dkr.ecr.eu-west-1.amazonaws.com'))}\n"),
+        encoding="utf-8",
+    )
     paths["secrets.json"] = directory / "secrets.json"
     paths["secrets.json"].write_text(json.dumps(json_list, indent=2), encoding="utf-8")
     paths["broken.json"] = directory / "broken.json"
@@ -238,6 +253,9 @@ FORMATS = {
     "text": ["--format", "text", "--show-fixes", "--images"],
     "json": ["--format", "json"],
     "sarif": ["--format", "sarif"],
+    "markdown": ["--format", "markdown"],
+    "junit": ["--format", "junit"],
+    "html": ["--format", "html"],
 }
 
 
@@ -245,7 +263,8 @@ def test_inputs_exercise_the_risky_paths(inputs: dict[str, Path]) -> None:
     """The canary inputs really produce the findings and problems whose messages could leak."""
     result = scan_paths([str(p) for p in inputs.values()], ScanOptions(assume_private=True))
     checks = {f.check_id for f in result.findings}
-    assert {"PG001", "PG003", "PG004"} <= checks
+    assert {"PG001", "PG003", "PG004", "PG006", "PG007", "PG009", "PG010"} <= checks
+    assert any(f.check_id == "PG010" and f.location.path.endswith("deploy.sh") for f in result.findings)
     codes = {p.code for p in result.problems}
     assert {"duplicate-key", "yaml-syntax", "json-syntax", "wrong-type"} <= codes
     malformed = {s.ref.name for s in result.inventory.secrets.values() if s.payload and s.payload.error}

@@ -67,7 +67,7 @@ def broken_but_clean(tmp_path: Path) -> Path:
 
 
 def test_clean_fixture_exits_0() -> None:
-    done = run("scan", str(CLEAN))
+    done = run("scan", str(CLEAN), "--disable", "PG010")  # its secret is a plaintext manifest (PG010)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[0] == "1 of 1 private images have pull credentials configured."
     assert "No findings." in done.stdout
@@ -76,8 +76,8 @@ def test_clean_fixture_exits_0() -> None:
 def test_examples_exit_1_with_summary_first() -> None:
     done = run("scan", "examples/")
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines()[0] == "5 of 11 private images have pull credentials configured."
-    assert "12 findings (6 low, 4 medium, 2 high)" in done.stdout
+    assert done.stdout.splitlines()[0] == "6 of 13 private images have pull credentials configured."
+    assert "38 findings (11 low, 11 medium, 16 high)" in done.stdout
     assert done.stderr == ""
 
 
@@ -109,8 +109,8 @@ def test_allow_input_errors_keeps_findings_exit(
     broken_with_low_finding: Path, broken_but_clean: Path
 ) -> None:
     assert run("scan", str(broken_with_low_finding), "--allow-input-errors").returncode == 1
-    assert run("scan", str(broken_but_clean), "--allow-input-errors").returncode == 0
-    assert run("scan", str(broken_but_clean)).returncode == 2
+    assert run("scan", str(broken_but_clean), "--allow-input-errors", "--disable", "PG010").returncode == 0
+    assert run("scan", str(broken_but_clean), "--disable", "PG010").returncode == 2
 
 
 def test_fail_on_never_exits_0() -> None:
@@ -150,7 +150,7 @@ def test_json_format_parses_and_summary_line_is_consistent() -> None:
     covered, judged = int(match[1]), int(match[2])
     assert covered == summary["privateImagesCovered"]
     assert judged == summary["privateImages"] - summary["privateImagesUnverifiable"]
-    assert summary["line"] == "5 of 11 private images have pull credentials configured."
+    assert summary["line"] == "6 of 13 private images have pull credentials configured."
 
 
 def test_text_summary_line_is_first_for_every_fixture() -> None:
@@ -166,7 +166,7 @@ def test_output_file(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     report = json.loads(target.read_text(encoding="utf-8"))
-    assert report["summary"]["line"] == "5 of 11 private images have pull credentials configured."
+    assert report["summary"]["line"] == "6 of 13 private images have pull credentials configured."
 
 
 def test_output_file_unwritable_exits_2(tmp_path: Path) -> None:
@@ -179,7 +179,7 @@ def test_sarif_format_is_json() -> None:
     assert done.returncode == 1
     log = json.loads(done.stdout)
     assert log["version"] == "2.1.0"
-    assert len(log["runs"][0]["results"]) == 12
+    assert len(log["runs"][0]["results"]) == 38
 
 
 # -- other commands ---------------------------------------------------------------------------

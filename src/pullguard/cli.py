@@ -6,11 +6,14 @@ error, unreadable input, or a document that could not be read.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import NoReturn, TextIO, TypeVar
 
@@ -20,13 +23,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pullguard import __version__
 from pullguard.checks import REGISTRY, Severity
+from pullguard.config import resolve_config, scan_options
 from pullguard.errors import PullguardError
-from pullguard.report import catalog, json_report, sarif, text
+from pullguard.fleet import FleetResult, scan_live
+from pullguard.registry.client import ClientOptions, parse_connect_to
+from pullguard.registry.credentials import DockerConfigKeyring, NodeKeyring, login_from_stream
+from pullguard.registry.verify import VerifyOptions, probe_unknown
+from pullguard.registry.verify import verify as verify_images
+from pullguard.report import catalog, html, json_report, junit, markdown, sarif, text, verify_report
+from pullguard.report import fleet as fleet_report
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
+from pullguard.sources.cluster import ClusterOptions
 
 T = TypeVar("T")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif")
+SCAN_FORMATS = (*FORMATS, "junit", "markdown", "html")
 FAIL_ON = ("info", "low", "medium", "high", "critical", "never")
 
 _SCAN_HELP = """Scan Kubernetes manifests for image pull credential problems.
@@ -59,10 +71,22 @@ Examples:
 """
 
 
+def _connect_to_option(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, int | None, str, int], ...]:
+    try:
+        return tuple(parse_connect_to(value) for value in values)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="pullguard")
 def main() -> None:
     """pullguard: audit Kubernetes image pull credentials the way the kubelet uses them."""
+    # A scan allocates millions of short-lived, acyclic objects (YAML nodes); with the
+    # default thresholds the cyclic collector walks them thousands of times for nothing.
+    gc.set_threshold(50_000, 50, 1_000)
 
 
 @main.command(help=_SCAN_HELP)
@@ -72,10 +96,10 @@ def main() -> None:
     "--namespace",
     default="default",
     show_default=True,
-    help="Namespace for objects that do not name one.",
+    help="Namespace for objects that do not name one; with --cluster, the namespace to read (as kubectl).",
 )
 @click.option(
-    "-f", "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+    "-f", "--format", "output_format", type=click.Choice(SCAN_FORMATS), default="text", show_default=True
 )
 @click.option(
     "-o",
@@ -119,6 +143,20 @@ def main() -> None:
     "--disable", "disabled", multiple=True, metavar="CHECK", help="Do not run this check (e.g. PG004)."
 )
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: the nearest .pullguard.yaml in the scanned directory or above).",
+)
+@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
+@click.option(
+    "--max-age",
+    "max_age_days",
+    type=click.IntRange(1, 36500),
+    metavar="DAYS",
+    help="Maximum pull-secret credential age for PG005 (default: maxCredentialAgeDays, else 90).",
+)
+@click.option(
     "--allow-input-errors",
     is_flag=True,
     help="Report unreadable documents but do not let them set exit code 2.",
@@ -126,6 +164,54 @@ def main() -> None:
 @click.option("--show-fixes", is_flag=True, help="Text format: print the exact fix under each finding.")
 @click.option(
     "--images", "show_images", is_flag=True, help="Text format: also list every image and its coverage."
+)
+@click.option(
+    "--cluster",
+    "live",
+    is_flag=True,
+    help="Scan the live cluster of the current kubeconfig context instead of files (read-only).",
+)
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="CONTEXT",
+    help="Kubeconfig context to scan (implies --cluster); repeat for a fleet, scanned concurrently.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig file (default: $KUBECONFIG, which may list several files, else ~/.kube/config; "
+    "in a pod, its ServiceAccount).",
+)
+@click.option(
+    "-A", "--all-namespaces", is_flag=True, help="With --cluster: read every namespace (else -n, or the context's)."
+)
+@click.option(
+    "--no-secret-data",
+    is_flag=True,
+    help="With --cluster: never read secret data; pull secrets are known by name and type only "
+    "(coverage by name, no registry match).",
+)
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="For images on registries of unknown visibility, try an anonymous pull (GET /v2/, token, manifest "
+    "HEAD): public when it pulls, private when refused (401/403). Files only.",
+)
+@click.option(
+    "--ca-file",
+    "probe_ca_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="With --probe: also trust the CA certificates in this PEM file.",
+)
+@click.option(
+    "--connect-to",
+    "probe_connect_to",
+    multiple=True,
+    metavar="HOST[:PORT]:CONNECT_HOST:CONNECT_PORT",
+    callback=_connect_to_option,
+    help="With --probe: as for `verify`.",
 )
 @click.option("--color/--no-color", default=None, help="Force or disable colors (default: when a terminal).")
 def scan(
@@ -139,9 +225,20 @@ def scan(
     public_registries: tuple[str, ...],
     node_credentials: tuple[str, ...],
     disabled: tuple[str, ...],
+    config_path: str | None,
+    no_config: bool,
+    max_age_days: int | None,
     allow_input_errors: bool,
     show_fixes: bool,
     show_images: bool,
+    live: bool,
+    contexts: tuple[str, ...],
+    kubeconfig: str | None,
+    all_namespaces: bool,
+    no_secret_data: bool,
+    probe: bool,
+    probe_ca_file: str | None,
+    probe_connect_to: tuple[tuple[str, int | None, str, int], ...],
     color: bool | None,
 ) -> None:
     unknown = sorted(set(disabled) - set(REGISTRY))
@@ -149,18 +246,67 @@ def scan(
         raise click.BadParameter(
             f"unknown check {', '.join(unknown)}; see `pullguard checks`", param_hint="--disable"
         )
-    options = ScanOptions(
+    config = _guarded(lambda: resolve_config(config_path, no_config, list(paths) or ["."], frozenset(REGISTRY)))
+    options = scan_options(
+        config,
         default_namespace=namespace,
         private_patterns=private_registries,
         public_patterns=public_registries,
         node_patterns=node_credentials,
         assume_private=assume_private,
-        disabled_checks=frozenset(disabled),
+        disabled_checks=disabled,
+        max_age_days=max_age_days,
     )
+    if live or contexts or kubeconfig or all_namespaces or no_secret_data:
+        if probe:
+            raise click.UsageError("--probe works on files, not with --cluster/--context")
+        if paths:
+            raise click.UsageError("scan either PATHs or a cluster (--cluster/--context), not both")
+        namespace_given = click.get_current_context().get_parameter_source("namespace")
+        cluster_options = ClusterOptions(
+            namespaces=(namespace,) if namespace_given is click.core.ParameterSource.COMMANDLINE else (),
+            all_namespaces=all_namespaces,
+            secret_data=not no_secret_data,
+        )
+        if all_namespaces and cluster_options.namespaces:
+            raise click.UsageError("-n/--namespace and -A/--all-namespaces go apart")
+        fleet = _guarded(
+            lambda: scan_live(contexts or (None,), kubeconfig, cluster_options, options, single=len(contexts) <= 1)
+        )
+        _write(
+            output,
+            lambda out: fleet_report.render(
+                fleet, output_format, out,
+                **({"color": color, "show_fixes": show_fixes, "show_images": show_images} if output_format == "text" else {}),
+            ),
+        )
+        sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
     with _progress() as progress:
         result = _guarded(lambda: scan_paths(list(paths) or ["."], options, progress))
+    if probe:
+        client = ClientOptions(ca_file=probe_ca_file, connect_to=probe_connect_to)
+        public, private = _guarded(lambda: probe_unknown(result, client))
+        if public or private:
+            options = replace(
+                options,
+                public_patterns=(*options.public_patterns, *public),
+                private_patterns=(*options.private_patterns, *private),
+            )
+            result = _guarded(lambda: scan_paths(list(paths) or ["."], options))
     _write(output, lambda out: _render(result, output_format, out, color, show_fixes, show_images))
     sys.exit(exit_code(result, fail_on, allow_input_errors))
+
+
+def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) -> int:
+    """As for files; a cluster that could not be scanned, or a partial read, is an input error (2)."""
+    if any(c.result is None for c in fleet.clusters):
+        return EXIT_ERROR
+    codes = [exit_code(c.result, fail_on, allow_input_errors) for c in fleet.clusters if c.result is not None]
+    if EXIT_ERROR in codes:
+        return EXIT_ERROR
+    if fail_on != "never" and any(f.severity.rank >= Severity(fail_on).rank for f in fleet.reuse):
+        return EXIT_FINDINGS
+    return max(codes, default=EXIT_CLEAN)
 
 
 def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int:
@@ -171,6 +317,270 @@ def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int
         if any(f.severity.rank >= threshold for f in result.findings):
             return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    help="Namespace for objects that do not name one.",
+)
+@click.option(
+    "-f", "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    help="Write the report to this file.",
+)
+@click.option(
+    "--node-credentials",
+    "node_credentials",
+    multiple=True,
+    metavar="PATTERN",
+    help="Registry pattern the nodes pull from with their own identity; with --username, the credential is used for it.",
+)
+@click.option(
+    "--docker-config",
+    "docker_configs",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="A docker config.json (auths, credHelpers, credsStore) holding the nodes' credentials, tried after the pod's secrets.",
+)
+@click.option(
+    "--username",
+    metavar="USER",
+    help="Node credential for the --node-credentials registries; the password is read with --password-stdin.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the --username password from standard input (never from the command line).",
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also trust the CA certificates in this PEM file.",
+)
+@click.option(
+    "--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port])."
+)
+@click.option(
+    "--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate."
+)
+@click.option(
+    "--connect-to",
+    "connect_to",
+    multiple=True,
+    metavar="HOST[:PORT]:CONNECT_HOST:CONNECT_PORT",
+    callback=_connect_to_option,
+    help="As curl's --connect-to: requests for HOST:PORT (default port: 443, or 80 with --plain-http) "
+    "connect to CONNECT_HOST:CONNECT_PORT instead (pings, token realms and manifests alike), while the "
+    "Host header, TLS SNI and the certificate check keep HOST. For registries behind split DNS, mirrors, "
+    "and tests. Repeatable; the first match wins.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=15.0,
+    show_default=True,
+    help="Seconds for one request, answer included.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0.1, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds to open a connection.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(0.5, 86400),
+    default=120.0,
+    show_default=True,
+    help="Seconds for the whole run; images not answered by then are unreachable.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 512),
+    default=32,
+    show_default=True,
+    help="Requests in flight overall.",
+)
+@click.option(
+    "--per-registry",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Requests in flight per registry host.",
+)
+@click.option(
+    "--allow-input-errors",
+    is_flag=True,
+    help="Report unreadable documents but do not let them set exit code 2.",
+)
+@click.option("--color/--no-color", default=None, help="Force or disable colors (default: when a terminal).")
+def verify(
+    paths: tuple[str, ...],
+    namespace: str,
+    output_format: str,
+    output: str,
+    node_credentials: tuple[str, ...],
+    docker_configs: tuple[str, ...],
+    username: str | None,
+    password_stdin: bool,
+    ca_file: str | None,
+    plain_http: tuple[str, ...],
+    skip_tls_verify: tuple[str, ...],
+    connect_to: tuple[tuple[str, int | None, str, int], ...],
+    timeout: float,
+    connect_timeout: float,
+    deadline: float,
+    concurrency: int,
+    per_registry: int,
+    allow_input_errors: bool,
+    color: bool | None,
+) -> None:
+    """Ask the registries whether the credentials the kubelet would use can pull each image.
+
+    PATH is read as by `scan` (files, directories, - for standard input). For
+    every image the pod's matching pull-secret keys are tried in the kubelet's
+    order, then the node credentials given here; the first that pulls wins, and
+    when all fail the pull fails (the kubelet never falls back to anonymous).
+    Images with no matching credential are checked anonymously. Each check is
+    GET /v2/, a Basic or Bearer token login for repository:NAME:pull, and HEAD
+    on the manifest: nothing is downloaded.
+
+    \b
+    Exit codes: 0 every checked image can be pulled; 1 some image would fail
+    to pull; 2 usage error or unreadable input.
+
+    \b
+    Examples:
+      pullguard verify k8s/
+      pullguard verify k8s/ --docker-config ~/.docker/config.json --ca-file corp-ca.pem
+      echo "$TOKEN" | pullguard verify k8s/ --node-credentials reg.corp.example --username ci --password-stdin
+      pullguard verify k8s/ --connect-to reg.corp.example:10.0.0.5:443 --connect-to reg.corp.example:5000:127.0.0.1:5000
+    """
+    if password_stdin != (username is not None):
+        raise click.UsageError("--username and --password-stdin go together")
+    if username is not None and not node_credentials:
+        raise click.UsageError(
+            "--username needs --node-credentials PATTERN: the registries this credential is for"
+        )
+    if password_stdin and "-" in paths:
+        raise click.UsageError("--password-stdin and reading manifests from - both need standard input")
+    node = NodeKeyring()
+    if username is not None:
+        login = _guarded(lambda: login_from_stream(username, sys.stdin))
+        node.static += [(pattern, login) for pattern in node_credentials]
+    node.docker_configs += [_guarded(partial(DockerConfigKeyring.load, path)) for path in docker_configs]
+    options = VerifyOptions(
+        client=ClientOptions(
+            connect_timeout=connect_timeout,
+            request_timeout=timeout,
+            concurrency=concurrency,
+            per_registry=per_registry,
+            ca_file=ca_file,
+            plain_http=frozenset(plain_http),
+            skip_tls_verify=frozenset(skip_tls_verify),
+            connect_to=connect_to,
+        ),
+        deadline=deadline,
+        node=node,
+    )
+    scan_options = ScanOptions(default_namespace=namespace, node_patterns=node_credentials)
+    with _progress() as progress:
+        scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
+    result = _guarded(lambda: verify_images(scanned, options))
+    if output_format == "json":
+        _write(output, lambda out: print(verify_report.render_json(result), end="", file=out))
+    elif output_format == "sarif":
+        _write(output, lambda out: print(verify_report.render_sarif(result), end="", file=out))
+    else:
+        _write(output, lambda out: verify_report.render_text(result, out, color=color))
+    if scanned.summary.input_errors and not allow_input_errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if result.failing else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("target", metavar="POD|deploy/NAME")
+@click.option("-n", "--namespace", help="Namespace of the pod (default: the context's).")
+@click.option("--context", help="Kubeconfig context (default: the current one).")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+@click.option("-f", "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="Also trust these CA certificates (PEM) for registries.")
+@click.option("--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port]).")
+@click.option("--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=15.0, show_default=True, help="Seconds for one registry request.")
+def doctor(
+    target: str,
+    namespace: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+    output_format: str,
+    ca_file: str | None,
+    plain_http: tuple[str, ...],
+    skip_tls_verify: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Why is a pod stuck in ErrImagePull / ImagePullBackOff, and what fixes it.
+
+    Reads the pod's status and events, shows which pull secrets the kubelet
+    tries for each failing image and in which order (the same resolution as
+    `scan`), checks each credential against the registry (no layer is
+    downloaded), and names the cause with the exact command that fixes it.
+    deploy/NAME (or sts/NAME, ds/NAME) diagnoses the workload's failing pods.
+
+    \b
+    Exit codes: 0 the pod pulls fine; 1 a cause was found; 2 no cause could be
+    told, or the cluster could not be read.
+
+    \b
+    Examples:
+      pullguard doctor web-7c9f8d6b5-x2x9q -n shop
+      pullguard doctor deploy/web -n shop --context prod
+    """
+    from pullguard.doctor import diagnose, pods_for, render_text
+    from pullguard.sources.cluster import ClusterSource, connect
+
+    connection = _guarded(lambda: connect(kubeconfig, context))
+    source = ClusterSource(connection)
+    where = namespace or connection.namespace
+    options = ClientOptions(
+        request_timeout=timeout, ca_file=ca_file, plain_http=frozenset(plain_http), skip_tls_verify=frozenset(skip_tls_verify)
+    )
+    pods = _guarded(lambda: pods_for(source, where, target))
+    diagnoses = [_guarded(partial(diagnose, source, pod, options)) for pod in pods]
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([
+            {
+                "pod": {"namespace": d.pod.namespace, "name": d.pod.name},
+                "owner": {"kind": d.owner.kind, "namespace": d.owner.namespace, "name": d.owner.name},
+                "node": d.node,
+                "healthy": d.healthy,
+                "containers": [
+                    {"container": c.container, "image": c.image, "reason": c.reason, "event": c.event,
+                     "tries": [{"credential": t.source, "outcome": t.outcome.kind.value if t.outcome else None,
+                                "detail": t.outcome.detail if t.outcome else None} for t in c.tries],
+                     "cause": c.cause.name.lower().replace("_", "-"), "explanation": c.explanation, "fix": c.fix}
+                    for c in d.containers
+                ],
+            }
+            for d in diagnoses
+        ], indent=2))
+    else:
+        click.echo(render_text(diagnoses), nl=False)
+    sys.exit(max(d.exit_code for d in diagnoses))
 
 
 @main.command("checks")
@@ -224,6 +634,8 @@ def _render(
         json_report.write(result, out)
     elif output_format == "sarif":
         out.write(sarif.render(result))
+    elif output_format in ("junit", "markdown", "html"):
+        out.write({"junit": junit, "markdown": markdown, "html": html}[output_format].render(result))
     else:
         text.render(result, out, color=color, show_fixes=show_fixes, show_images=show_images)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pullguard.checks import REGISTRY, Finding, Severity
 from pullguard.inventory.build import InventoryBuilder
@@ -12,8 +14,11 @@ from pullguard.inventory.kinds import needs_body
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.resolve import Coverage, Resolution, resolve
 from pullguard.semantics.registries import RegistryPolicy, Visibility, locations_of
+from pullguard.settings import AuditSettings, NodeCredential, Suppression, fingerprint_key
 from pullguard.sources.files import FileSource
 from pullguard.sources.model import InputProblem, Level, Manifest, ReadStats
+from pullguard.sources.scripts import committed_credentials
+from pullguard.suppress import SuppressedFinding, apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,13 @@ class ScanOptions:
     node_patterns: tuple[str, ...] = ()
     assume_private: bool = False
     disabled_checks: frozenset[str] = frozenset()
+    # node credentials with how the nodes authenticate (configuration); node_patterns are the flag's
+    node_credentials: tuple[NodeCredential, ...] = ()
+    max_age_days: int = 90
+    fingerprint_key: str | None = None  # PULLGUARD_FINGERPRINT_KEY wins; random per run when neither is set
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+    now: datetime | None = None  # the clock of time-dependent checks (PG005, PG006); tests pin it
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,7 @@ class Summary:
     input_errors: int
     input_warnings: int
     findings: dict[str, int]
+    suppressed: int = 0
 
     @property
     def headline(self) -> str:
@@ -65,6 +78,8 @@ class ScanResult:
     findings: list[Finding]
     summary: Summary
     problems: list[InputProblem] = field(default_factory=list)
+    # findings silenced by a suppression or a pullguard.io/ignore annotation, with the reason
+    suppressed: list[SuppressedFinding] = field(default_factory=list)
 
     def worst_severity(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
@@ -77,6 +92,7 @@ def scan_paths(
     builder = InventoryBuilder(options.default_namespace)
     inventory = builder.add_all(source.read(paths))
     inventory.stats = source.stats
+    inventory.committed_credentials = committed_credentials(paths)
     inventory.problems = source.problems + inventory.problems
     return analyse(inventory, options)
 
@@ -102,17 +118,38 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     policy = RegistryPolicy(
         private_patterns=options.private_patterns,
         public_patterns=options.public_patterns,
-        node_patterns=options.node_patterns,
+        node_patterns=tuple(
+            dict.fromkeys((*(n.registry for n in options.node_credentials), *options.node_patterns))
+        ),
         secret_locations=locations_of(secret_keys),
         assume_private=options.assume_private,
     )
     resolution = resolve(inventory, policy)
+    key, configured = fingerprint_key(options.fingerprint_key)
+    resolution.settings = AuditSettings(
+        now=options.now or datetime.now(UTC),
+        max_age_days=options.max_age_days,
+        fingerprint_key=key,
+        fingerprint_key_configured=configured,
+        node_credentials=(
+            *options.node_credentials,
+            *(NodeCredential(p) for p in options.node_patterns if p not in {n.registry for n in options.node_credentials}),
+        ),
+    )
     findings: list[Finding] = []
     for check_id, check in sorted(REGISTRY.items()):
         if check_id not in options.disabled_checks:
             findings.extend(check.run(resolution))
+    findings, suppressed = apply(
+        findings,
+        inventory,
+        options.suppressions,
+        dict(options.severity_overrides),
+        resolution.settings.now.date(),
+    )
     findings.sort(key=lambda f: (-f.severity.rank, f.check_id, f.object, f.location.path, f.location.line))
-    return ScanResult(inventory, resolution, findings, summarize(resolution, findings), inventory.problems)
+    summary = dataclasses.replace(summarize(resolution, findings), suppressed=len(suppressed))
+    return ScanResult(inventory, resolution, findings, summary, inventory.problems, suppressed)
 
 
 def summarize(resolution: Resolution, findings: Sequence[Finding]) -> Summary:

@@ -58,7 +58,7 @@ def test_a_list_of_one_empty_name_blocks_the_service_account_secrets(tmp_path: P
     (image,) = result.resolution.images
     assert image.pod.secrets_from is SecretsFrom.NONE
     assert image.coverage is Coverage.NONE
-    assert [f.check_id for f in result.findings] == ["PG001"]
+    assert [f.check_id for f in result.findings if f.check_id <= "PG004"] == ["PG001"]
 
 
 def test_identity_token_only_entry_is_an_anonymous_pull(tmp_path: Path) -> None:

@@ -304,6 +304,7 @@ class InventoryBuilder:
                 wrong,
                 _annotations(body),
                 _creation_timestamp(body),
+                data_written_at=_data_written_at(body),
             )
         )
 
@@ -448,6 +449,30 @@ def _metadata_pairs(body: Mapping[str, Any], field: str) -> tuple[tuple[str, str
     if not isinstance(pairs, Mapping):
         return ()
     return tuple((str(k), str(v)) for k, v in pairs.items())
+
+
+def _data_written_at(body: Mapping[str, Any]) -> str | None:
+    """The latest `metadata.managedFields[].time` of a manager that owns data or stringData.
+
+    An entry without `fieldsV1` counts too (the server may omit it); entries that
+    only touched labels or annotations do not, as they did not change the credential.
+    """
+    metadata = body.get("metadata")
+    entries = metadata.get("managedFields") if isinstance(metadata, Mapping) else None
+    if not isinstance(entries, list):
+        return None
+    latest: str | None = None
+    for entry in entries:
+        if not isinstance(entry, Mapping) or entry.get("time") is None:
+            continue
+        fields = entry.get("fieldsV1")
+        if isinstance(fields, Mapping) and "f:data" not in fields and "f:stringData" not in fields:
+            continue
+        value = entry["time"]
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        if latest is None or text > latest:
+            latest = text
+    return latest
 
 
 def _creation_timestamp(body: Mapping[str, Any]) -> str | None:
@@ -697,6 +722,7 @@ def _read_provider(item: Any, path: str) -> EncryptionProvider:
             "kms",
             name=_string(config.get("name"), f"{path}.kms.name") or None,
             kms_api_version=_string(config.get("apiVersion"), f"{path}.kms.apiVersion") or "v1",
+            line=line_of(provider, 0),
         )
     keys = []
     for index, entry in enumerate(_list(config.get("keys"), f"{path}.{kind}.keys")):
@@ -704,7 +730,7 @@ def _read_provider(item: Any, path: str) -> EncryptionProvider:
         name = _string(key.get("name"), f"{path}.{kind}.keys[{index}].name") or f"#{index + 1}"
         length, problem, unresolved = _read_key(kind, key.get("secret"))
         keys.append(EncryptionKey(name, length, problem, unresolved))
-    return EncryptionProvider(kind, tuple(keys))
+    return EncryptionProvider(kind, tuple(keys), line=line_of(provider, 0))
 
 
 def _read_encryption_config(manifest: Manifest, body: Mapping[str, Any]) -> EncryptionConfig:
@@ -751,6 +777,7 @@ def _read_audit_policy(manifest: Manifest, body: Mapping[str, Any]) -> AuditPoli
                 _strings(rule.get("namespaces"), f"{where}.namespaces"),
                 _strings(rule.get("nonResourceURLs"), f"{where}.nonResourceURLs"),
                 _strings(rule.get("omitStages"), f"{where}.omitStages"),
+                line_of(rule, 0),
             )
         )
     return AuditPolicy(

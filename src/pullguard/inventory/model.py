@@ -146,6 +146,8 @@ class Secret:
     creation_timestamp: str | None = None
     # how often a controller rewrites it (ExternalSecret spec.refreshInterval), as written
     refresh_interval: str | None = None
+    # the latest metadata.managedFields time of a manager that wrote data/stringData (PG005)
+    data_written_at: str | None = None
 
     @property
     def is_pull_secret_type(self) -> bool:
@@ -167,6 +169,17 @@ class Namespace:
 
 
 @dataclass(frozen=True, slots=True)
+class CommittedCredential:
+    """A registry password written literally in a script or CI file (PG010); the value is never kept."""
+
+    location: Location
+    command: str  # "kubectl create secret docker-registry"
+    secret: str | None  # the name of the secret it creates, when given
+    namespace: str | None
+    server: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class UnanalysedWorkload:
     """A custom resource that embeds pod specs we do not know how to admit."""
 
@@ -185,6 +198,8 @@ class Inventory:
     secrets: dict[tuple[str, str], Secret] = field(default_factory=dict)
     namespaces: dict[str, Namespace] = field(default_factory=dict)
     unanalysed: list[UnanalysedWorkload] = field(default_factory=list)
+    # literal registry passwords in scripts and CI files next to the manifests (sources/scripts.py)
+    committed_credentials: list[CommittedCredential] = field(default_factory=list)
     # RBAC (rbac.py): Roles by (namespace, name), ClusterRoles by name, bindings as read
     roles: dict[tuple[str, str], Role] = field(default_factory=dict)
     cluster_roles: dict[str, Role] = field(default_factory=dict)

@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pullguard.inventory.model import ImageUse, Inventory, PodTemplate, Secret, SecretOrigin, ServiceAccount
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Classification, RegistryPolicy, Visibility, pattern_location
+from pullguard.settings import AuditSettings
 from pullguard.sources.yamldocs import has_template_marker
 
 
@@ -116,6 +117,8 @@ def _reference(name: str, secret: Secret | None) -> SecretReference:
         return SecretReference(name, SecretState.UNRESOLVED, None)
     if secret is None:
         return SecretReference(name, SecretState.MISSING, None)
+    if secret.origin is SecretOrigin.METADATA_ONLY and not secret.type:  # a live secret RBAC hid
+        return SecretReference(name, SecretState.UNVERIFIABLE, secret)
     if not secret.is_pull_secret_type:
         return SecretReference(name, SecretState.WRONG_TYPE, secret)
     if secret.origin is not SecretOrigin.PLAIN:
@@ -188,13 +191,18 @@ def _pod_matches(pod: PodCredentials, repository: str) -> tuple[KeyMatch, ...]:
 
 def _unverifiable_cause(pod: PodCredentials) -> str:
     parts = [
-        f"'{ref.name}' is managed by {ref.secret.origin.value}"
+        (
+            f"'{ref.name}' was read without its data (--no-secret-data, or RBAC forbids reading secrets)"
+            if ref.secret.origin is SecretOrigin.METADATA_ONLY
+            else f"'{ref.name}' is managed by {ref.secret.origin.value}"
+        )
         if ref.secret
         else f"'{ref.name}' is a template"
         for ref in pod.references
         if ref.state in (SecretState.UNVERIFIABLE, SecretState.UNRESOLVED)
     ]
-    return "registries unknown until rendered: " + "; ".join(parts)
+    live = any(r.secret is not None and r.secret.origin is SecretOrigin.METADATA_ONLY for r in pod.references)
+    return ("registries unknown: " if live else "registries unknown until rendered: ") + "; ".join(parts)
 
 
 def _uncovered_cause(pod: PodCredentials, repository: str) -> str:
@@ -235,6 +243,8 @@ class Resolution:
     pods: list[PodCredentials]
     images: list[ImageJudgement]
     _by_pod: dict[int, list[ImageJudgement]]
+    # the clock, limits, keys and node credentials the checks use (scan.py sets them from the options)
+    settings: AuditSettings = field(default_factory=AuditSettings.current)
 
     def images_of(self, pod: PodCredentials) -> list[ImageJudgement]:
         return self._by_pod.get(id(pod), [])

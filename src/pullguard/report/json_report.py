@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from pullguard import __version__
 from pullguard.checks import Finding
-from pullguard.inventory.model import ObjectRef
+from pullguard.inventory.access import SecretReader, secret_access
+from pullguard.inventory.age import AgeEvidence, credential_age
+from pullguard.inventory.fingerprint import secret_credentials
+from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import ImageJudgement
 from pullguard.scan import ScanResult
+from pullguard.settings import AuditSettings, Suppression
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Location, SkipReason
 
 SCHEMA_VERSION = "1"
@@ -33,7 +37,9 @@ def object_ref(ref: ObjectRef) -> dict[str, Any]:
 
 
 def finding(item: Finding) -> dict[str, Any]:
+    cluster = {"cluster": item.cluster} if item.cluster is not None else {}
     return {
+        **cluster,
         "checkId": item.check_id,
         "severity": item.severity.value,
         "object": object_ref(item.object),
@@ -45,7 +51,7 @@ def finding(item: Finding) -> dict[str, Any]:
     }
 
 
-def image(judgement: ImageJudgement) -> dict[str, Any]:
+def image(judgement: ImageJudgement, node_via: dict[str, str] | None = None) -> dict[str, Any]:
     use, pod = judgement.use, judgement.pod
     ref = use.ref
     return {
@@ -63,12 +69,72 @@ def image(judgement: ImageJudgement) -> dict[str, Any]:
         "secretsFrom": pod.secrets_from.value,
         "serviceAccount": pod.template.service_account,
         "credentials": [
-            {"key": m.location, "secret": m.secret, "node": m.secret is None, "anonymous": m.anonymous}
+            {
+                "key": m.location,
+                "secret": m.secret,
+                "node": m.secret is None,
+                "anonymous": m.anonymous,
+                # how the nodes authenticate (nodeCredentials `via`); an assumption, not a verified fact
+                "via": (node_via or {}).get(m.location) if m.secret is None else None,
+            }
             for m in judgement.matches
         ],
         "cause": judgement.cause if ref and not judgement.coverage.configured else None,
         "location": location(use.location),
     }
+
+
+def reader(item: SecretReader) -> dict[str, Any]:
+    """Who can read a pull secret (PG012), and through which bindings."""
+    return {
+        "kind": item.subject.kind,
+        "name": item.subject.name,
+        "namespace": item.subject.namespace,
+        "note": item.subject.note,
+        "verbs": list(item.verbs),
+        "byNameOnly": item.by_name_only,
+        "clusterWide": item.cluster_wide,
+        "via": [
+            {"binding": object_ref(g.binding), "role": object_ref(g.role), "builtinRole": g.builtin_role}
+            for g in item.grants
+        ],
+    }
+
+
+def suppression(item: Suppression) -> dict[str, Any]:
+    return {
+        "reason": item.reason,
+        "source": item.source,
+        "expires": item.expires.isoformat() if item.expires else None,
+    }
+
+
+def lifecycle(secret: Secret, settings: AuditSettings) -> dict[str, Any]:
+    """A pull secret's keyed credential fingerprints (PG007) and credential age (PG005); never a value."""
+    fingerprints = [
+        {"registry": c.key, "fingerprint": c.fingerprint}
+        for c in secret_credentials(secret, settings.fingerprint_key)
+    ]
+    age = credential_age(secret, settings.now)
+    return {
+        "fingerprints": fingerprints,
+        "fingerprintKeyConfigured": settings.fingerprint_key_configured,
+        "age": {
+            "evidence": age.evidence.value,
+            "since": age.since.isoformat() if age.since else None,
+            "days": int(age.days) if age.days is not None else None,
+            "refreshInterval": age.refresh_interval,
+        },
+    }
+
+
+def pull_secrets_of_unknown_age(result: ScanResult) -> int:
+    now = result.resolution.settings.now
+    return sum(
+        1
+        for secret in result.inventory.secrets.values()
+        if secret.is_pull_secret_type and credential_age(secret, now).evidence is AgeEvidence.UNKNOWN
+    )
 
 
 def problem(item: InputProblem) -> dict[str, Any]:
@@ -89,9 +155,11 @@ def render(result: ScanResult) -> str:
 def write(result: ScanResult, out: TextIO) -> None:
     """Write the report; the large arrays are streamed so memory stays bounded by the inventory."""
     head = _head(result)
+    node_via = {n.registry: n.via for n in result.resolution.settings.node_credentials}
     streamed: dict[str, Iterable[dict[str, Any]]] = {
         "findings": (finding(f) for f in result.findings),
-        "images": (image(j) for j in result.resolution.images),
+        "images": (image(j, node_via) for j in result.resolution.images),
+        "pullSecrets": _pull_secrets(result),
     }
     small = len(result.resolution.images) + len(result.findings) <= _INDENT_LIMIT
     if small:  # small reports are indented for people; the pure-Python indenting encoder is slow
@@ -143,30 +211,44 @@ def _head(result: ScanResult) -> dict[str, Any]:
             "inputErrors": summary.input_errors,
             "inputWarnings": summary.input_warnings,
             "findings": summary.findings,
+            "suppressedFindings": summary.suppressed,
+            "pullSecretsAgeUnknown": pull_secrets_of_unknown_age(result),
         },
     }
+
+
+def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
+    inventory = result.inventory
+    access = secret_access(inventory)
+    settings = result.resolution.settings
+    # Readers are shared by every secret of a namespace: convert each list once.
+    converted: dict[int, list[dict[str, Any]]] = {}
+    for secret in sorted(inventory.secrets.values(), key=lambda s: s.ref):
+        if not (secret.is_pull_secret_type or secret.docker_keys_in_wrong_type):
+            continue
+        readers = access.of(secret.ref.namespace or "", secret.ref.name)
+        if id(readers) not in converted:
+            converted[id(readers)] = [reader(r) for r in readers]
+        yield {
+            "namespace": secret.ref.namespace,
+            "name": secret.ref.name,
+            "type": secret.type,
+            "origin": secret.origin.value,
+            "registries": (
+                [entry.key for entry in secret.payload.entries]
+                if secret.payload is not None and secret.registries_known
+                else None
+            ),
+            "error": secret.payload.error if secret.payload is not None else None,
+            "location": location(secret.location),
+            "readers": converted[id(readers)],
+            **lifecycle(secret, settings),
+        }
 
 
 def _tail(result: ScanResult) -> dict[str, Any]:
     inventory = result.inventory
     return {
-        "pullSecrets": [
-            {
-                "namespace": secret.ref.namespace,
-                "name": secret.ref.name,
-                "type": secret.type,
-                "origin": secret.origin.value,
-                "registries": (
-                    [entry.key for entry in secret.payload.entries]
-                    if secret.payload is not None and secret.registries_known
-                    else None
-                ),
-                "error": secret.payload.error if secret.payload is not None else None,
-                "location": location(secret.location),
-            }
-            for secret in sorted(inventory.secrets.values(), key=lambda s: s.ref)
-            if secret.is_pull_secret_type or secret.docker_keys_in_wrong_type
-        ],
         "unanalysedWorkloads": [
             {
                 "object": object_ref(u.ref),
@@ -177,4 +259,7 @@ def _tail(result: ScanResult) -> dict[str, Any]:
             for u in inventory.unanalysed
         ],
         "inputProblems": [problem(p) for p in result.problems],
+        "suppressedFindings": [
+            {**finding(s.finding), "suppression": suppression(s.suppression)} for s in result.suppressed
+        ],
     }

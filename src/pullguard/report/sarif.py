@@ -84,6 +84,30 @@ def render(result: ScanResult) -> str:
         }
         for f in result.findings
     ]
+    for silenced in result.suppressed:  # SARIF keeps suppressed results, marked, so reviews can audit them
+        f, why = silenced.finding, silenced.suppression
+        results.append(
+            {
+                "ruleId": f.check_id,
+                "ruleIndex": rule_index[f.check_id],
+                "level": _LEVELS[f.severity],
+                "message": {"text": f.message},
+                "locations": [_physical(f.location)],
+                "partialFingerprints": {
+                    "pullguard/v1": f"{f.check_id}:{f.object}:{f.container or ''}:{f.image or ''}"
+                },
+                "properties": {"severity": f.severity.value, "remediation": f.remediation},
+                "suppressions": [
+                    {
+                        "kind": "inSource" if why.source.startswith("annotation") else "external",
+                        "status": "accepted",
+                        "justification": f"{why.reason} ({why.source}"
+                        + (f", expires {why.expires}" if why.expires else "")
+                        + ")",
+                    }
+                ],
+            }
+        )
     notifications = [
         {
             "level": "error" if p.level is Level.ERROR else "warning",

@@ -10,6 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pullguard.checks import Severity
+from pullguard.inventory.age import AgeEvidence, credential_age
+from pullguard.inventory.resolve import Coverage
 from pullguard.scan import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, Level, SkipReason
 
@@ -45,7 +47,7 @@ def render(
     if summary.private_images_unverifiable:
         console.print(
             f"{summary.private_images_unverifiable} more private images use pull secrets whose registries are "
-            "unknown until rendered (ExternalSecret, SealedSecret, SOPS): not counted."
+            "unknown until rendered (ExternalSecret, SealedSecret, SOPS) or read without their data: not counted."
         )
     console.print(
         f"{summary.files} files, {summary.documents} documents, {summary.objects} objects, "
@@ -66,12 +68,18 @@ def render(
     )
     if skipped:
         console.print(f"Skipped: {skipped}.", style="dim")
+    _assumptions(console, result)
     if show_images:
         _images(console, result)
     if result.findings:
         _findings(console, result, show_fixes)
     else:
         console.print("No findings.", style="green")
+    if result.suppressed:
+        console.print(
+            f"{len(result.suppressed)} findings suppressed (reasons: --format json, suppressedFindings).",
+            style="dim",
+        )
     if result.inventory.unanalysed:
         console.print()
         console.print(
@@ -136,6 +144,32 @@ def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
         )
 
 
+def _assumptions(console: Console, result: ScanResult) -> None:
+    """Say what pullguard assumed (node credentials) and what it could not judge (credential age)."""
+    settings = result.resolution.settings
+    by_node: dict[str, int] = {}
+    for j in result.resolution.private_images():
+        if j.coverage is Coverage.NODE and j.matches:
+            by_node[j.matches[0].location] = by_node.get(j.matches[0].location, 0) + 1
+    for pattern, count in by_node.items():
+        console.print(
+            f"{count} private image{'s are' if count != 1 else ' is'} counted as covered by node credentials "
+            f"assumed for {pattern} (via {settings.node_via(pattern) or 'node credentials'}): not verified.",
+            style="dim",
+        )
+    unknown = sum(
+        1
+        for secret in result.inventory.secrets.values()
+        if secret.is_pull_secret_type and credential_age(secret, settings.now).evidence is AgeEvidence.UNKNOWN
+    )
+    if unknown:
+        console.print(
+            f"{unknown} pull secret{'s' if unknown != 1 else ''} of unknown age (no pullguard.io/rotated-at, "
+            "managedFields or creationTimestamp): PG005 cannot judge them.",
+            style="dim",
+        )
+
+
 def _images(console: Console, result: ScanResult) -> None:
     table = Table(title="Images", box=box.SIMPLE, title_justify="left")
     for column in ("Object", "Container", "Image", "Registry", "Coverage", "Credential"):
@@ -144,6 +178,10 @@ def _images(console: Console, result: ScanResult) -> None:
         use = j.use
         visibility = j.visibility.value if j.visibility else ("unresolved" if use.unresolved else "invalid")
         coverage = j.coverage.value if use.ref else (use.problem or "")
-        credential = ", ".join(f"{m.secret or 'node'} ({m.location})" for m in j.matches)
+        settings = result.resolution.settings
+        credential = ", ".join(
+            f"{m.secret} ({m.location})" if m.secret else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
+            for m in j.matches
+        )
         table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, coverage, credential)
     console.print(table)

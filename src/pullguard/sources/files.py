@@ -16,6 +16,8 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"})
 MAX_FILE_BYTES = 256 * 1024 * 1024
 STDIN = "-"
+# pullguard's own configuration (config.py) is not a manifest
+CONFIG_FILES = frozenset({".pullguard.yaml", ".pullguard.yml"})
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -37,7 +39,7 @@ def discover(paths: Iterable[str]) -> list[str]:
                 walked.extend(
                     os.path.join(directory, name)
                     for name in sorted(files)
-                    if name.endswith(MANIFEST_SUFFIXES)
+                    if name.endswith(MANIFEST_SUFFIXES) and name not in CONFIG_FILES
                 )
             # kubectl's order (filepath.Walk): entries by name, a directory's files where it sorts.
             found.extend(sorted(walked, key=lambda file: os.path.relpath(file, path).split(os.sep)))

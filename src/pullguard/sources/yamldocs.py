@@ -59,6 +59,12 @@ class LineMap(Mapping[Any, Any]):
         self._index: dict[str, Node] | None = None
         self._memo: dict[int, Any] = {id(node): self} if memo is None else memo
 
+    def release(self) -> None:
+        """Forget the built children. The memo holds this mapping, a reference cycle that only
+        the garbage collector would break; the reader releases each body once it is consumed,
+        which keeps the collector idle (it cost more than half the scan time)."""
+        self._memo.clear()
+
     def _fields(self) -> dict[str, Node]:
         if self._index is None:
             pairs = self._node.value
@@ -266,7 +272,10 @@ class DocumentReader:
             if not isinstance(node, MappingNode):
                 self._stats.skipped[SkipReason.NOT_A_MAPPING] += 1
                 return
-            yield from self._manifests_from_node(loader, node, where)
+            for manifest in self._manifests_from_node(loader, node, where):
+                yield manifest
+                if isinstance(manifest.body, LineMap):
+                    manifest.body.release()
             self._report_duplicates(loader, where, node)
         finally:
             loader.dispose()
