@@ -131,3 +131,36 @@ def test_many_namespaces_stay_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 2.0
     assert len(access.readers) == 3000
     assert len(of_check(result)) == 3000
+
+
+def test_cluster_wide_readers_are_listed_once(tmp_path: Path) -> None:
+    """A ClusterRoleBinding reader reads every secret: the JSON lists it once, PG012 names it per secret."""
+    import json as _json
+
+    from pullguard.report import json_report
+
+    secrets = "".join(
+        f"---\napiVersion: v1\nkind: Secret\nmetadata: {{name: pull, namespace: ns{i}}}\n"
+        "type: kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: '{\"auths\": {}}'}\n"
+        for i in range(3)
+    )
+    rbac = (
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: read-secrets}\n"
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: [list]}]\n"
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ops}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: read-secrets}\n"
+        "subjects: [{kind: User, name: ops-bot}]\n"
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: local, namespace: ns1}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: read-secrets}\n"
+        "subjects: [{kind: User, name: ns1-admin}]\n"
+    )
+    (tmp_path / "m.yaml").write_text(secrets + rbac)
+    result = scan_paths([str(tmp_path)], ScanOptions())
+    pg012 = sorted((f.object.namespace, f.message) for f in result.findings if f.check_id == "PG012")
+    assert [ns for ns, _ in pg012] == ["ns0", "ns1", "ns2"]
+    assert all("ops-bot" in message for _, message in pg012)
+    assert "ns1-admin" in pg012[1][1] and "ns1-admin" not in pg012[0][1]
+    report = _json.loads(json_report.render(result))
+    assert [r["name"] for r in report["clusterWideSecretReaders"]] == ["ops-bot"]
+    local = {s["namespace"]: [r["name"] for r in s["readers"]] for s in report["pullSecrets"]}
+    assert local == {"ns0": [], "ns1": ["ns1-admin"], "ns2": []}

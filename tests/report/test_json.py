@@ -28,6 +28,7 @@ def test_top_level_keys(report: dict[str, Any]) -> None:
         "findings",
         "images",
         "pullSecrets",
+        "clusterWideSecretReaders",
         "unanalysedWorkloads",
         "inputProblems",
         "suppressedFindings",

@@ -45,9 +45,9 @@ def subjects_reading_pull_secrets(resolution: Resolution) -> Iterator[Finding]:
     for the whole picture.
     """
     access = secret_access(resolution.inventory)
-    for (namespace, name), readers in sorted(access.readers.items()):
-        secret = resolution.inventory.secrets[(namespace, name)]
-        yield _finding(secret, namespace, readers)
+    for (namespace, name), secret in sorted(resolution.inventory.secrets.items()):
+        if secret.is_pull_secret_type and access.has_readers(namespace, name):
+            yield _finding(secret, namespace, access.of(namespace, name))
 
 
 def _finding(secret: Secret, namespace: str, readers: tuple[SecretReader, ...]) -> Finding:
@@ -72,7 +72,7 @@ def _fix(name: str, namespace: str, readers: tuple[SecretReader, ...]) -> str:
     lines += [
         f"kubectl auth can-i get secret/{name} -n {namespace} {r.subject.as_user}" for r in readers[:_SHOWN]
     ]
-    roles = list(dict.fromkeys(grant for reader in readers for grant in reader.grants))
+    roles = list(dict.fromkeys(grant for reader in readers[:_SHOWN] for grant in reader.grants))
     lines.append("Then remove the secrets rule from each role, or delete the binding:")
     for grant in roles[:_SHOWN]:
         role, binding = grant.role, grant.binding

@@ -120,13 +120,32 @@ class SecretReader:
 
 @dataclass(frozen=True, slots=True)
 class SecretAccess:
+    """Who can read each pull secret.
+
+    `cluster_wide` readers (ClusterRoleBindings without resourceNames) read every
+    secret: they are kept once, not repeated per secret, so a cluster with many
+    such subjects and many secrets stays linear in memory and report size.
+    `readers` holds what is particular to each secret.
+    """
+
     readers: dict[tuple[str, str], tuple[SecretReader, ...]]
     # bindings whose role is neither in the input nor a known bootstrap role
     unresolved: tuple[RoleBinding, ...] = ()
     roles_with_secret_access: tuple[ObjectRef, ...] = field(default=())
+    cluster_wide: tuple[SecretReader, ...] = ()
+
+    def local(self, namespace: str, name: str) -> tuple[SecretReader, ...]:
+        """The readers particular to this secret (namespace bindings, named grants)."""
+        return self.readers.get((namespace, name), ())
 
     def of(self, namespace: str, name: str) -> tuple[SecretReader, ...]:
-        return self.readers.get((namespace, name), ())
+        """Every reader of this secret: its own, then the cluster-wide ones not already named."""
+        local = self.local(namespace, name)
+        named = {reader.subject for reader in local}
+        return local + tuple(r for r in self.cluster_wide if r.subject not in named)
+
+    def has_readers(self, namespace: str, name: str) -> bool:
+        return bool(self.cluster_wide) or (namespace, name) in self.readers
 
 
 def secret_grant(rules: tuple[PolicyRule, ...]) -> SecretGrant | None:
@@ -234,14 +253,17 @@ def _secret_access(inventory: Inventory) -> SecretAccess:
         target = everywhere if cluster_wide else by_namespace[namespace]
         target.extend((subject, grant, how) for subject in binding.subjects)
     readers: dict[tuple[str, str], tuple[SecretReader, ...]] = {}
-    # Without resourceNames the answer is the same for every secret of a namespace: compute it once.
-    everywhere_by_name = any(grant.named for _, grant, _ in everywhere)
+    # Cluster-wide grants without resourceNames reach every secret alike: computed once.
+    reads_everything = _readers_of((e for e in everywhere if not e[1].named), "")
+    everywhere_named = [e for e in everywhere if e[1].named]
+    # Without resourceNames the answer is the same for every secret of a namespace.
     per_namespace: dict[str, tuple[SecretReader, ...]] = {}
     for (namespace, name), secret in inventory.secrets.items():
         if not secret.is_pull_secret_type:
             continue
-        entries = (*everywhere, *by_namespace.get(namespace, ()))
-        if not everywhere_by_name and not any(grant.named for _, grant, _ in by_namespace.get(namespace, ())):
+        local = by_namespace.get(namespace, [])
+        entries = (*everywhere_named, *local)
+        if not everywhere_named and not any(grant.named for _, grant, _ in local):
             if namespace not in per_namespace:
                 per_namespace[namespace] = _readers_of(entries, name)
             of_secret = per_namespace[namespace]
@@ -253,4 +275,4 @@ def _secret_access(inventory: Inventory) -> SecretAccess:
         {role.ref for role, grant in cluster.values() if grant is not None and not role.builtin}
         | {role.ref for role, grant in namespaced.values() if grant is not None}
     )
-    return SecretAccess(readers, tuple(unresolved), tuple(with_access))
+    return SecretAccess(readers, tuple(unresolved), tuple(with_access), reads_everything)

@@ -226,7 +226,7 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
     for secret in sorted(inventory.secrets.values(), key=lambda s: s.ref):
         if not (secret.is_pull_secret_type or secret.docker_keys_in_wrong_type):
             continue
-        readers = access.of(secret.ref.namespace or "", secret.ref.name)
+        readers = access.local(secret.ref.namespace or "", secret.ref.name)
         if id(readers) not in converted:
             converted[id(readers)] = [reader(r) for r in readers]
         yield {
@@ -241,7 +241,7 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
             ),
             "error": secret.payload.error if secret.payload is not None else None,
             "location": location(secret.location),
-            "readers": converted[id(readers)],
+            "readers": converted[id(readers)],  # plus every entry of clusterWideSecretReaders
             **lifecycle(secret, settings),
         }
 
@@ -249,6 +249,7 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
 def _tail(result: ScanResult) -> dict[str, Any]:
     inventory = result.inventory
     return {
+        "clusterWideSecretReaders": [reader(r) for r in secret_access(inventory).cluster_wide],
         "unanalysedWorkloads": [
             {
                 "object": object_ref(u.ref),
