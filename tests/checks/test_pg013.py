@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from pullguard.checks import Finding
-from pullguard.scan import ScanOptions, ScanResult, scan_paths
+from support import fixture_tests, fixtures_of, scanner
 
 CHECK = "PG013"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / CHECK.lower()
-NOW = datetime(2026, 6, 1, tzinfo=UTC)  # the pinned clock of time-dependent checks
-OPTIONS: dict[str, ScanOptions] = {}
-
-
-def scan(path: Path, options: ScanOptions | None = None) -> ScanResult:
-    result = scan_paths([str(path)], options or OPTIONS.get(path.name, ScanOptions(now=NOW)))
-    assert not [p for p in result.problems if p.level.value == "error"], result.problems
-    return result
-
-
-def of_check(result: ScanResult) -> list[Finding]:
-    return [f for f in result.findings if f.check_id == CHECK]
-
-
-def line_of(path: Path, needle: str) -> int:
-    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
-
-
-@pytest.mark.parametrize("path", sorted((FIXTURES / "fail").glob("*.yaml")), ids=lambda p: p.name)
-def test_fail_fixture_yields_a_finding(path: Path) -> None:
-    assert of_check(scan(path)), f"{path.name}: expected at least one {CHECK}"
-
-
-@pytest.mark.parametrize("path", sorted((FIXTURES / "pass").glob("*.yaml")), ids=lambda p: p.name)
-def test_pass_fixture_yields_none(path: Path) -> None:
-    findings = of_check(scan(path))
-    assert not findings, [f.message for f in findings]
+FIXTURES = fixtures_of(CHECK)
+scan, of_check = scanner(CHECK)
+test_fail_fixture_yields_a_finding, test_pass_fixture_yields_none = fixture_tests(CHECK, scan, of_check)
 
 
 def test_one_finding_per_service_account() -> None:
