@@ -15,25 +15,21 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TextIO, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pullguard import __version__
 from pullguard.checks import REGISTRY, Severity
 from pullguard.config import resolve_config, scan_options
 from pullguard.errors import PullguardError
-from pullguard.fleet import FleetResult, scan_live
-from pullguard.registry.client import ClientOptions, parse_connect_to
-from pullguard.registry.credentials import DockerConfigKeyring, NodeKeyring, login_from_stream
-from pullguard.registry.verify import VerifyOptions, probe_unknown
-from pullguard.registry.verify import verify as verify_images
-from pullguard.report import catalog, html, json_report, junit, markdown, sarif, text, verify_report
-from pullguard.report import fleet as fleet_report
+from pullguard.report import catalog
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
-from pullguard.sources.cluster import ClusterOptions
+
+# The registry client (httpx), the cluster source and the report formats are imported
+# by the commands that use them: a file scan starts without them.
+if TYPE_CHECKING:
+    from pullguard.fleet import FleetResult
 
 T = TypeVar("T")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -74,6 +70,8 @@ Examples:
 def _connect_to_option(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[tuple[str, int | None, str, int], ...]:
+    from pullguard.registry.client import parse_connect_to
+
     try:
         return tuple(parse_connect_to(value) for value in values)
     except ValueError as error:
@@ -258,6 +256,10 @@ def scan(
         max_age_days=max_age_days,
     )
     if live or contexts or kubeconfig or all_namespaces or no_secret_data:
+        from pullguard.fleet import scan_live
+        from pullguard.report import fleet as fleet_report
+        from pullguard.sources.cluster import ClusterOptions
+
         if probe:
             raise click.UsageError("--probe works on files, not with --cluster/--context")
         if paths:
@@ -284,6 +286,9 @@ def scan(
     with _progress() as progress:
         result = _guarded(lambda: scan_paths(list(paths) or ["."], options, progress))
     if probe:
+        from pullguard.registry.client import ClientOptions
+        from pullguard.registry.verify import probe_unknown
+
         client = ClientOptions(ca_file=probe_ca_file, connect_to=probe_connect_to)
         public, private = _guarded(lambda: probe_unknown(result, client))
         if public or private:
@@ -476,6 +481,12 @@ def verify(
         )
     if password_stdin and "-" in paths:
         raise click.UsageError("--password-stdin and reading manifests from - both need standard input")
+    from pullguard.registry.client import ClientOptions
+    from pullguard.registry.credentials import DockerConfigKeyring, NodeKeyring, login_from_stream
+    from pullguard.registry.verify import VerifyOptions
+    from pullguard.registry.verify import verify as verify_images
+    from pullguard.report import verify_report
+
     node = NodeKeyring()
     if username is not None:
         login = _guarded(lambda: login_from_stream(username, sys.stdin))
@@ -549,6 +560,7 @@ def doctor(
       pullguard doctor deploy/web -n shop --context prod
     """
     from pullguard.doctor import diagnose, pods_for, render_text
+    from pullguard.registry.client import ClientOptions
     from pullguard.sources.cluster import ClusterSource, connect
 
     connection = _guarded(lambda: connect(kubeconfig, context))
@@ -605,6 +617,9 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("reading manifests"),
         BarColumn(),
@@ -631,12 +646,20 @@ def _render(
     show_images: bool,
 ) -> None:
     if output_format == "json":
+        from pullguard.report import json_report
+
         json_report.write(result, out)
     elif output_format == "sarif":
+        from pullguard.report import sarif
+
         out.write(sarif.render(result))
     elif output_format in ("junit", "markdown", "html"):
+        from pullguard.report import html, junit, markdown
+
         out.write({"junit": junit, "markdown": markdown, "html": html}[output_format].render(result))
     else:
+        from pullguard.report import text
+
         text.render(result, out, color=color, show_fixes=show_fixes, show_images=show_images)
 
 

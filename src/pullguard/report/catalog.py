@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 from pullguard.checks import REGISTRY, CheckInfo
 from pullguard.checks.base import STANDARDS
 
 
 def print_table(out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("ID", "Severity", "Title", "Standards")
     for check_id, check in sorted(REGISTRY.items()):
         info = check.info
