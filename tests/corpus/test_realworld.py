@@ -6,6 +6,17 @@ separator lines, PyYAML's *pure-Python* SafeLoader building every document,
 `json.JSONDecoder.raw_decode` for streams, a single anchored regular expression
 for image references). Both must equal the table `EXPECTED`, which was settled
 by looking at every disagreement by hand (see the notes next to it).
+
+Why these numbers differ from the "in numbers" lines of the corpus's SOURCES.md:
+SOURCES counts a document only when `yaml.safe_load` turns a `---` chunk into a
+non-null value, and a failure only when it raises. Here every non-blank chunk is
+a document (comment-only ones are skipped as empty), and "unreadable" also
+counts documents kubectl refuses although they parse: a missing `kind` (Helm
+`Chart.yaml`, `apiVersion: v2` and no kind), a field of the wrong type; a JSON
+file holding two objects one per line is two documents here, one failure there.
+SOURCES counts pod templates by kind name, including workloads without a usable
+pod spec (the API server would refuse them: here they are `wrong-type` errors),
+and images only of containers with a non-empty image, leaving out image volumes.
 """
 
 from __future__ import annotations
