@@ -50,7 +50,13 @@ def render(
             "unknown until rendered (ExternalSecret, SealedSecret, SOPS) or read without their data: not counted."
         )
     console.print(
-        f"{summary.files} files, {summary.documents} documents, {summary.objects} objects, "
+        # a live cluster has objects but no files or documents
+        (
+            f"{summary.files} files, {summary.documents} documents, "
+            if summary.files or summary.documents
+            else ""
+        )
+        + f"{summary.objects} objects, "
         f"{summary.pod_templates} pod templates, {summary.images} images "
         f"({summary.private_images} private, {summary.public_images} public, "
         f"{summary.unknown_images} unknown registry, "
@@ -180,7 +186,9 @@ def _images(console: Console, result: ScanResult) -> None:
         coverage = j.coverage.value if use.ref else (use.problem or "")
         settings = result.resolution.settings
         credential = ", ".join(
-            f"{m.secret} ({m.location})" if m.secret else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
+            f"{m.secret} ({m.location})"
+            if m.secret
+            else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
             for m in j.matches
         )
         table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, coverage, credential)
