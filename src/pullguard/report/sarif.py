@@ -117,6 +117,17 @@ def render(result: ScanResult) -> str:
         }
         for p in result.problems
     ]
+    invocation = {
+        "executionSuccessful": not any(p.level is Level.ERROR for p in result.problems),
+        "toolExecutionNotifications": notifications,
+    }
+    return sarif_log(_rules(), results, invocation, result.summary.headline)
+
+
+def sarif_log(
+    rules: list[dict[str, Any]], results: list[dict[str, Any]], invocation: dict[str, Any], summary: str
+) -> str:
+    """One SARIF 2.1.0 run of pullguard: shared by `scan` and `verify`."""
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -127,17 +138,12 @@ def render(result: ScanResult) -> str:
                         "name": "pullguard",
                         "version": __version__,
                         "informationUri": INFORMATION_URI,
-                        "rules": _rules(),
+                        "rules": rules,
                     }
                 },
-                "invocations": [
-                    {
-                        "executionSuccessful": not any(p.level is Level.ERROR for p in result.problems),
-                        "toolExecutionNotifications": notifications,
-                    }
-                ],
+                "invocations": [invocation],
                 "results": results,
-                "properties": {"summary": result.summary.headline},
+                "properties": {"summary": summary},
             }
         ],
     }

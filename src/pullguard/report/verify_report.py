@@ -17,7 +17,7 @@ from pullguard import __version__
 from pullguard.registry.outcome import OutcomeKind
 from pullguard.registry.verify import ImageVerdict, VerifyResult
 from pullguard.report.json_report import location, object_ref
-from pullguard.report.sarif import INFORMATION_URI, SARIF_SCHEMA, _physical
+from pullguard.report.sarif import _physical, sarif_log
 
 SCHEMA_VERSION = "1"
 _STYLES = {
@@ -199,23 +199,4 @@ def render_sarif(result: VerifyResult) -> str:
         for v in result.verdicts
         if v.fails
     ]
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "pullguard",
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": rules,
-                    }
-                },
-                "invocations": [{"executionSuccessful": True}],
-                "results": results,
-                "properties": {"summary": headline(result)},
-            }
-        ],
-    }
-    return json.dumps(log, indent=2) + "\n"
+    return sarif_log(rules, results, {"executionSuccessful": True}, headline(result))
