@@ -9,45 +9,55 @@ from pathlib import Path
 
 import pytest
 
-from pullguard.checks import Finding
+from pullguard.checks import Finding, Severity
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)  # the pinned clock of time-dependent checks
 FIXTURE_ROOT = Path(__file__).resolve().parents[1] / "fixtures"
 
 Scan = Callable[..., ScanResult]
-OfCheck = Callable[[ScanResult], list[Finding]]
+OfCheck = Callable[..., list[Finding]]
 
 
 def fixtures_of(check: str) -> Path:
     return FIXTURE_ROOT / check.lower()
 
 
-def scanner(check: str, options: dict[str, ScanOptions] | None = None) -> tuple[Scan, OfCheck]:
-    """`scan(path[, options])` (no input error allowed) and `of_check(result)` for one check;
-    `options` maps a fixture's file name to the options it needs."""
+def scanner(
+    check: str, options: dict[str, ScanOptions] | None = None, *, no_warnings: bool = False
+) -> tuple[Scan, OfCheck]:
+    """`scan(path[, options])` (no input error allowed; with `no_warnings`, no input problem
+    at all) and `of_check(result[, check])` for one check; `options` maps a fixture's file
+    name to the options it needs."""
     per_file = options or {}
 
     def scan(path: Path, options: ScanOptions | None = None) -> ScanResult:
         result = scan_paths([str(path)], options or per_file.get(path.name, ScanOptions(now=NOW)))
-        assert not [p for p in result.problems if p.level.value == "error"], result.problems
+        problems = (
+            result.problems if no_warnings else [p for p in result.problems if p.level.value == "error"]
+        )
+        assert not problems, result.problems
         return result
 
-    def of_check(result: ScanResult) -> list[Finding]:
-        return [f for f in result.findings if f.check_id == check]
+    def of_check(result: ScanResult, other: str = check) -> list[Finding]:
+        return [f for f in result.findings if f.check_id == other]
 
     return scan, of_check
 
 
 def fixture_tests(
-    check: str, scan: Scan, of_check: OfCheck
+    check: str, scan: Scan, of_check: OfCheck, severity: Severity | None = None
 ) -> tuple[Callable[[Path], None], Callable[[Path], None]]:
-    """The two parametrized tests over tests/fixtures/<check>/{fail,pass}/*.yaml."""
+    """The two parametrized tests over tests/fixtures/<check>/{fail,pass}/*.yaml; with
+    `severity`, every finding of a fail fixture must have it."""
     fixtures = fixtures_of(check)
 
     @pytest.mark.parametrize("path", sorted((fixtures / "fail").glob("*.yaml")), ids=lambda p: p.name)
     def test_fail_fixture_yields_a_finding(path: Path) -> None:
-        assert of_check(scan(path)), f"{path.name}: expected at least one {check}"
+        findings = of_check(scan(path))
+        assert findings, f"{path.name}: expected at least one {check}"
+        if severity is not None:
+            assert all(f.severity is severity for f in findings)
 
     @pytest.mark.parametrize("path", sorted((fixtures / "pass").glob("*.yaml")), ids=lambda p: p.name)
     def test_pass_fixture_yields_none(path: Path) -> None:

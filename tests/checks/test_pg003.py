@@ -4,37 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from support import fixture_tests, fixtures_of, scanner
 
-from pullguard.checks import Finding, Severity
+from pullguard.checks import Severity
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import Coverage, SecretState
-from pullguard.scan import ScanOptions, ScanResult, scan_paths
 
 CHECK = "PG003"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / CHECK.lower()
-
-
-def scan(path: Path) -> ScanResult:
-    result = scan_paths([str(path)], ScanOptions())
-    assert not result.problems, result.problems
-    return result
-
-
-def of_check(result: ScanResult) -> list[Finding]:
-    return [f for f in result.findings if f.check_id == CHECK]
-
-
-@pytest.mark.parametrize("path", sorted((FIXTURES / "fail").glob("*.yaml")), ids=lambda p: p.name)
-def test_fail_fixture_yields_a_finding(path: Path) -> None:
-    findings = of_check(scan(path))
-    assert findings, f"{path.name}: expected at least one {CHECK}"
-    assert all(f.severity is Severity.HIGH for f in findings)
-
-
-@pytest.mark.parametrize("path", sorted((FIXTURES / "pass").glob("*.yaml")), ids=lambda p: p.name)
-def test_pass_fixture_yields_none(path: Path) -> None:
-    assert not of_check(scan(path))
+FIXTURES = fixtures_of(CHECK)
+scan, of_check = scanner(CHECK, no_warnings=True)
+test_fail_fixture_yields_a_finding, test_pass_fixture_yields_none = fixture_tests(
+    CHECK, scan, of_check, Severity.HIGH
+)
 
 
 def test_opaque_secret_with_dockerconfigjson() -> None:
