@@ -543,3 +543,25 @@ def clean_env() -> Iterator[None]:
         yield
     finally:
         os.environ.update(saved)
+
+
+def skopeo_can_pull(authfile: Path, auths: dict[str, object], cert_dir: Path, image: str) -> bool:
+    """skopeo's answer, the oracle for "can these credentials pull this image": writes `auths`
+    as a docker auth file and inspects the manifest (no layer is downloaded)."""
+    authfile.write_text(json.dumps({"auths": auths}))
+    done = subprocess.run(
+        [
+            "skopeo",
+            "inspect",
+            "--raw",
+            "--authfile",
+            str(authfile),
+            "--cert-dir",
+            str(cert_dir),
+            f"docker://{image}",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode == 0

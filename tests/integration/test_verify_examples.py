@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from integration import manifests as m
 from integration.conftest import require_binaries
 from integration.examples_env import REPO, ExamplesEnvironment, start_examples_environment
-from integration.registry_env import free_port, push_image
+from integration.registry_env import free_port, push_image, skopeo_can_pull
 from pullguard.cli import main
 from pullguard.registry.client import ClientOptions, RegistryClient, Target
 from pullguard.registry.credentials import Login
@@ -192,23 +192,7 @@ def test_skopeo_agrees(examples: ExamplesEnvironment, report: dict[str, object],
 
 
 def _skopeo(env: ExamplesEnvironment, authfile: Path, auths: dict[str, object], image: str) -> bool:
-    authfile.write_text(json.dumps({"auths": auths}))
-    done = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--raw",
-            "--authfile",
-            str(authfile),
-            "--cert-dir",
-            str(env.pki.cert_dir),
-            f"docker://{image}",
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return done.returncode == 0
+    return skopeo_can_pull(authfile, auths, env.pki.cert_dir, image)
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from integration import manifests as m
-from integration.registry_env import USERS, Environment, Registry, free_port
+from integration.registry_env import USERS, Environment, Registry, free_port, skopeo_can_pull
 from pullguard.cli import main
 from pullguard.registry.client import ClientOptions, RegistryClient, Target
 from pullguard.registry.credentials import Login
@@ -233,23 +233,7 @@ def test_skopeo_agrees_on_every_pair(registries: Environment, tmp_path: Path) ->
     for index, (registry, image, cred) in enumerate(pairs):
         authfile = tmp_path / f"auth-{index}.json"
         auths = {registry.host: {"auth": base64.b64encode(":".join(cred).encode()).decode()}} if cred else {}
-        authfile.write_text(json.dumps({"auths": auths}))
-        done = subprocess.run(
-            [
-                "skopeo",
-                "inspect",
-                "--raw",
-                "--authfile",
-                str(authfile),
-                "--cert-dir",
-                str(registries.pki.cert_dir),
-                f"docker://{registry.host}/{image}",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        skopeo.append(done.returncode == 0)
+        skopeo.append(skopeo_can_pull(authfile, auths, registries.pki.cert_dir, f"{registry.host}/{image}"))
     assert pullguard == skopeo
     assert any(pullguard) and not all(pullguard)
 
