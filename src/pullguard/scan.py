@@ -139,7 +139,7 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     findings: list[Finding] = []
     for check_id, check in sorted(REGISTRY.items()):
         if check_id not in options.disabled_checks:
-            findings.extend(check.run(resolution))
+            findings.extend(check.findings(resolution))
     findings, suppressed = apply(
         findings,
         inventory,

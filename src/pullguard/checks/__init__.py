@@ -1,13 +1,14 @@
 """The check catalog. Importing this package registers every check."""
 
 from pullguard.checks import cluster_config, coverage, exposure, handling, identity, lifecycle
-from pullguard.checks.base import REGISTRY, Check, CheckInfo, Finding, Severity, check
+from pullguard.checks.base import REGISTRY, Check, CheckInfo, Finding, Hit, Severity, check
 
 __all__ = [
     "REGISTRY",
     "Check",
     "CheckInfo",
     "Finding",
+    "Hit",
     "Severity",
     "check",
     "cluster_config",

@@ -7,7 +7,7 @@ SARIF rule metadata and `pullguard explain` all come from the declarations.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -83,6 +83,22 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """What a check observed about one object. The check never restates its own id or
+    severity: `Check.findings` stamps them from the declaration (as ruff's rules report a
+    violation and the framework attaches the code). `severity` is set only when this one
+    observation is rated apart from the declared severity (e.g. a long-lived key)."""
+
+    object: ObjectRef
+    message: str
+    location: Location
+    remediation: str
+    image: str | None = None
+    container: str | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CheckInfo:
     id: str
     title: str
@@ -93,13 +109,30 @@ class CheckInfo:
     seeds: tuple[str, ...] = ()
 
 
-CheckFunction = Callable[[Resolution], Iterable[Finding]]
+CheckFunction = Callable[[Resolution], Iterable[Hit]]
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
     info: CheckInfo
     run: CheckFunction = field(compare=False)
+
+    def findings(self, resolution: Resolution) -> Iterator[Finding]:
+        """The check's observations as findings, identified and rated by its declaration."""
+        info = self.info
+        for hit in self.run(resolution):
+            if not isinstance(hit, Hit):
+                raise TypeError(f"check {info.id} yielded {type(hit).__name__}, not Hit")
+            yield Finding(
+                info.id,
+                hit.severity or info.severity,
+                hit.object,
+                hit.message,
+                hit.location,
+                hit.remediation,
+                image=hit.image,
+                container=hit.container,
+            )
 
 
 REGISTRY: dict[str, Check] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from pullguard.checks.base import Finding, Severity, check
+from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.cluster_config import (
     PROVIDER_TYPES,
     AuditPolicy,
@@ -45,7 +45,7 @@ _REWRITE = "kubectl get secrets --all-namespaces -o json | kubectl replace -f - 
     standards=("CIS-1.2.27", "CIS-1.2.28", "CWE-311", "NIST-SC-28"),
     seeds=("001 §2",),
 )
-def encryption_at_rest(resolution: Resolution) -> Iterator[Finding]:
+def encryption_at_rest(resolution: Resolution) -> Iterator[Hit]:
     """An EncryptionConfiguration (`apiserver.config.k8s.io/v1`, or the legacy `EncryptionConfig` v1)
     that leaves secrets — and so every registry credential — readable in etcd or its backups.
 
@@ -67,13 +67,13 @@ def encryption_at_rest(resolution: Resolution) -> Iterator[Finding]:
         yield from _encryption_findings(config)
 
 
-def _encryption_findings(config: EncryptionConfig) -> Iterator[Finding]:
+def _encryption_findings(config: EncryptionConfig) -> Iterator[Hit]:
     ref = ObjectRef(config.kind, None, config.name)
     named = f"{config.kind} '{config.name}'"
 
-    def finding(severity: Severity, message: str, fix: str, line: int = 0) -> Finding:
+    def finding(severity: Severity, message: str, fix: str, line: int = 0) -> Hit:
         location = replace(config.location, line=line) if line else config.location
-        return Finding("PG014", severity, ref, message, location, fix)
+        return Hit(ref, message, location, fix, severity=severity)
 
     for entry in config.resources:
         for position, provider in enumerate(entry.providers):
@@ -193,7 +193,7 @@ rules:
     standards=("CIS-3.2.1", "CIS-3.2.2", "CWE-532", "CWE-778", "NIST-AU-2"),
     seeds=("001 §7",),
 )
-def audit_policy_for_secrets(resolution: Resolution) -> Iterator[Finding]:
+def audit_policy_for_secrets(resolution: Resolution) -> Iterator[Hit]:
     """An audit Policy (`audit.k8s.io/v1`) that writes secret values into the audit log, or records
     nothing about who reads secrets.
 
@@ -243,7 +243,7 @@ def _level(policy: AuditPolicy, rule: AuditRule, body: bool) -> str:
     return rule.level
 
 
-def _audit_findings(policy: AuditPolicy) -> Iterator[Finding]:
+def _audit_findings(policy: AuditPolicy) -> Iterator[Hit]:
     ref = ObjectRef("Policy", None, policy.name)
     named = f"Audit Policy '{policy.name}'"
     leaks: dict[int, list[str]] = {}
@@ -271,9 +271,7 @@ def _audit_findings(policy: AuditPolicy) -> Iterator[Finding]:
             if reads
             else "the data of every secret written lands in the audit log"
         )
-        yield Finding(
-            "PG015",
-            Severity.HIGH,
+        yield Hit(
             ref,
             f"{named}: rule #{index} logs secrets at level {rule.level} for {', '.join(verbs)}: {what}, "
             "readable by whoever reads the logs. Secrets belong at level Metadata.",
@@ -290,12 +288,11 @@ def _audit_findings(policy: AuditPolicy) -> Iterator[Finding]:
     if unrecorded:
         missed = ", ".join(v for v, _ in unrecorded)
         reasons = "; ".join(sorted({reason for _, reason in unrecorded}))
-        yield Finding(
-            "PG015",
-            Severity.MEDIUM,
+        yield Hit(
             ref,
             f"{named} does not record {missed} on secrets ({reasons}): nobody can tell who read the pull "
             "secrets.",
             policy.location,
             f"Add a Metadata rule for secrets before the first rule that matches them:\n{_AUDIT_YAML}",
+            severity=Severity.MEDIUM,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pullguard.checks import remedies
-from pullguard.checks.base import Finding, Severity, check
+from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import Coverage, Resolution, SecretsFrom, SecretState
 from pullguard.semantics.keyring import lookup
@@ -31,7 +31,7 @@ def _named(owner: ObjectRef) -> str:
     standards=_STANDARDS,
     seeds=("003", "002 §6", "004"),
 )
-def private_image_without_credentials(resolution: Resolution) -> Iterator[Finding]:
+def private_image_without_credentials(resolution: Resolution) -> Iterator[Hit]:
     """A container image from a private registry, with no credential the kubelet would use for it.
 
     The kubelet pulls with the keys of the pod's pull secrets that match the image's
@@ -64,9 +64,7 @@ def private_image_without_credentials(resolution: Resolution) -> Iterator[Findin
         if node:  # say what was assumed, so a missing nodeCredentials entry is visible
             assumed = ", ".join(f"{n.registry} (via {n.via})" for n in node)
             message += f" Node credentials are assumed only for {assumed}; none matches this image."
-        yield Finding(
-            "PG001",
-            Severity.LOW,
+        yield Hit(
             owner,
             message,
             use.location,
@@ -104,7 +102,7 @@ def _pg001_fix(
     standards=_STANDARDS,
     seeds=("002 §5.2", "004"),
 )
-def missing_pull_secret(resolution: Resolution) -> Iterator[Finding]:
+def missing_pull_secret(resolution: Resolution) -> Iterator[Hit]:
     """A pod template or ServiceAccount names a pull secret that is not in its namespace.
 
     The API server accepts the reference without checking it; the kubelet logs
@@ -122,9 +120,7 @@ def missing_pull_secret(resolution: Resolution) -> Iterator[Finding]:
                     continue
                 reported_accounts.add(key)
                 account = pod.service_account
-                yield Finding(
-                    "PG002",
-                    Severity.MEDIUM,
+                yield Hit(
                     account.ref,
                     f"ServiceAccount '{account.ref.name}' in namespace '{namespace}' lists pull secret "
                     f"'{ref.name}', which does not exist in namespace '{namespace}'; pods using it "
@@ -134,9 +130,7 @@ def missing_pull_secret(resolution: Resolution) -> Iterator[Finding]:
                 )
             else:
                 owner = pod.template.owner
-                yield Finding(
-                    "PG002",
-                    Severity.MEDIUM,
+                yield Hit(
                     owner,
                     f"{_named(owner)} references pull secret '{ref.name}', which does not exist in namespace "
                     f"'{namespace}'; the kubelet skips it.",
@@ -156,7 +150,7 @@ def missing_pull_secret(resolution: Resolution) -> Iterator[Finding]:
     standards=("CWE-522", "NIST-IA-5"),
     seeds=("002 §2",),
 )
-def wrong_type_or_malformed(resolution: Resolution) -> Iterator[Finding]:
+def wrong_type_or_malformed(resolution: Resolution) -> Iterator[Hit]:
     """A pull secret the kubelet cannot use: wrong type, empty, or not decodable.
 
     The kubelet reads only secrets of type `kubernetes.io/dockerconfigjson` (key
@@ -190,7 +184,7 @@ def wrong_type_or_malformed(resolution: Resolution) -> Iterator[Finding]:
             yield finding
 
 
-def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Finding | None:
+def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Hit | None:
     name, namespace = secret.ref.name, secret.ref.namespace or "default"
     used_by = (
         f" It is referenced by {', '.join(str(u) for u in users[:3])}"
@@ -200,9 +194,7 @@ def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Finding | None:
     )
     payload = secret.payload
     if payload is not None and payload.error is not None:
-        return Finding(
-            "PG003",
-            Severity.HIGH,
+        return Hit(
             secret.ref,
             f"Secret '{name}' in namespace '{namespace}' ({secret.type}) cannot be decoded by the kubelet: "
             f"{payload.error}. Every pull of every pod using it fails, even of public images.{used_by}",
@@ -212,9 +204,7 @@ def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Finding | None:
             f"--dry-run=client -o yaml | kubectl apply -f -",
         )
     if payload is not None and payload.missing and users:
-        return Finding(
-            "PG003",
-            Severity.HIGH,
+        return Hit(
             secret.ref,
             f"Secret '{name}' in namespace '{namespace}' has type {secret.type} but no {payload.data_key} data; "
             f"the kubelet ignores it.{used_by}",
@@ -223,9 +213,7 @@ def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Finding | None:
         )
     if payload is None and (users or secret.docker_keys_in_wrong_type):
         keys = ", ".join(secret.docker_keys_in_wrong_type) or "no registry key"
-        return Finding(
-            "PG003",
-            Severity.HIGH,
+        return Hit(
             secret.ref,
             f"Secret '{name}' in namespace '{namespace}' has type {secret.type} (with {keys}); the kubelet "
             f"reads only kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg secrets, so it is ignored "
@@ -251,7 +239,7 @@ def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Finding | None:
     standards=_STANDARDS,
     seeds=("002 §2", "003"),
 )
-def secret_for_wrong_registry(resolution: Resolution) -> Iterator[Finding]:
+def secret_for_wrong_registry(resolution: Resolution) -> Iterator[Hit]:
     """A pod template lists a pull secret whose keys match none of its private or unknown images.
 
     The kubelet picks credentials by matching each `auths` key against the image:
@@ -276,9 +264,7 @@ def secret_for_wrong_registry(resolution: Resolution) -> Iterator[Finding]:
                 continue
             owner = pod.template.owner
             images = ", ".join(sorted({j.use.image for j in candidates}))
-            yield Finding(
-                "PG004",
-                Severity.MEDIUM,
+            yield Hit(
                 owner,
                 f"{_named(owner)} lists pull secret '{ref.name}' (keys: {', '.join(ref.locations) or 'none'}), "
                 f"but none of its keys matches the pod's images ({images}).",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pullguard.checks.base import Finding, Severity, check
+from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.access import SecretReader, secret_access
 from pullguard.inventory.model import Secret
 from pullguard.inventory.resolve import Resolution
@@ -25,7 +25,7 @@ _SHOWN = 5
     standards=("CIS-5.1.2", "CWE-522", "NIST-AC-6", "OWASP-NHI-02"),
     seeds=("001 §1",),
 )
-def subjects_reading_pull_secrets(resolution: Resolution) -> Iterator[Finding]:
+def subjects_reading_pull_secrets(resolution: Resolution) -> Iterator[Hit]:
     """Users, groups and ServiceAccounts that RBAC in the input lets read a pull secret.
 
     A subject can read a pull secret when a Role in the secret's namespace, or a
@@ -50,7 +50,7 @@ def subjects_reading_pull_secrets(resolution: Resolution) -> Iterator[Finding]:
             yield _finding(secret, namespace, access.of(namespace, name))
 
 
-def _finding(secret: Secret, namespace: str, readers: tuple[SecretReader, ...]) -> Finding:
+def _finding(secret: Secret, namespace: str, readers: tuple[SecretReader, ...]) -> Hit:
     name = secret.ref.name
     shown = "; ".join(r.describe() for r in readers[:_SHOWN])
     more = f"; and {len(readers) - _SHOWN} more" if len(readers) > _SHOWN else ""
@@ -62,9 +62,7 @@ def _finding(secret: Secret, namespace: str, readers: tuple[SecretReader, ...]) 
     )
     count = f"{len(readers)} subject{'s' if len(readers) != 1 else ''}"
     message = f"Pull secret '{name}' in namespace '{namespace}' can be read by {count}: {shown}{more}.{why}"
-    return Finding(
-        "PG012", Severity.HIGH, secret.ref, message, secret.location, _fix(name, namespace, readers)
-    )
+    return Hit(secret.ref, message, secret.location, _fix(name, namespace, readers))
 
 
 def _fix(name: str, namespace: str, readers: tuple[SecretReader, ...]) -> str:

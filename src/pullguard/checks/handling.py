@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 
-from pullguard.checks.base import Finding, Severity, check
+from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.model import CommittedCredential, ObjectRef, PodTemplate, Secret, SecretOrigin
 from pullguard.inventory.resolve import Resolution
 from pullguard.sources.model import Location
@@ -44,7 +44,7 @@ def _plaintext(secret: Secret) -> bool:
     standards=("CWE-798", "CWE-312", "OWASP-NHI-02", "CIS-5.4.1", "NIST-IA-5"),
     seeds=("003", "000"),
 )
-def plaintext_committed(resolution: Resolution) -> Iterator[Finding]:
+def plaintext_committed(resolution: Resolution) -> Iterator[Hit]:
     """A registry credential written in clear in the scanned files.
 
     Two shapes: a Secret manifest of type `kubernetes.io/dockerconfigjson` /
@@ -64,9 +64,7 @@ def plaintext_committed(resolution: Resolution) -> Iterator[Finding]:
             continue
         name, namespace = secret.ref.name, secret.ref.namespace or "default"
         keys = ", ".join(k for k in secret.data_keys if k in (".dockerconfigjson", ".dockercfg")) or "data"
-        yield Finding(
-            "PG010",
-            Severity.HIGH,
+        yield Hit(
             secret.ref,
             f"Secret '{name}' in namespace '{namespace}' ({secret.type}) holds registry credentials in plaintext "
             f"({keys}; base64 is not encryption) in {secret.location.path}: anyone who can read the repository "
@@ -81,7 +79,7 @@ def plaintext_committed(resolution: Resolution) -> Iterator[Finding]:
         yield _script_finding(record)
 
 
-def _script_finding(record: CommittedCredential) -> Finding:
+def _script_finding(record: CommittedCredential) -> Hit:
     where = record.location
     target = (
         ObjectRef("Secret", record.namespace, record.secret)
@@ -90,9 +88,7 @@ def _script_finding(record: CommittedCredential) -> Finding:
     )
     created = f" '{record.secret}'" if record.secret else ""
     server = f" for {record.server}" if record.server else ""
-    return Finding(
-        "PG010",
-        Severity.HIGH,
+    return Hit(
         target,
         f"{where.path} line {where.line} runs `{record.command}{created}`{server} with a literal "
         "--docker-password: the registry password is committed in plaintext (value not shown). Read it from a "
@@ -122,7 +118,7 @@ def _script_finding(record: CommittedCredential) -> Finding:
     standards=("OWASP-NHI-02", "CWE-522", "CWE-526", "CIS-5.4.1"),
     seeds=("001 §5",),
 )
-def pull_secret_in_pod(resolution: Resolution) -> Iterator[Finding]:
+def pull_secret_in_pod(resolution: Resolution) -> Iterator[Hit]:
     """A pod template that mounts a pull secret as a volume, a projected volume, or reads it through `env`/`envFrom`.
 
     A pull secret is for the kubelet; once it is a file or environment variable in
@@ -154,12 +150,10 @@ def pull_secret_in_pod(resolution: Resolution) -> Iterator[Finding]:
             yield _mount_finding(template, secret, hows)
 
 
-def _mount_finding(template: PodTemplate, secret: str, hows: list[str]) -> Finding:
+def _mount_finding(template: PodTemplate, secret: str, hows: list[str]) -> Hit:
     owner = template.owner
     env = any(h.startswith("env") for h in hows)
-    return Finding(
-        "PG011",
-        Severity.MEDIUM,
+    return Hit(
         owner,
         f"{owner.kind} '{owner.name}' in namespace '{template.namespace}' reads pull secret '{secret}' "
         f"({'; '.join(hows)}): the registry credential is exposed to every process in the pod"
@@ -247,7 +241,7 @@ def _looks_like_api_client(template: PodTemplate) -> bool:
     standards=("CIS-5.1.6", "OWASP-NHI-05", "NIST-AC-6"),
     seeds=("001 §1",),
 )
-def token_automounted(resolution: Resolution) -> Iterator[Finding]:
+def token_automounted(resolution: Resolution) -> Iterator[Hit]:
     """Workloads that get a ServiceAccount token by default although nothing in the input says they use the API.
 
     Unless `automountServiceAccountToken` is false — on the pod spec, or else on
@@ -300,9 +294,7 @@ def token_automounted(resolution: Resolution) -> Iterator[Finding]:
             else "the input holds no RBAC bindings to show it needs one"
         )
         patch = json.dumps({"automountServiceAccountToken": False})
-        yield Finding(
-            "PG013",
-            severity,
+        yield Hit(
             account.ref,
             f"ServiceAccount '{name}' in namespace '{namespace}' gets its API token automounted into "
             f"{len(owners)} workload{'s' if len(owners) != 1 else ''} ({shown}) by default, and {evidence}: a "
@@ -311,4 +303,5 @@ def token_automounted(resolution: Resolution) -> Iterator[Finding]:
             f"kubectl patch serviceaccount {name} --namespace {namespace} -p '{patch}'\n"
             "# a workload that does call the API: automountServiceAccountToken: true in its pod spec "
             '(or annotate it pullguard.io/needs-api: "true")',
+            severity=severity,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pullguard.checks.base import Finding, Severity, check
+from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.model import ObjectRef, ServiceAccount
 from pullguard.inventory.resolve import Coverage, ImageJudgement, PodCredentials, Resolution
 from pullguard.semantics.registries import Visibility
@@ -33,7 +33,7 @@ _SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"}
     standards=("CIS-5.2.1", "NIST-CM-6", "NIST-AC-6"),
     seeds=("001 §5",),
 )
-def namespace_without_pod_security(resolution: Resolution) -> Iterator[Finding]:
+def namespace_without_pod_security(resolution: Resolution) -> Iterator[Hit]:
     """A Namespace in the input whose `pod-security.kubernetes.io/enforce` label is not `baseline` or `restricted`.
 
     Without enforcement, Pod Security Admission lets any pod into the namespace:
@@ -63,9 +63,7 @@ def namespace_without_pod_security(resolution: Resolution) -> Iterator[Finding]:
             if (value := namespace.label(f"pod-security.kubernetes.io/{mode}"))
         ]
         also = f" (it only has {', '.join(others)}, which report but do not reject)" if others else ""
-        yield Finding(
-            "PG016",
-            Severity.MEDIUM,
+        yield Hit(
             ObjectRef("Namespace", None, name),
             f"Namespace '{name}' {state}{also}: Pod Security Admission admits privileged pods there, and from "
             "the node they reach every secret mounted on it and the node's own registry credentials.",
@@ -141,7 +139,7 @@ def pod_identity(pod: PodCredentials) -> PodIdentity | None:
     standards=("OWASP-NHI-06", "NIST-AC-6", "CIS-5.4.1", "NIST-SP-800-190"),
     seeds=("001 §3", "002 §5.1"),
 )
-def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Finding]:
+def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Hit]:
     """A workload with a pod cloud identity whose private image has no pull secret and no node credential.
 
     IRSA (`eks.amazonaws.com/role-arn`), GKE Workload Identity
@@ -178,9 +176,7 @@ def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Fin
         )
         advice = _NODE_ADVICE[identity.cloud]
         registry = uncovered[0].use.ref.domain if uncovered[0].use.ref else "<registry>"
-        yield Finding(
-            "PG017",
-            Severity.MEDIUM,
+        yield Hit(
             owner,
             f"{owner.kind} '{owner.name}' in namespace '{pod.template.namespace}' has the {identity.cloud} "
             f"identity {identity.principal} through {via} ({identity.mechanism}), but that identity is for its "

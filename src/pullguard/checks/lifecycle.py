@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pullguard.checks import remedies
-from pullguard.checks.base import Finding, Severity, check
+from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.age import AgeEvidence, CredentialAge, credential_age, refresh_interval
 from pullguard.inventory.fingerprint import credential_fingerprint
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
@@ -64,7 +64,7 @@ def _readable_entries(secret: Secret) -> tuple[AuthEntry, ...]:
     standards=("NIST-IA-5(1)", "CWE-262", "OWASP-NHI-07", "NIST-CSF-PR.AC-1"),
     seeds=("003", "001 §4", "000"),
 )
-def credential_too_old(resolution: Resolution) -> Iterator[Finding]:
+def credential_too_old(resolution: Resolution) -> Iterator[Hit]:
     """A pull secret whose credential was last written longer ago than the maximum age (default 90 days).
 
     The age comes from the best evidence in the input, and the finding names it:
@@ -92,9 +92,7 @@ def credential_too_old(resolution: Resolution) -> Iterator[Finding]:
             continue  # PG006 says more
         name, namespace = secret.ref.name, secret.ref.namespace or "default"
         note = f" ({age.note})" if age.note else ""
-        yield Finding(
-            "PG005",
-            Severity.MEDIUM,
+        yield Hit(
             secret.ref,
             f"Pull secret {_named(secret.ref)} holds a credential last written {int(age.days)} days ago "
             f"({age.since:%Y-%m-%d}, from {age.evidence.value}{note}), over the maximum of {limit} days: "
@@ -195,7 +193,7 @@ _REFRESH = {
     standards=("OWASP-NHI-07", "NIST-IA-5", "CWE-522", "NIST-CSF-PR.AC-1"),
     seeds=("002 §5.1", "001 §3"),
 )
-def static_short_lived_token(resolution: Resolution) -> Iterator[Finding]:
+def static_short_lived_token(resolution: Resolution) -> Iterator[Hit]:
     """A plain pull secret holding a token that its registry issues for hours, or a long-lived cloud key.
 
     Amazon ECR (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`, `public.ecr.aws`) issues
@@ -235,13 +233,12 @@ def static_short_lived_token(resolution: Resolution) -> Iterator[Finding]:
             _REFRESH[cloud].format(name=name, namespace=namespace, server=issued[0][0].key)
             for cloud in dict.fromkeys(kind.cloud for kind in kinds)
         ]
-        yield Finding(
-            "PG006",
-            Severity.HIGH if long_lived else Severity.MEDIUM,
+        yield Hit(
             secret.ref,
             "; ".join(parts) + ".",
             secret.location,
             "\n".join(fixes),
+            severity=Severity.HIGH if long_lived else None,
         )
 
 
@@ -283,7 +280,7 @@ def _ago(hours: float) -> str:
     standards=("OWASP-NHI-09", "OWASP-NHI-08", "NIST-AC-6", "CWE-522"),
     seeds=("000",),
 )
-def credential_reused(resolution: Resolution) -> Iterator[Finding]:
+def credential_reused(resolution: Resolution) -> Iterator[Hit]:
     """The same registry credential (same registry key, username and password) in pull secrets of several namespaces.
 
     Seed 000 calls this the most common misuse: one static pull secret copied into
@@ -316,9 +313,7 @@ def credential_reused(resolution: Resolution) -> Iterator[Finding]:
         listed = ", ".join(str(s.ref) for s in others[:8]) + (
             f" and {len(others) - 8} more" if len(others) > 8 else ""
         )
-        yield Finding(
-            "PG007",
-            Severity.MEDIUM,
+        yield Hit(
             first.ref,
             f"The credential for {location} in pull secret {_named(first.ref)} (fingerprint {fingerprint}) is "
             f"also in {listed}: one credential in {len(namespaces)} namespaces ({', '.join(namespaces)}). A leak "
@@ -334,7 +329,7 @@ def credential_reused(resolution: Resolution) -> Iterator[Finding]:
     yield from _cluster_external_secret_copies(resolution)
 
 
-def _cluster_external_secret_copies(resolution: Resolution) -> Iterator[Finding]:
+def _cluster_external_secret_copies(resolution: Resolution) -> Iterator[Hit]:
     stamped: dict[tuple[str, int, int | None, str], list[Secret]] = defaultdict(list)
     for secret in resolution.inventory.secrets.values():
         if secret.origin is SecretOrigin.EXTERNAL_SECRET and secret.is_pull_secret_type:
@@ -345,9 +340,7 @@ def _cluster_external_secret_copies(resolution: Resolution) -> Iterator[Finding]
         if len(namespaces) < 2:
             continue
         first = min(copies, key=lambda s: s.ref)
-        yield Finding(
-            "PG007",
-            Severity.MEDIUM,
+        yield Hit(
             first.ref,
             f"Pull secret '{name}' is written by one ClusterExternalSecret (or ExternalSecret manifest) into "
             f"{len(namespaces)} namespaces ({', '.join(namespaces)}) from the same remote credential: one "
@@ -373,7 +366,7 @@ def _cluster_external_secret_copies(resolution: Resolution) -> Iterator[Finding]
     standards=("OWASP-NHI-05", "NIST-AC-6", "CWE-522"),
     seeds=("000", "001 §6"),
 )
-def broader_than_needed(resolution: Resolution) -> Iterator[Finding]:
+def broader_than_needed(resolution: Resolution) -> Iterator[Hit]:
     """A pull secret whose `auths` holds registry keys that match no image of any pod using it.
 
     Every pod that gets the secret (listed in its `imagePullSecrets`, or
@@ -425,9 +418,7 @@ def broader_than_needed(resolution: Resolution) -> Iterator[Finding]:
         more = len(set(consumers)) - 3
         name, namespace = secret.ref.name, secret.ref.namespace or "default"
         kept = [raw for location, raw in locations.items() if location in needed[key]]
-        yield Finding(
-            "PG008",
-            Severity.LOW,
+        yield Hit(
             secret.ref,
             f"Pull secret {_named(secret.ref)} has keys for {', '.join(unused)} that no image of its consumers "
             f"needs ({shown}{f' and {more} more' if more > 0 else ''}"
@@ -461,7 +452,7 @@ def broader_than_needed(resolution: Resolution) -> Iterator[Finding]:
     standards=("OWASP-NHI-01", "NIST-AC-2", "CWE-522"),
     seeds=("000",),
 )
-def unused_pull_secret(resolution: Resolution) -> Iterator[Finding]:
+def unused_pull_secret(resolution: Resolution) -> Iterator[Hit]:
     """A pull secret that no pod template and no ServiceAccount in the input references.
 
     A registry credential nobody uses is all risk and no benefit: it can still be
@@ -492,9 +483,7 @@ def unused_pull_secret(resolution: Resolution) -> Iterator[Finding]:
             else f" No workload or ServiceAccount of namespace '{namespace}' is in the input: scan them together "
             "with the secret."
         )
-        yield Finding(
-            "PG009",
-            Severity.LOW,
+        yield Hit(
             secret.ref,
             f"Pull secret {_named(secret.ref)} is not referenced by any pod template or ServiceAccount in the "
             f"input: an unused registry credential that can still be read and leaked.{context}",
