@@ -12,7 +12,6 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO, TypeVar
@@ -24,7 +23,18 @@ from pullguard.checks import REGISTRY, Severity
 from pullguard.config import resolve_config, scan_options
 from pullguard.errors import PullguardError
 from pullguard.report import catalog
+from pullguard.report.formats import (
+    Format,
+    Report,
+    TextOptions,
+    check_supported,
+    choose_format,
+    render_clusters,
+    render_scan,
+    render_verify,
+)
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
+from pullguard.sources.files import STDIN
 
 # The registry client (httpx), the cluster source and the report formats are imported
 # by the commands that use them: a file scan starts without them.
@@ -33,8 +43,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("text", "json", "sarif")
-SCAN_FORMATS = (*FORMATS, "junit", "markdown", "html")
+FORMATS = tuple(f.value for f in Format)
 FAIL_ON = ("info", "low", "medium", "high", "critical", "never")
 
 _SCAN_HELP = """Scan Kubernetes manifests for image pull credential problems.
@@ -97,7 +106,11 @@ def main() -> None:
     help="Namespace for objects that do not name one; with --cluster, the namespace to read (as kubectl).",
 )
 @click.option(
-    "-f", "--format", "output_format", type=click.Choice(SCAN_FORMATS), default="text", show_default=True
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Report format (default: from the -o file's extension — .json .sarif .html .md .xml — else text).",
 )
 @click.option(
     "-o",
@@ -174,7 +187,14 @@ def main() -> None:
     "contexts",
     multiple=True,
     metavar="CONTEXT",
-    help="Kubeconfig context to scan (implies --cluster); repeat for a fleet, scanned concurrently.",
+    help="Kubeconfig context to scan (implies --cluster); repeat for a fleet, scanned concurrently. "
+    "With PATHs, the manifests are judged against the context's secrets, ServiceAccounts, namespaces and nodes.",
+)
+@click.option(
+    "--secrets-from-cluster",
+    is_flag=True,
+    help="With PATHs: take pull secrets, ServiceAccounts, namespaces and nodes from the current context's "
+    "cluster (an object in the files replaces the cluster's of the same kind/namespace/name). Read-only.",
 )
 @click.option(
     "--kubeconfig",
@@ -231,6 +251,7 @@ def scan(
     show_images: bool,
     live: bool,
     contexts: tuple[str, ...],
+    secrets_from_cluster: bool,
     kubeconfig: str | None,
     all_namespaces: bool,
     no_secret_data: bool,
@@ -239,13 +260,74 @@ def scan(
     probe_connect_to: tuple[tuple[str, int | None, str, int], ...],
     color: bool | None,
 ) -> None:
+    fmt = _guarded(lambda: choose_format(output_format, output))
+    options = _options(
+        paths,
+        config_path,
+        no_config,
+        namespace=namespace,
+        private_registries=private_registries,
+        public_registries=public_registries,
+        node_credentials=node_credentials,
+        assume_private=assume_private,
+        disabled=disabled,
+        max_age_days=max_age_days,
+    )
+    text_options = TextOptions(color, show_fixes, show_images)
+    cluster = live or bool(contexts) or secrets_from_cluster or kubeconfig is not None or all_namespaces
+    cluster = cluster or no_secret_data
+    if cluster:
+        if probe:
+            raise click.UsageError("--probe works on files, not with --cluster/--context")
+        if secrets_from_cluster and not paths:
+            raise click.UsageError("--secrets-from-cluster judges PATHs against the cluster: give the PATHs")
+        if live and paths:
+            raise click.UsageError(
+                "scan either PATHs or a whole cluster (--cluster); to judge PATHs against a cluster use "
+                "--context NAME or --secrets-from-cluster"
+            )
+        if STDIN in paths and len(contexts) > 1:
+            raise click.UsageError("standard input can be judged against one cluster, not several")
+        fleet = _scan_clusters(
+            paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt
+        )
+        _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
+        sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
+    _guarded(lambda: check_supported(Report.SCAN, fmt))
+    probe_with = None
+    if probe:
+        from pullguard.registry.client import ClientOptions
+        from pullguard.registry.verify import probe_unknown
+
+        client = ClientOptions(ca_file=probe_ca_file, connect_to=probe_connect_to)
+        probe_with = partial(probe_unknown, options=client)
+    with _progress() as progress:
+        result = _guarded(lambda: scan_paths(list(paths) or ["."], options, progress, probe=probe_with))
+    _write(output, lambda out: render_scan(result, fmt, out, text_options))
+    sys.exit(exit_code(result, fail_on, allow_input_errors))
+
+
+def _options(
+    paths: tuple[str, ...],
+    config_path: str | None,
+    no_config: bool,
+    *,
+    namespace: str,
+    private_registries: tuple[str, ...] = (),
+    public_registries: tuple[str, ...] = (),
+    node_credentials: tuple[str, ...] = (),
+    assume_private: bool = False,
+    disabled: tuple[str, ...] = (),
+    max_age_days: int | None = None,
+) -> ScanOptions:
+    """The one configuration of every command: `.pullguard.yaml` (or --config) and the flags, once."""
     unknown = sorted(set(disabled) - set(REGISTRY))
     if unknown:
         raise click.BadParameter(
             f"unknown check {', '.join(unknown)}; see `pullguard checks`", param_hint="--disable"
         )
     config = _guarded(lambda: resolve_config(config_path, no_config, list(paths) or ["."], frozenset(REGISTRY)))
-    options = scan_options(
+    return scan_options(
         config,
         default_namespace=namespace,
         private_patterns=private_registries,
@@ -255,51 +337,38 @@ def scan(
         disabled_checks=disabled,
         max_age_days=max_age_days,
     )
-    if live or contexts or kubeconfig or all_namespaces or no_secret_data:
-        from pullguard.fleet import scan_live
-        from pullguard.report import fleet as fleet_report
-        from pullguard.sources.cluster import ClusterOptions
 
-        if probe:
-            raise click.UsageError("--probe works on files, not with --cluster/--context")
-        if paths:
-            raise click.UsageError("scan either PATHs or a cluster (--cluster/--context), not both")
-        namespace_given = click.get_current_context().get_parameter_source("namespace")
-        cluster_options = ClusterOptions(
-            namespaces=(namespace,) if namespace_given is click.core.ParameterSource.COMMANDLINE else (),
-            all_namespaces=all_namespaces,
-            secret_data=not no_secret_data,
-        )
-        if all_namespaces and cluster_options.namespaces:
-            raise click.UsageError("-n/--namespace and -A/--all-namespaces go apart")
-        fleet = _guarded(
-            lambda: scan_live(contexts or (None,), kubeconfig, cluster_options, options, single=len(contexts) <= 1)
-        )
-        _write(
-            output,
-            lambda out: fleet_report.render(
-                fleet, output_format, out,
-                **({"color": color, "show_fixes": show_fixes, "show_images": show_images} if output_format == "text" else {}),
-            ),
-        )
-        sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
-    with _progress() as progress:
-        result = _guarded(lambda: scan_paths(list(paths) or ["."], options, progress))
-    if probe:
-        from pullguard.registry.client import ClientOptions
-        from pullguard.registry.verify import probe_unknown
 
-        client = ClientOptions(ca_file=probe_ca_file, connect_to=probe_connect_to)
-        public, private = _guarded(lambda: probe_unknown(result, client))
-        if public or private:
-            options = replace(
-                options,
-                public_patterns=(*options.public_patterns, *public),
-                private_patterns=(*options.private_patterns, *private),
-            )
-            result = _guarded(lambda: scan_paths(list(paths) or ["."], options))
-    _write(output, lambda out: _render(result, output_format, out, color, show_fixes, show_images))
-    sys.exit(exit_code(result, fail_on, allow_input_errors))
+def _scan_clusters(
+    paths: tuple[str, ...],
+    contexts: tuple[str, ...],
+    kubeconfig: str | None,
+    namespace: str,
+    all_namespaces: bool,
+    no_secret_data: bool,
+    options: ScanOptions,
+    fmt: Format,
+) -> FleetResult:
+    """Live clusters (one, or a fleet), or PATHs judged against each context's cluster."""
+    from pullguard.fleet import scan_live
+    from pullguard.scan import file_sources
+    from pullguard.sources.cluster import ClusterOptions
+
+    namespace_given = click.get_current_context().get_parameter_source("namespace")
+    cluster_options = ClusterOptions(
+        namespaces=(namespace,) if namespace_given is click.core.ParameterSource.COMMANDLINE and not paths else (),
+        all_namespaces=all_namespaces or bool(paths),  # files may name any namespace
+        secret_data=not no_secret_data,
+    )
+    if all_namespaces and namespace_given is click.core.ParameterSource.COMMANDLINE and not paths:
+        raise click.UsageError("-n/--namespace and -A/--all-namespaces go apart")
+    _guarded(lambda: check_supported(Report.FLEET if len(contexts) > 1 else Report.CLUSTERS, fmt))
+    files = (lambda: file_sources(paths)) if paths else None
+    return _guarded(
+        lambda: scan_live(
+            contexts or (None,), kubeconfig, cluster_options, options, single=len(contexts) <= 1, files=files
+        )
+    )
 
 
 def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) -> int:
@@ -334,7 +403,11 @@ def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int
     help="Namespace for objects that do not name one.",
 )
 @click.option(
-    "-f", "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Report format (default: from the -o file's extension, else text).",
 )
 @click.option(
     "-o",
@@ -343,6 +416,27 @@ def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int
     default="-",
     help="Write the report to this file.",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="never",
+    show_default=True,
+    help="Also exit 1 for scan findings at or above this severity (pull failures always exit 1).",
+)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan).")
+@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
+@click.option(
+    "--cluster", "live", is_flag=True, help="Verify the images of the live cluster of the current context."
+)
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="CONTEXT",
+    help="Kubeconfig context to read (implies --cluster); with PATHs, the manifests are judged against it.",
+)
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (as for scan).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="With --cluster: every namespace.")
 @click.option(
     "--node-credentials",
     "node_credentials",
@@ -451,6 +545,13 @@ def verify(
     per_registry: int,
     allow_input_errors: bool,
     color: bool | None,
+    fail_on: str,
+    config_path: str | None,
+    no_config: bool,
+    live: bool,
+    contexts: tuple[str, ...],
+    kubeconfig: str | None,
+    all_namespaces: bool,
 ) -> None:
     """Ask the registries whether the credentials the kubelet would use can pull each image.
 
@@ -472,6 +573,7 @@ def verify(
       pullguard verify k8s/ --docker-config ~/.docker/config.json --ca-file corp-ca.pem
       echo "$TOKEN" | pullguard verify k8s/ --node-credentials reg.corp.example --username ci --password-stdin
       pullguard verify k8s/ --connect-to reg.corp.example:10.0.0.5:443 --connect-to reg.corp.example:5000:127.0.0.1:5000
+      pullguard verify --cluster -A -o verify.sarif
     """
     if password_stdin != (username is not None):
         raise click.UsageError("--username and --password-stdin go together")
@@ -485,7 +587,6 @@ def verify(
     from pullguard.registry.credentials import DockerConfigKeyring, NodeKeyring, login_from_stream
     from pullguard.registry.verify import VerifyOptions
     from pullguard.registry.verify import verify as verify_images
-    from pullguard.report import verify_report
 
     node = NodeKeyring()
     if username is not None:
@@ -506,19 +607,29 @@ def verify(
         deadline=deadline,
         node=node,
     )
-    scan_options = ScanOptions(default_namespace=namespace, node_patterns=node_credentials)
-    with _progress() as progress:
-        scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
-    result = _guarded(lambda: verify_images(scanned, options))
-    if output_format == "json":
-        _write(output, lambda out: print(verify_report.render_json(result), end="", file=out))
-    elif output_format == "sarif":
-        _write(output, lambda out: print(verify_report.render_sarif(result), end="", file=out))
+    fmt = _guarded(lambda: choose_format(output_format, output))
+    _guarded(lambda: check_supported(Report.VERIFY, fmt))
+    scan_options = _options(paths, config_path, no_config, namespace=namespace, node_credentials=node_credentials)
+    if live or contexts or kubeconfig is not None or all_namespaces:
+        if len(contexts) > 1:
+            raise click.UsageError("verify reads one cluster at a time: give one --context")
+        if live and paths:
+            raise click.UsageError("verify either PATHs or the whole cluster (--cluster), not both")
+        fleet = _scan_clusters(paths, contexts, kubeconfig, namespace, all_namespaces, False, scan_options, Format.JSON)
+        only = fleet.clusters[0]
+        if only.result is None:
+            _fail(f"cluster {only.name}: {only.error}")
+        scanned = only.result
     else:
-        _write(output, lambda out: verify_report.render_text(result, out, color=color))
+        with _progress() as progress:
+            scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
+    result = _guarded(lambda: verify_images(scanned, options))
+    _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)))
     if scanned.summary.input_errors and not allow_input_errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if result.failing else EXIT_CLEAN)
+    if result.failing:
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(exit_code(scanned, fail_on, allow_input_errors))
 
 
 @main.command()
@@ -531,6 +642,8 @@ def verify(
 @click.option("--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port]).")
 @click.option("--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=15.0, show_default=True, help="Seconds for one registry request.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan).")
+@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
 def doctor(
     target: str,
     namespace: str | None,
@@ -541,6 +654,8 @@ def doctor(
     plain_http: tuple[str, ...],
     skip_tls_verify: tuple[str, ...],
     timeout: float,
+    config_path: str | None,
+    no_config: bool,
 ) -> None:
     """Why is a pod stuck in ErrImagePull / ImagePullBackOff, and what fixes it.
 
@@ -570,7 +685,8 @@ def doctor(
         request_timeout=timeout, ca_file=ca_file, plain_http=frozenset(plain_http), skip_tls_verify=frozenset(skip_tls_verify)
     )
     pods = _guarded(lambda: pods_for(source, where, target))
-    diagnoses = [_guarded(partial(diagnose, source, pod, options)) for pod in pods]
+    scan_options = _options((), config_path, no_config, namespace=where or "default")
+    diagnoses = [_guarded(partial(diagnose, source, pod, options, scan_options)) for pod in pods]
     if output_format == "json":
         import json
 
@@ -635,32 +751,6 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
                 bar.update(task, completed=done, total=total)
 
         yield advance
-
-
-def _render(
-    result: ScanResult,
-    output_format: str,
-    out: TextIO,
-    color: bool | None,
-    show_fixes: bool,
-    show_images: bool,
-) -> None:
-    if output_format == "json":
-        from pullguard.report import json_report
-
-        json_report.write(result, out)
-    elif output_format == "sarif":
-        from pullguard.report import sarif
-
-        out.write(sarif.render(result))
-    elif output_format in ("junit", "markdown", "html"):
-        from pullguard.report import html, junit, markdown
-
-        out.write({"junit": junit, "markdown": markdown, "html": html}[output_format].render(result))
-    else:
-        from pullguard.report import text
-
-        text.render(result, out, color=color, show_fixes=show_fixes, show_images=show_images)
 
 
 def _write(output: str, write: Callable[[TextIO], None]) -> None:

@@ -16,6 +16,11 @@ suppressions:
     object: "Secret shop/legacy-*"              # glob over `Kind namespace/name`
     reason: kept for the rollback of release 7
     expires: 2026-12-31
+externalPullSecrets:                            # pull secrets not in the repository
+  - name: regcred                               # glob over the name
+    namespace: "*"                              # glob over the namespace (default *)
+    registries: ["registry.corp.example"]       # the auths keys it holds
+  - name: "ghcr-*"                              # no registries: exists, coverage unverifiable
 ```
 
 Every error names the file and line (from the YAML node marks) and never a value
@@ -36,14 +41,20 @@ import yaml
 
 from pullguard.checks.base import Severity
 from pullguard.errors import ConfigError
-from pullguard.scan import ScanOptions
 from pullguard.semantics.keyring import parse_registry_key
-from pullguard.settings import DEFAULT_MAX_AGE_DAYS, NodeCredential, Suppression
+from pullguard.settings import (
+    DEFAULT_MAX_AGE_DAYS,
+    ExternalPullSecret,
+    NodeCredential,
+    ScanOptions,
+    Suppression,
+)
 
 CONFIG_NAMES = (".pullguard.yaml", ".pullguard.yml")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 _CHECK_ID = re.compile(r"PG\d{3}")
 _OBJECT_PATTERN = re.compile(r"\S+ \S+")
+_PULL_SECRET_TYPES = ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,7 @@ class Config:
     severity: tuple[tuple[str, str], ...] = ()
     disable: tuple[str, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
+    external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
 
 
 def find_config(paths: list[str]) -> Path | None:
@@ -124,6 +136,7 @@ class _Reader:
             "severity": self.severities,
             "disable": self.check_ids,
             "suppressions": self.suppressions,
+            "externalPullSecrets": self.external_pull_secrets,
         }
         values: dict[str, Any] = {}
         for key, (key_node, value_node) in fields.items():
@@ -145,6 +158,7 @@ class _Reader:
             severity=values.get("severity") or (),
             disable=values.get("disable") or (),
             suppressions=values.get("suppressions") or (),
+            external_pull_secrets=values.get("externalPullSecrets") or (),
         )
 
     # -- shapes ---------------------------------------------------------------------
@@ -309,6 +323,38 @@ class _Reader:
                 )
         return tuple(found)
 
+    def external_pull_secrets(self, node: yaml.Node, field: str) -> tuple[ExternalPullSecret, ...]:
+        found: list[ExternalPullSecret] = []
+        for index, item in enumerate(self.sequence(node, field) or []):
+            where = f"{field}[{index}]"
+            fields = self.mapping(item, where)
+            if fields is None:
+                continue
+            self.only(fields, where, ("name", "namespace", "type", "registries"))
+            if "name" not in fields:
+                self.error(item, where, "needs 'name' (the secret's name, * globs allowed)")
+                continue
+            name = self.string(fields["name"][1], f"{where}.name")
+            namespace = self.string(fields["namespace"][1], f"{where}.namespace") if "namespace" in fields else "*"
+            secret_type = (
+                self.string(fields["type"][1], f"{where}.type")
+                if "type" in fields
+                else "kubernetes.io/dockerconfigjson"
+            )
+            if secret_type is not None and secret_type not in _PULL_SECRET_TYPES:
+                self.error(fields["type"][1], f"{where}.type", f"must be one of {', '.join(_PULL_SECRET_TYPES)}")
+                secret_type = None
+            registries = (
+                self.patterns(fields["registries"][1], f"{where}.registries") if "registries" in fields else ()
+            )
+            if name is not None and namespace is not None and secret_type is not None:
+                found.append(
+                    ExternalPullSecret(
+                        name, namespace, secret_type, registries, f"{self.name} line {item.start_mark.line + 1}"
+                    )
+                )
+        return tuple(found)
+
     def expiry(self, node: yaml.Node, field: str) -> date | None:
         value = self.scalar(node)
         if isinstance(value, datetime):
@@ -353,13 +399,19 @@ def scan_options(
     disabled_checks: tuple[str, ...],
     max_age_days: int | None,
 ) -> ScanOptions:
-    """The scan's options: command-line flags added to (or, for single values, winning over) the file's."""
+    """The one configuration of every command: command-line flags added to (or, for single
+    values, winning over) the file's."""
+    flagged = tuple(
+        NodeCredential(p)
+        for p in dict.fromkeys(node_patterns)
+        if p not in {n.registry for n in config.node_credentials}
+    )
     return ScanOptions(
         default_namespace=default_namespace,
         private_patterns=(*config.private_registries, *private_patterns),
         public_patterns=(*config.public_registries, *public_patterns),
-        node_patterns=node_patterns,
-        node_credentials=config.node_credentials,
+        node_credentials=(*config.node_credentials, *flagged),
+        external_pull_secrets=config.external_pull_secrets,
         assume_private=assume_private or config.assume_private,
         disabled_checks=frozenset((*config.disable, *disabled_checks)),
         max_age_days=max_age_days or config.max_age_days or DEFAULT_MAX_AGE_DAYS,

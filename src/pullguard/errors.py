@@ -47,3 +47,7 @@ class RegistryError(PullguardError):
 
 class ClusterError(PullguardError):
     """The Kubernetes API could not be read (used by the cluster source)."""
+
+
+class UsageError(PullguardError):
+    """A command line that cannot be carried out as given (exit 2, like click's usage errors)."""

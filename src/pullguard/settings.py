@@ -11,6 +11,10 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pullguard.checks.base import Severity
 
 FINGERPRINT_KEY_ENV = "PULLGUARD_FINGERPRINT_KEY"
 DEFAULT_MAX_AGE_DAYS = 90
@@ -43,6 +47,57 @@ class Suppression:
 
     def expired(self, today: date) -> bool:
         return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalPullSecret:
+    """Pull secrets managed outside the scanned files (created at deploy time, by a
+    controller, or in the cluster), declared so that references to them are judged.
+
+    `registries` are the auths keys the secret holds (auths-key syntax); with none, the
+    secret is known to exist but what it covers is not (coverage "unverifiable").
+    """
+
+    name: str  # glob over the secret's name
+    namespace: str = "*"  # glob over the namespace
+    type: str = "kubernetes.io/dockerconfigjson"
+    registries: tuple[str, ...] = ()
+    source: str = ""  # where it was declared: `.pullguard.yaml line 12`
+
+    def matches(self, namespace: str, name: str) -> bool:
+        return fnmatch.fnmatchcase(namespace, self.namespace) and fnmatch.fnmatchcase(name, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """The one configuration of every command: `.pullguard.yaml` with the command-line flags
+    merged in (config.py), resolved once. Node credentials come in one form only."""
+
+    default_namespace: str = "default"
+    private_patterns: tuple[str, ...] = ()
+    public_patterns: tuple[str, ...] = ()
+    assume_private: bool = False
+    disabled_checks: frozenset[str] = frozenset()
+    # registries the nodes pull from with their own identity, and how (flag or configuration)
+    node_credentials: tuple[NodeCredential, ...] = ()
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    fingerprint_key: str | None = None  # PULLGUARD_FINGERPRINT_KEY wins; random per run when neither is set
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+    external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
+    now: datetime | None = None  # the clock of time-dependent checks (PG005, PG006); tests pin it
+
+    @property
+    def node_patterns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n.registry for n in self.node_credentials))
+
+    def with_node_patterns(self, patterns: tuple[str, ...], via: str) -> ScanOptions:
+        """These options with more node-credential registries (a flag, or a detected platform)."""
+        from dataclasses import replace
+
+        known = set(self.node_patterns)
+        added = tuple(NodeCredential(p, via) for p in dict.fromkeys(patterns) if p not in known)
+        return replace(self, node_credentials=(*self.node_credentials, *added))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from pullguard.inventory.model import ImageField, ObjectRef
 from pullguard.inventory.resolve import Coverage, ImageJudgement, KeyMatch, SecretsFrom
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
 from pullguard.semantics.registries import Visibility
+from pullguard.settings import NodeCredential
 
 CHECK = "PG001"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / CHECK.lower()
@@ -19,7 +20,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / CHECK.lower()
 OPTIONS = {
     "glob_two_labels.yaml": ScanOptions(private_patterns=("a.b.example.com",)),
     "port_mismatch.yaml": ScanOptions(private_patterns=("registry.example.com:5000",)),
-    "node_credentials.yaml": ScanOptions(node_patterns=("*.dkr.ecr.*.amazonaws.com",)),
+    "node_credentials.yaml": ScanOptions(node_credentials=(NodeCredential("*.dkr.ecr.*.amazonaws.com"),)),
 }
 ACR_IMAGE = "myregistry.azurecr.io/api:v1"
 

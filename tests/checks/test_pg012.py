@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pullguard.checks import Finding, Severity
-from pullguard.inventory.access import secret_access
+from pullguard.inventory.access import compute_secret_access as secret_access
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.rbac import Subject
 from pullguard.scan import ScanOptions, ScanResult, scan_paths

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pullguard.checks.base import Hit, Severity, check
-from pullguard.inventory.access import SecretReader, secret_access
+from pullguard.inventory.access import SecretReader
 from pullguard.inventory.model import Secret
 from pullguard.inventory.resolve import Resolution
 
@@ -44,7 +44,7 @@ def subjects_reading_pull_secrets(resolution: Resolution) -> Iterator[Hit]:
     a live cluster dump (`kubectl get roles,clusterroles,rolebindings,clusterrolebindings -A -o yaml`)
     for the whole picture.
     """
-    access = secret_access(resolution.inventory)
+    access = resolution.facts.access
     for (namespace, name), secret in sorted(resolution.inventory.secrets.items()):
         if secret.is_pull_secret_type and access.has_readers(namespace, name):
             yield _finding(secret, namespace, access.of(namespace, name))

@@ -18,20 +18,21 @@ Exit codes: 0 the pod pulls fine; 1 a cause was found; 2 no cause could be told.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from pullguard.errors import ClusterError
-from pullguard.inventory.live import LiveInventoryBuilder
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import Coverage, ImageJudgement, SecretState
+from pullguard.pipeline import run
 from pullguard.registry.client import ClientOptions, RegistryClient
 from pullguard.registry.outcome import Outcome, OutcomeKind
 from pullguard.registry.verify import ANONYMOUS, pod_logins, target_of
-from pullguard.scan import ScanOptions, analyse
+from pullguard.settings import ScanOptions
 from pullguard.sources.cluster import (
     EVENTS,
     PODS,
@@ -41,6 +42,7 @@ from pullguard.sources.cluster import (
     ClusterNotFound,
     ClusterSource,
 )
+from pullguard.sources.model import InputProblem, Manifest, ReadStats
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
 _ECR = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -150,25 +152,58 @@ def _waiting(pod: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return found
 
 
-def diagnose(source: ClusterSource, pod: Mapping[str, Any], client: ClientOptions | None = None) -> Diagnosis:
+@dataclass(slots=True)
+class PodObjects:
+    """A pipeline source: one live pod and the pull secrets it names, read by name."""
+
+    source: ClusterSource
+    namespace: str
+    name: str
+    pull_secrets: tuple[str, ...]
+    stats: ReadStats = field(default_factory=ReadStats)
+    problems: list[InputProblem] = field(default_factory=list)
+    # namespaces whose secrets RBAC hides: references there are unknown, not missing
+    unreadable_secrets: set[str | None] = field(default_factory=set)
+
+    @property
+    def origin(self) -> str:
+        return self.source.origin
+
+    @property
+    def context(self) -> bool:
+        return False
+
+    @property
+    def live(self) -> bool:
+        return True
+
+    def read(self) -> Iterator[Manifest]:
+        yield self.source.get_object(PODS, self.namespace, self.name)
+        for secret in self.pull_secrets:
+            try:
+                yield self.source.get_object(SECRETS, self.namespace, secret)
+            except ClusterNotFound:
+                pass
+            except ClusterForbidden:
+                self.unreadable_secrets.add(self.namespace)
+
+
+def diagnose(
+    source: ClusterSource,
+    pod: Mapping[str, Any],
+    client: ClientOptions | None = None,
+    options: ScanOptions | None = None,
+) -> Diagnosis:
     metadata = pod.get("metadata") or {}
     namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
     spec = pod.get("spec") or {}
     node = spec.get("nodeName")
     arch = _node_arch(source, node)
     waiting = _waiting(pod)
-    builder = LiveInventoryBuilder(namespace)
-    builder.add(source.get_object(PODS, namespace, name))
-    unknown: set[str | None] = set()
-    for ref in spec.get("imagePullSecrets") or ():
-        try:
-            builder.add(source.get_object(SECRETS, namespace, str(ref.get("name"))))
-        except ClusterNotFound:
-            pass
-        except ClusterForbidden:
-            unknown.add(namespace)
-    inventory = builder.finish(unknown)
-    resolution = analyse(inventory, ScanOptions(default_namespace=namespace)).resolution
+    names = tuple(str(ref.get("name")) for ref in spec.get("imagePullSecrets") or () if isinstance(ref, Mapping))
+    objects = PodObjects(source, namespace, name, names)
+    options = dataclasses.replace(options or ScanOptions(), default_namespace=namespace)
+    resolution = run([objects], options).resolution
     template = resolution.pods[0].template if resolution.pods else None
     owner = template.owner if template else ObjectRef("Pod", namespace, name)
     diagnosis = Diagnosis(ObjectRef("Pod", namespace, name), owner, node, arch, [])

@@ -209,21 +209,12 @@ def _readers_of(entries: Iterable[tuple[Subject, SecretGrant, Grant]], name: str
     )
 
 
-_last: tuple[Inventory, SecretAccess] | None = None
-
-
-def secret_access(inventory: Inventory) -> SecretAccess:
+def compute_secret_access(inventory: Inventory) -> SecretAccess:
     """Readers of every pull secret (kubernetes.io/dockerconfigjson or dockercfg) in the input.
 
-    The check and the reports ask for the same inventory's answer: it is computed once.
+    Called once per analysis (`inventory/facts.py`); the check and the reports read the
+    stored answer. No module-level cache: fleet scans analyse clusters in parallel threads.
     """
-    global _last
-    if _last is None or _last[0] is not inventory:
-        _last = (inventory, _secret_access(inventory))
-    return _last[1]
-
-
-def _secret_access(inventory: Inventory) -> SecretAccess:
     cluster = {
         name: (role, secret_grant(rules)) for name, (role, rules) in cluster_role_rules(inventory).items()
     }

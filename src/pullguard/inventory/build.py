@@ -51,7 +51,15 @@ from pullguard.inventory.rbac import (
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.official_images import bare_placeholder
-from pullguard.sources.model import InputProblem, Level, Location, Manifest
+from pullguard.sources.model import (
+    COMMITTED_CREDENTIAL,
+    SCRIPT_API_VERSION,
+    CommittedCredential,
+    InputProblem,
+    Level,
+    Location,
+    Manifest,
+)
 from pullguard.sources.yamldocs import has_template_marker, image_line_of, line_of
 
 _CONTAINER_FIELDS = (
@@ -121,6 +129,10 @@ class InventoryBuilder:
                 self._deferred.append(
                     partial(self._guarded, manifest, self._add_cluster_external_secret, body)
                 )
+            elif manifest.kind == COMMITTED_CREDENTIAL and manifest.api_version == SCRIPT_API_VERSION:
+                record = body.get("record")
+                if isinstance(record, CommittedCredential):
+                    self.inventory.committed_credentials.append(record)
             elif manifest.kind == "SealedSecret" and api_group(manifest.api_version) == "bitnami.com":
                 self._add_sealed_secret(manifest, body, namespace)
             elif not _add_rbac_or_config(self.inventory, manifest, body, namespace):

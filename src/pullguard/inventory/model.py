@@ -6,21 +6,20 @@ judges them: resolution (`resolve.py`) and checks do that.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pullguard.semantics.dockerconfig import AuthEntry
+from pullguard.semantics.dockerconfig import DOCKERCFG, DOCKERCONFIGJSON, PULL_SECRET_TYPES, AuthEntry
 from pullguard.semantics.imageref import ImageRef
-from pullguard.sources.model import InputProblem, Location, ReadStats
+from pullguard.sources.model import CommittedCredential, InputProblem, Location, ReadStats
 
 if TYPE_CHECKING:  # these modules import ObjectRef from here
     from pullguard.inventory.cluster_config import AuditPolicy, EncryptionConfig
     from pullguard.inventory.rbac import Role, RoleBinding
 
-DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
-DOCKERCFG = "kubernetes.io/dockercfg"
-PULL_SECRET_TYPES = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
+__all__ = ["DOCKERCFG", "DOCKERCONFIGJSON", "PULL_SECRET_TYPES", "CommittedCredential"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -115,6 +114,7 @@ class SecretOrigin(StrEnum):
     EXTERNAL_SECRET = "ExternalSecret"
     SEALED_SECRET = "SealedSecret"
     SOPS = "SOPS"
+    DECLARED = "declared in the configuration"  # externalPullSecrets: managed outside the input
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +155,10 @@ class Secret:
 
     @property
     def registries_known(self) -> bool:
-        return self.origin in (SecretOrigin.PLAIN,)
+        """Whether the registries it holds are known: read from its data, or declared."""
+        if self.origin is SecretOrigin.DECLARED:
+            return self.payload is not None and bool(self.payload.entries)
+        return self.origin is SecretOrigin.PLAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,17 +169,6 @@ class Namespace:
 
     def label(self, key: str) -> str | None:
         return next((v for k, v in self.labels if k == key), None)
-
-
-@dataclass(frozen=True, slots=True)
-class CommittedCredential:
-    """A registry password written literally in a script or CI file (PG010); the value is never kept."""
-
-    location: Location
-    command: str  # "kubectl create secret docker-registry"
-    secret: str | None  # the name of the secret it creates, when given
-    namespace: str | None
-    server: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,3 +202,7 @@ class Inventory:
     audit_policies: list[AuditPolicy] = field(default_factory=list)
     stats: ReadStats = field(default_factory=ReadStats)
     problems: list[InputProblem] = field(default_factory=list)
+    # where the objects came from ("files", "cluster prod") -> {kind: count}
+    origins: dict[str, Counter[str]] = field(default_factory=dict)
+    # cluster objects not used because the files define the same kind/namespace/name
+    replaced: tuple[str, ...] = ()

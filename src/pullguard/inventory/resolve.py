@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pullguard.inventory.facts import Facts
 from pullguard.inventory.model import ImageUse, Inventory, PodTemplate, Secret, SecretOrigin, ServiceAccount
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Classification, RegistryPolicy, Visibility, pattern_location
@@ -121,7 +122,7 @@ def _reference(name: str, secret: Secret | None) -> SecretReference:
         return SecretReference(name, SecretState.UNVERIFIABLE, secret)
     if not secret.is_pull_secret_type:
         return SecretReference(name, SecretState.WRONG_TYPE, secret)
-    if secret.origin is not SecretOrigin.PLAIN:
+    if not secret.registries_known:
         return SecretReference(name, SecretState.UNVERIFIABLE, secret)
     payload = secret.payload
     assert payload is not None
@@ -243,8 +244,10 @@ class Resolution:
     pods: list[PodCredentials]
     images: list[ImageJudgement]
     _by_pod: dict[int, list[ImageJudgement]]
-    # the clock, limits, keys and node credentials the checks use (scan.py sets them from the options)
+    # the clock, limits, keys and node credentials the checks use (the pipeline sets them from the options)
     settings: AuditSettings = field(default_factory=AuditSettings.current)
+    # readers, ages and fingerprints of the pull secrets, computed once (the pipeline sets them)
+    facts: Facts = field(init=False)
 
     def images_of(self, pod: PodCredentials) -> list[ImageJudgement]:
         return self._by_pod.get(id(pod), [])

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from pullguard.fleet import ClusterScan, FleetResult
 from pullguard.report import json_report, sarif, text
+from pullguard.result import ClusterScan, FleetResult
 
 
 def render_text(
@@ -129,6 +129,13 @@ def render_sarif(fleet: FleetResult, out: TextIO) -> None:
         for run in log.get("runs", []):
             run.setdefault("automationDetails", {})["id"] = f"pullguard/cluster/{cluster.name}"
             runs.append(run)
+    if fleet.reuse or fleet.reuse_suppressed:  # cross-cluster PG007: a run of its own, as in JSON
+        log = json.loads(
+            sarif.render_findings(fleet.reuse, fleet.reuse_suppressed, f"Across clusters: {len(fleet.reuse)} findings")
+        )
+        run = log["runs"][0]
+        run.setdefault("automationDetails", {})["id"] = "pullguard/fleet"
+        runs.append(run)
     if not runs:
         out.write(json.dumps({"version": "2.1.0", "runs": []}) + "\n")
         return

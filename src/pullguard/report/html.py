@@ -15,10 +15,10 @@ from typing import Any
 
 from pullguard import __version__
 from pullguard.checks import REGISTRY, Finding, Severity
-from pullguard.inventory.access import secret_access
-from pullguard.inventory.model import ObjectRef, Secret
+from pullguard.inventory.facts import PullSecretFacts
+from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import SecretsFrom
-from pullguard.scan import ScanResult
+from pullguard.result import ScanResult
 
 _CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa;--crit:#82071e;--high:#cf222e;
@@ -60,17 +60,23 @@ def _sev(severity: Severity) -> str:
     return f'<span class="sev sev-{severity.value}">{escape(severity.value)}</span>'
 
 
-def _age(secret: Secret, now: datetime) -> str:
-    stamp = secret.creation_timestamp
-    if not stamp:
+def _age(facts: PullSecretFacts | None) -> str:
+    """The credential age PG005 judged, with its evidence (computed once in analysis)."""
+    if facts is None or facts.age.days is None:
+        age = facts.age if facts is not None else None
+        if age is not None and age.refresh_interval:
+            return f"refreshed every {escape(age.refresh_interval)}"
         return "unknown"
-    try:
-        created = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return escape(stamp)
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return f"{max((now - created).days, 0)} days"
+    return f'{int(facts.age.days)} days <span class="muted">({escape(facts.age.evidence.value)})</span>'
+
+
+def _fingerprints(facts: PullSecretFacts | None) -> str:
+    if facts is None or not facts.fingerprints:
+        return "—"
+    return "<br>".join(
+        f"<code>{escape(f.fingerprint)}</code> <span class=\"muted\">{escape(f.registry)}</span>"
+        for f in facts.fingerprints
+    )
 
 
 def _consumers(result: ScanResult) -> dict[tuple[str, str], list[ObjectRef]]:
@@ -172,7 +178,7 @@ def _findings(findings: list[Finding]) -> list[str]:
 
 
 def _pull_secrets(result: ScanResult, now: datetime) -> list[str]:
-    access = secret_access(result.inventory)
+    access = result.facts.access
     consumers = _consumers(result)
     secrets = sorted(
         (s for s in result.inventory.secrets.values() if s.is_pull_secret_type), key=lambda s: s.ref
@@ -195,7 +201,7 @@ def _pull_secrets(result: ScanResult, now: datetime) -> list[str]:
                 registries = "<i>malformed</i>"
         else:
             registries = f"<i>unknown until rendered ({escape(secret.origin.value)})</i>"
-        fingerprint = getattr(secret, "fingerprint", None)
+        facts = result.facts.of_secret(namespace, secret.ref.name)
         used = consumers.get((namespace, secret.ref.name), [])
         readers = access.of(namespace, secret.ref.name)
         reader_cells = (
@@ -214,8 +220,8 @@ def _pull_secrets(result: ScanResult, now: datetime) -> list[str]:
         )
         parts.append(
             f"<tr><td>{escape(namespace)}/{escape(secret.ref.name)}</td><td>{registries}</td>"
-            f"<td><code>{escape(str(fingerprint)) if fingerprint else '—'}</code></td>"
-            f"<td>{_age(secret, now)}</td>"
+            f"<td>{_fingerprints(facts)}</td>"
+            f"<td>{_age(facts)}</td>"
             f"<td>{'<br>'.join(escape(str(u)) for u in used[:10]) or '<span class=muted>unused</span>'}"
             f"{f'<br>and {len(used) - 10} more' if len(used) > 10 else ''}</td>"
             f"<td>{reader_cells}</td></tr>"

@@ -12,13 +12,13 @@ from typing import Any, TextIO
 
 from pullguard import __version__
 from pullguard.checks import Finding
-from pullguard.inventory.access import SecretReader, secret_access
-from pullguard.inventory.age import AgeEvidence, credential_age
-from pullguard.inventory.fingerprint import secret_credentials
+from pullguard.inventory.access import SecretReader
+from pullguard.inventory.age import AgeEvidence
+from pullguard.inventory.facts import Facts
 from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import ImageJudgement
-from pullguard.scan import ScanResult
-from pullguard.settings import AuditSettings, Suppression
+from pullguard.result import ScanResult
+from pullguard.settings import Suppression
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Location, SkipReason
 
 SCHEMA_VERSION = "1"
@@ -109,16 +109,15 @@ def suppression(item: Suppression) -> dict[str, Any]:
     }
 
 
-def lifecycle(secret: Secret, settings: AuditSettings) -> dict[str, Any]:
-    """A pull secret's keyed credential fingerprints (PG007) and credential age (PG005); never a value."""
-    fingerprints = [
-        {"registry": c.key, "fingerprint": c.fingerprint}
-        for c in secret_credentials(secret, settings.fingerprint_key)
-    ]
-    age = credential_age(secret, settings.now)
+def lifecycle(secret: Secret, facts: Facts) -> dict[str, Any]:
+    """A pull secret's keyed credential fingerprints (PG007) and credential age (PG005), as
+    analysis computed them; never a value."""
+    known = facts.of_secret(secret.ref.namespace or "", secret.ref.name)
+    assert known is not None, "analysis computes the facts of every secret a report lists"
+    age = known.age
     return {
-        "fingerprints": fingerprints,
-        "fingerprintKeyConfigured": settings.fingerprint_key_configured,
+        "fingerprints": [{"registry": f.registry, "fingerprint": f.fingerprint} for f in known.fingerprints],
+        "fingerprintKeyConfigured": facts.fingerprint_key_configured,
         "age": {
             "evidence": age.evidence.value,
             "since": age.since.isoformat() if age.since else None,
@@ -129,11 +128,10 @@ def lifecycle(secret: Secret, settings: AuditSettings) -> dict[str, Any]:
 
 
 def pull_secrets_of_unknown_age(result: ScanResult) -> int:
-    now = result.resolution.settings.now
     return sum(
         1
-        for secret in result.inventory.secrets.values()
-        if secret.is_pull_secret_type and credential_age(secret, now).evidence is AgeEvidence.UNKNOWN
+        for facts in result.facts.pull_secrets.values()
+        if facts.pull_secret_type and facts.age.evidence is AgeEvidence.UNKNOWN
     )
 
 
@@ -219,8 +217,7 @@ def _head(result: ScanResult) -> dict[str, Any]:
 
 def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
     inventory = result.inventory
-    access = secret_access(inventory)
-    settings = result.resolution.settings
+    access = result.facts.access
     # Readers are shared by every secret of a namespace: convert each list once.
     converted: dict[int, list[dict[str, Any]]] = {}
     for secret in sorted(inventory.secrets.values(), key=lambda s: s.ref):
@@ -242,14 +239,14 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
             "error": secret.payload.error if secret.payload is not None else None,
             "location": location(secret.location),
             "readers": converted[id(readers)],  # plus every entry of clusterWideSecretReaders
-            **lifecycle(secret, settings),
+            **lifecycle(secret, result.facts),
         }
 
 
 def _tail(result: ScanResult) -> dict[str, Any]:
     inventory = result.inventory
     return {
-        "clusterWideSecretReaders": [reader(r) for r in secret_access(inventory).cluster_wide],
+        "clusterWideSecretReaders": [reader(r) for r in result.facts.access.cluster_wide],
         "unanalysedWorkloads": [
             {
                 "object": object_ref(u.ref),

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from pullguard.checks import REGISTRY, Finding
-from pullguard.scan import ScanResult
+from pullguard.result import ScanResult
 from pullguard.sources.model import Level
 
 

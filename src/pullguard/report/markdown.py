@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pullguard.checks import Finding, Severity
-from pullguard.scan import ScanResult
+from pullguard.result import ScanResult
 
 _ICONS = {
     Severity.CRITICAL: "🟥",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from pullguard import __version__
-from pullguard.checks import REGISTRY, Severity
+from pullguard.checks import REGISTRY, Finding, Severity
 from pullguard.checks.base import STANDARDS
-from pullguard.scan import ScanResult
+from pullguard.result import ScanResult
 from pullguard.sources.model import Level, Location
+from pullguard.suppress import SuppressedFinding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/pullguard/pullguard"
@@ -68,46 +70,49 @@ def _rules() -> list[dict[str, Any]]:
     return rules
 
 
-def render(result: ScanResult) -> str:
+def results_of(findings: Sequence[Finding], suppressed: Sequence[SuppressedFinding]) -> list[dict[str, Any]]:
+    """SARIF results of findings, then of suppressed findings (kept, marked, so reviews can audit them)."""
     rule_index = {check_id: index for index, check_id in enumerate(sorted(REGISTRY))}
-    results = [
-        {
+
+    def result_of(f: Finding) -> dict[str, Any]:
+        return {
             "ruleId": f.check_id,
             "ruleIndex": rule_index[f.check_id],
             "level": _LEVELS[f.severity],
             "message": {"text": f.message},
             "locations": [_physical(f.location)],
             "partialFingerprints": {
-                "pullguard/v1": f"{f.check_id}:{f.object}:{f.container or ''}:{f.image or ''}"
+                "pullguard/v1": f"{f.check_id}:{f.cluster + ':' if f.cluster else ''}{f.object}:"
+                f"{f.container or ''}:{f.image or ''}"
             },
-            "properties": {"severity": f.severity.value, "remediation": f.remediation},
+            "properties": {"severity": f.severity.value, "remediation": f.remediation}
+            | ({"cluster": f.cluster} if f.cluster else {}),
         }
-        for f in result.findings
-    ]
-    for silenced in result.suppressed:  # SARIF keeps suppressed results, marked, so reviews can audit them
+
+    results = [result_of(f) for f in findings]
+    for silenced in suppressed:
         f, why = silenced.finding, silenced.suppression
-        results.append(
+        item = result_of(f)
+        item["suppressions"] = [
             {
-                "ruleId": f.check_id,
-                "ruleIndex": rule_index[f.check_id],
-                "level": _LEVELS[f.severity],
-                "message": {"text": f.message},
-                "locations": [_physical(f.location)],
-                "partialFingerprints": {
-                    "pullguard/v1": f"{f.check_id}:{f.object}:{f.container or ''}:{f.image or ''}"
-                },
-                "properties": {"severity": f.severity.value, "remediation": f.remediation},
-                "suppressions": [
-                    {
-                        "kind": "inSource" if why.source.startswith("annotation") else "external",
-                        "status": "accepted",
-                        "justification": f"{why.reason} ({why.source}"
-                        + (f", expires {why.expires}" if why.expires else "")
-                        + ")",
-                    }
-                ],
+                "kind": "inSource" if why.source.startswith("annotation") else "external",
+                "status": "accepted",
+                "justification": f"{why.reason} ({why.source}"
+                + (f", expires {why.expires}" if why.expires else "")
+                + ")",
             }
-        )
+        ]
+        results.append(item)
+    return results
+
+
+def render_findings(findings: Sequence[Finding], suppressed: Sequence[SuppressedFinding], summary: str) -> str:
+    """A run of findings that belong to no single scan (cross-cluster PG007 of a fleet)."""
+    return sarif_log(_rules(), results_of(findings, suppressed), {"executionSuccessful": True}, summary)
+
+
+def render(result: ScanResult) -> str:
+    results = results_of(result.findings, result.suppressed)
     notifications = [
         {
             "level": "error" if p.level is Level.ERROR else "warning",

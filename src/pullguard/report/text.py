@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pullguard.checks import Severity
-from pullguard.inventory.age import AgeEvidence, credential_age
+from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
-from pullguard.scan import ScanResult
+from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, Level, SkipReason
 
 _STYLES = {
@@ -165,8 +165,8 @@ def _assumptions(console: Console, result: ScanResult) -> None:
         )
     unknown = sum(
         1
-        for secret in result.inventory.secrets.values()
-        if secret.is_pull_secret_type and credential_age(secret, settings.now).evidence is AgeEvidence.UNKNOWN
+        for facts in result.facts.pull_secrets.values()
+        if facts.pull_secret_type and facts.age.evidence is AgeEvidence.UNKNOWN
     )
     if unknown:
         console.print(

@@ -200,3 +200,81 @@ def render_sarif(result: VerifyResult) -> str:
         if v.fails
     ]
     return sarif_log(rules, results, {"executionSuccessful": True}, headline(result))
+
+
+def _failure_text(verdict: ImageVerdict) -> str:
+    outcome = verdict.outcome
+    return f"{_detail(verdict)}. Cause: {outcome.cause}. Fix: {outcome.fix}."
+
+
+def render_junit(result: VerifyResult) -> str:
+    """One test case per (workload, container, image): failed when the kubelet's pull would
+    fail, skipped when the credentials could not be checked."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.Element(
+        "testsuite",
+        name="pullguard verify",
+        tests=str(len(result.verdicts)),
+        failures=str(len(result.failing)),
+        skipped=str(sum(1 for v in result.verdicts if v.outcome.kind is OutcomeKind.NOT_CHECKED)),
+        time=f"{result.elapsed:.3f}",
+    )
+    for verdict in result.verdicts:
+        use = verdict.judgement.use
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=str(verdict.judgement.pod.template.owner),
+            name=f"{use.name}: {use.image}",
+            file=use.location.path,
+            line=str(use.location.line),
+        )
+        if verdict.fails:
+            failure = ET.SubElement(case, "failure", type=verdict.outcome.kind.value, message=_detail(verdict))
+            failure.text = _failure_text(verdict)
+        elif verdict.outcome.kind is OutcomeKind.NOT_CHECKED:
+            ET.SubElement(case, "skipped", message=verdict.outcome.detail)
+    root = ET.Element("testsuites", name="pullguard verify")
+    root.append(suite)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: VerifyResult) -> str:
+    lines = [f"### pullguard verify: {headline(result)}", ""]
+    failing = result.failing
+    if not failing:
+        lines.append("Every checked image can be pulled.")
+    else:
+        lines += ["| Object | Container | Image | Outcome | Detail |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {_md(str(v.judgement.pod.template.owner))} | {_md(v.judgement.use.name)} | "
+            f"`{_md(v.judgement.use.image)}` | {v.outcome.kind.value} | {_md(_failure_text(v))} |"
+            for v in failing
+        ]
+    not_checked = sum(1 for v in result.verdicts if v.outcome.kind is OutcomeKind.NOT_CHECKED)
+    if not_checked:
+        lines += ["", f"{not_checked} image{'s' if not_checked != 1 else ''} could not be checked (see the JSON report)."]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(result: VerifyResult) -> str:
+    from html import escape
+
+    rows = "".join(
+        f"<tr><td>{escape(str(v.judgement.pod.template.owner))}</td><td>{escape(v.judgement.use.name)}</td>"
+        f"<td><code>{escape(v.judgement.use.image)}</code></td><td>{escape(v.outcome.kind.value)}</td>"
+        f"<td>{escape(_credential(v))}</td><td>{escape(_detail(v))}</td></tr>"
+        for v in result.verdicts
+    )
+    return (
+        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>pullguard verify</title></head><body><h1>{escape(headline(result))}</h1>"
+        "<table><thead><tr><th>Object</th><th>Container</th><th>Image</th><th>Outcome</th><th>Credential</th>"
+        f"<th>Detail</th></tr></thead><tbody>{rows}</tbody></table></body></html>\n"
+    )

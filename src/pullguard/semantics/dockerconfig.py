@@ -65,6 +65,12 @@ from typing import Any
 
 from pullguard.errors import DockerConfigError
 
+# The secret types the kubelet reads pull credentials from, and each type's data key
+# (k8s.io/kubernetes pkg/credentialprovider/secrets: MakeDockerKeyring).
+DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
+DOCKERCFG = "kubernetes.io/dockercfg"
+PULL_SECRET_TYPES = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
+
 __all__ = [
     "AuthEntry",
     "Credential",

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pullguard.errors import ClusterError
-from pullguard.inventory.model import PULL_SECRET_TYPES
+from pullguard.semantics.dockerconfig import PULL_SECRET_TYPES
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -336,6 +336,9 @@ class ClusterOptions:
     all_namespaces: bool = False
     secret_data: bool = True
     page_size: int = 500
+    # Only what manifests in files are judged against (namespaces, nodes, secrets,
+    # ServiceAccounts): no workloads, pods or RBAC. `scan PATH --context NAME`.
+    context_only: bool = False
 
 
 @dataclass(slots=True)
@@ -370,6 +373,22 @@ class ClusterSource:
     def partial(self) -> bool:
         return any(d.essential for d in self.denied)
 
+    @property
+    def origin(self) -> str:
+        return f"cluster {self.connection.name}"
+
+    @property
+    def context(self) -> bool:
+        return self.options.context_only
+
+    @property
+    def live(self) -> bool:
+        return not self.options.context_only
+
+    @property
+    def secret_data(self) -> bool:
+        return self.options.secret_data
+
     def read(self) -> Iterator[Manifest]:
         """Namespaces and nodes, pull secrets, ServiceAccounts, workloads, pods, RBAC, referenced secrets."""
         scopes = self._scopes()
@@ -389,11 +408,16 @@ class ClusterSource:
             secret_type = str((manifest.body or {}).get("type") or "Opaque")
             if not self.options.secret_data and secret_type in PULL_SECRET_TYPES:
                 yield manifest  # metadata only: name and type
+            elif self.options.context_only:
+                # the files' pods may reference any of them: name and type, never data
+                yield self._referenced_secret(key, secret_type) if key in self.referenced else manifest
             else:
                 other_secrets[key] = secret_type
         for manifest in self._list(SERVICE_ACCOUNTS, scopes):
             self._note_references(manifest, manifest.body or {})
             yield manifest
+        if self.options.context_only:
+            return
         for resource in WORKLOADS:
             yield from self._list(resource, scopes)
         for manifest in self._list(PODS, scopes):

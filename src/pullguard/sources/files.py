@@ -52,17 +52,33 @@ def discover(paths: Iterable[str]) -> list[str]:
 
 @dataclass(slots=True)
 class FileSource:
-    """Reads manifest files into Manifests; problems and counts accumulate on the source."""
+    """Reads manifest files into Manifests; problems and counts accumulate on the source.
+
+    A pipeline source (`pipeline.Source`) for `paths`; standard input (`-`) is read once.
+    """
 
     should_build: ShouldBuild
     stats: ReadStats = field(default_factory=ReadStats)
     problems: list[InputProblem] = field(default_factory=list)
     # called with (files done, files in all) before each file: progress on long scans
     progress: Callable[[int, int], None] | None = None
+    paths: tuple[str, ...] = ()
 
-    def read(self, paths: Iterable[str]) -> Iterator[Manifest]:
+    @property
+    def origin(self) -> str:
+        return "standard input" if self.paths == (STDIN,) else "files"
+
+    @property
+    def context(self) -> bool:
+        return False
+
+    @property
+    def live(self) -> bool:
+        return False
+
+    def read(self, paths: Iterable[str] | None = None) -> Iterator[Manifest]:
         reader = DocumentReader(self.should_build, self.stats, self.problems)
-        files = discover(paths)
+        files = discover(self.paths if paths is None else paths)
         for index, path in enumerate(files):
             if self.progress is not None:
                 self.progress(index, len(files))

@@ -98,3 +98,19 @@ class ReadStats:
     objects: int = 0
     lists: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+
+
+# The kind a script source gives its findings as (sources/scripts.py -> inventory)
+SCRIPT_API_VERSION = "pullguard.io/v1"
+COMMITTED_CREDENTIAL = "CommittedCredential"
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedCredential:
+    """A registry password written literally in a script or CI file (PG010); the value is never kept."""
+
+    location: Location
+    command: str  # "kubectl create secret docker-registry"
+    secret: str | None  # the name of the secret it creates, when given
+    namespace: str | None
+    server: str | None

@@ -16,10 +16,18 @@ import os
 import re
 import shlex
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
-from pullguard.inventory.model import CommittedCredential
 from pullguard.sources.files import SKIPPED_DIRECTORIES, STDIN
-from pullguard.sources.model import Location
+from pullguard.sources.model import (
+    COMMITTED_CREDENTIAL,
+    SCRIPT_API_VERSION,
+    CommittedCredential,
+    InputProblem,
+    Location,
+    Manifest,
+    ReadStats,
+)
 
 # File names (globs over the name, or over the path's last two parts) that hold commands.
 SCRIPT_NAMES = (
@@ -207,3 +215,37 @@ def is_literal(value: str) -> bool:
     if stripped.startswith("<") and stripped.endswith(">"):
         return False
     return not set(stripped) <= {"*", "x", "X", "."}
+
+
+@dataclass(slots=True)
+class ScriptSource:
+    """Scripts and CI files next to the manifests, as a pipeline source (`pipeline.Source`):
+    each literal registry password found becomes a `CommittedCredential` object (PG010);
+    the value itself is never kept."""
+
+    paths: tuple[str, ...]
+    stats: ReadStats = field(default_factory=ReadStats)  # scripts are not counted as manifests
+    problems: list[InputProblem] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return "scripts"
+
+    @property
+    def context(self) -> bool:
+        return False
+
+    @property
+    def live(self) -> bool:
+        return False
+
+    def read(self) -> Iterator[Manifest]:
+        for record in committed_credentials(self.paths):
+            yield Manifest(
+                SCRIPT_API_VERSION,
+                COMMITTED_CREDENTIAL,
+                record.secret or "",
+                record.namespace,
+                {"record": record},
+                record.location,
+            )
