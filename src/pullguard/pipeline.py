@@ -105,6 +105,7 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     add: Callable[[Manifest], None] = live_builder.add if live_builder is not None else builder.add
     tracking = any(source.context for source in sources)
     defined: set[tuple[str, str, str]] = set()
+    from_context: set[tuple[str, str, str]] = set()
     origins: dict[str, Counter[str]] = {}
     replaced: list[str] = []
     stats = ReadStats()
@@ -113,16 +114,18 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
         counts = origins.setdefault(source.origin, Counter())
         for manifest in source.read():
             if tracking:
-                key = (manifest.kind, manifest.namespace or options.default_namespace, manifest.name)
+                key = object_key(manifest, options.default_namespace)
                 if source.context:
                     if key in defined:
                         replaced.append(f"{manifest.kind} {key[1]}/{key[2]}")
                         continue
+                    from_context.add(key)
                 else:
                     defined.add(key)
             counts[manifest.kind] += 1
             add(manifest)
-        _merge_stats(stats, source.stats)
+        if not source.context:  # the counts line tells what was read; context objects are listed apart
+            _merge_stats(stats, source.stats)
         problems.extend(source.problems)
     unknown_secrets: set[str | None] = set()
     for source in sources:
@@ -149,7 +152,22 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     inventory.problems = problems + inventory.problems
     inventory.origins = {name: counts for name, counts in origins.items() if counts}
     inventory.replaced = tuple(replaced)
+    inventory.context_objects = frozenset(from_context)
     return Collected(inventory, options, live_builder.stats if live_builder else None, platform)
+
+
+# Kinds that live outside namespaces (the ones pullguard reads or may meet in a repository)
+CLUSTER_SCOPED = frozenset(
+    {"Namespace", "Node", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+     "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+     "ClusterExternalSecret", "ClusterSecretStore"}
+)
+
+
+def object_key(manifest: Manifest, default_namespace: str) -> tuple[str, str, str]:
+    """kind/namespace/name as the API server identifies the object (as `kubectl apply` matches it)."""
+    namespace = "" if manifest.kind in CLUSTER_SCOPED else (manifest.namespace or default_namespace)
+    return (manifest.kind, namespace, manifest.name)
 
 
 def _merge_stats(total: ReadStats, part: ReadStats) -> None:
@@ -190,9 +208,31 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     for check_id, check in sorted(REGISTRY.items()):
         if check_id not in options.disabled_checks:
             findings.extend(check.findings(resolution))
+    if inventory.context_objects:
+        findings = about_the_files(findings, resolution)
     findings, suppressed = finalise(findings, inventory, options, resolution.settings.now.date())
     summary = dataclasses.replace(summarize(resolution, findings), suppressed=len(suppressed))
     return ScanResult(inventory, resolution, findings, summary, inventory.problems, suppressed)
+
+
+def about_the_files(findings: Iterable[Finding], resolution: Resolution) -> list[Finding]:
+    """Files judged against a cluster answer "will these manifests pull once applied?": keep
+    the findings about the files' objects and about the cluster objects their pods use (the
+    pull secrets they name or inherit, the ServiceAccounts they run as), not the rest of the
+    cluster's hygiene (its other secrets, namespaces, unused secrets)."""
+    context = resolution.inventory.context_objects
+    used: set[tuple[str, str, str]] = set()
+    for pod in resolution.pods:
+        namespace = pod.template.namespace
+        used.add(("ServiceAccount", namespace, pod.template.service_account or "default"))
+        used.update(("Secret", namespace, reference.name) for reference in pod.references)
+    kept = []
+    for finding in findings:
+        ref = finding.object
+        key = (ref.kind, ref.namespace or "", ref.name)
+        if key not in context or key in used:
+            kept.append(finding)
+    return kept
 
 
 def finalise(

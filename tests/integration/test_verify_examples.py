@@ -323,3 +323,45 @@ def test_scan_probe_classifies_unknown_registries(examples: ExamplesEnvironment,
         "missing": "unknown",
     }
     assert document["summary"]["line"] == "0 of 1 private images have pull credentials configured."
+
+
+def test_scan_probe_reads_standard_input_once(examples: ExamplesEnvironment, tmp_path: Path) -> None:
+    """`cat k8s.yaml | pullguard scan - --probe` judges the manifests it read: the probe's
+    second analysis reuses the inventory instead of re-reading an exhausted standard input."""
+    push_image(examples.public, "acme/tool", "1.0", None)
+    images = {"open": "open.example/acme/tool:1.0", "private": "quay.io/acme/smoke:latest"}
+    path = m.write(tmp_path / "probe.yaml", [], [m.Workload(name, image) for name, image in images.items()])
+    probe = ["--probe", "--ca-file", str(examples.pki.ca_pem), *examples.connect_to()]
+    done = CliRunner().invoke(
+        main, ["scan", "-", "-f", "json", *probe], input=path.read_text(encoding="utf-8")
+    )
+    assert done.exit_code == 1, done.output  # the private image has no credential: a finding
+    document = json.loads(done.output)
+    assert document["summary"]["documents"] == 2
+    assert document["summary"]["line"] == "0 of 1 private images have pull credentials configured."
+    assert {i["object"]["name"]: i["visibility"] for i in document["images"]} == {
+        "open": "public",
+        "private": "private",
+    }
+
+
+def test_verify_uses_the_configuration_node_credentials_like_scan(
+    examples: ExamplesEnvironment, tmp_path: Path
+) -> None:
+    """One configuration for every command: `nodeCredentials` in .pullguard.yaml make scan say
+    the image is covered by the nodes; verify must agree (not checked: pullguard does not hold
+    the nodes' identity), not try an anonymous pull that the registry refuses."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".pullguard.yaml").write_text(
+        'nodeCredentials:\n  - registry: "quay.io/acme"\n    via: node IAM role\n', encoding="utf-8"
+    )
+    m.write(project / "app.yaml", [], [m.Workload("smoke", "quay.io/acme/smoke:latest")])
+    scanned = CliRunner().invoke(main, ["scan", str(project), "-f", "json", "--fail-on", "never"])
+    assert json.loads(scanned.output)["images"][0]["coverage"] == "node", scanned.output
+    args = ["verify", str(project), "-f", "json", "--ca-file", str(examples.pki.ca_pem), *examples.connect_to()]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    row = json.loads(done.output)["results"][0]
+    assert row["outcome"] == "not-checked"
+    assert "node credentials" in row["detail"]

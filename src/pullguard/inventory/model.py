@@ -206,3 +206,6 @@ class Inventory:
     origins: dict[str, Counter[str]] = field(default_factory=dict)
     # cluster objects not used because the files define the same kind/namespace/name
     replaced: tuple[str, ...] = ()
+    # (kind, namespace, name) of objects a context source (the cluster files are judged
+    # against) supplied: findings about them are kept only when the files' pods use them
+    context_objects: frozenset[tuple[str, str, str]] = frozenset()

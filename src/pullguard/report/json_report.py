@@ -245,7 +245,16 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
 
 def _tail(result: ScanResult) -> dict[str, Any]:
     inventory = result.inventory
+    combined: dict[str, Any] = (
+        {
+            "sources": {origin: dict(sorted(kinds.items())) for origin, kinds in inventory.origins.items()},
+            "sourcesReplaced": list(inventory.replaced),
+        }
+        if len(inventory.origins) > 1 or inventory.replaced
+        else {}
+    )
     return {
+        **combined,
         "clusterWideSecretReaders": [reader(r) for r in result.facts.access.cluster_wide],
         "unanalysedWorkloads": [
             {

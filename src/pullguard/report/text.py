@@ -62,6 +62,24 @@ def render(
         f"{summary.unknown_images} unknown registry, "
         f"{summary.invalid_references} invalid, {summary.unresolved_references} unresolved)."
     )
+    origins = result.inventory.origins
+    if len(origins) > 1 or result.inventory.replaced:
+        parts = [
+            f"{sum(kinds.values())} from {origin} ("
+            + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+            + ")"
+            for origin, kinds in origins.items()
+        ]
+        console.print("Objects: " + "; ".join(parts) + ".", soft_wrap=True)
+        if result.inventory.replaced:
+            shown = ", ".join(result.inventory.replaced[:5])
+            more = len(result.inventory.replaced) - 5
+            console.print(
+                f"{len(result.inventory.replaced)} cluster objects replaced by the files' definitions: {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + ".",
+                soft_wrap=True,
+            )
     if summary.unknown_images:
         console.print(
             f"{summary.unknown_images} images are on registries not known to be private or public: "
