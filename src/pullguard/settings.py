@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pullguard.checks.base import Severity
+    from pullguard.findings import Severity
 
 FINGERPRINT_KEY_ENV = "PULLGUARD_FINGERPRINT_KEY"
 DEFAULT_MAX_AGE_DAYS = 90

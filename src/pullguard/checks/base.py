@@ -9,26 +9,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from pullguard.findings import Finding, Severity
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import Resolution
 from pullguard.sources.model import Location
 
+__all__ = ["REGISTRY", "STANDARDS", "Check", "CheckInfo", "Finding", "Hit", "Severity", "check"]
 
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RANKS[self]
-
-
-_RANKS = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 
 STANDARDS = {
     "CIS-5.4.1": "CIS Kubernetes Benchmark 5.4.1 (Secrets management)",
@@ -65,21 +53,6 @@ STANDARDS = {
     "NIST-CM-6": "NIST SP 800-53 CM-6 Configuration Settings",
     "NIST-SP-800-190": "NIST SP 800-190 Application Container Security Guide (registry access, 4.2)",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem, about one object. Never carries a credential."""
-
-    check_id: str
-    severity: Severity
-    object: ObjectRef
-    message: str
-    location: Location
-    remediation: str
-    image: str | None = None
-    container: str | None = None
-    cluster: str | None = None  # the kubeconfig context, for findings read from a live cluster
 
 
 @dataclass(frozen=True, slots=True)

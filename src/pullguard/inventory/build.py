@@ -51,6 +51,7 @@ from pullguard.inventory.rbac import (
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.official_images import bare_placeholder
+from pullguard.semantics.templates import has_template_marker
 from pullguard.sources.model import (
     COMMITTED_CREDENTIAL,
     SCRIPT_API_VERSION,
@@ -60,7 +61,7 @@ from pullguard.sources.model import (
     Location,
     Manifest,
 )
-from pullguard.sources.yamldocs import has_template_marker, image_line_of, line_of
+from pullguard.sources.yamldocs import image_line_of, line_of
 
 _CONTAINER_FIELDS = (
     ("containers", ImageField.CONTAINER),

@@ -17,8 +17,8 @@ from pullguard.inventory.facts import Facts
 from pullguard.inventory.model import ImageUse, Inventory, PodTemplate, Secret, SecretOrigin, ServiceAccount
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Classification, RegistryPolicy, Visibility, pattern_location
+from pullguard.semantics.templates import has_template_marker
 from pullguard.settings import AuditSettings
-from pullguard.sources.yamldocs import has_template_marker
 
 
 class SecretState(StrEnum):

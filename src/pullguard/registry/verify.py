@@ -27,7 +27,7 @@ from pullguard.inventory.resolve import Coverage, ImageJudgement, SecretState
 from pullguard.registry.client import ClientOptions, ClientStats, RegistryClient, Target
 from pullguard.registry.credentials import Login, NodeKeyring
 from pullguard.registry.outcome import Outcome, OutcomeKind
-from pullguard.scan import ScanResult
+from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import Credential
 from pullguard.semantics.imageref import ImageRef
 from pullguard.semantics.keyring import parse_registry_key

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pullguard.semantics.templates import TEMPLATE_MARKER, has_template_marker
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats, SkipReason
 
 ShouldBuild = Callable[[str, str], bool]
@@ -30,7 +31,7 @@ ShouldBuild = Callable[[str, str], bool]
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
 _NON_BLANK = re.compile(r"\S")
-_TEMPLATE_MARKER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}\n]*\}", re.DOTALL)
+_TEMPLATE_MARKER = TEMPLATE_MARKER
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _SECRETISH_KINDS = frozenset({"Secret", "SealedSecret", "ExternalSecret", "ClusterExternalSecret"})
 
@@ -190,10 +191,6 @@ def decode_text(data: bytes) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     return text
-
-
-def has_template_marker(text: str) -> bool:
-    return _TEMPLATE_MARKER.search(text) is not None
 
 
 class DocumentReader:
