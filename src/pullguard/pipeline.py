@@ -30,7 +30,7 @@ from pullguard.inventory.resolve import Coverage, Resolution, resolve
 from pullguard.result import ScanResult, Summary
 from pullguard.semantics.registries import RegistryPolicy, Visibility, locations_of
 from pullguard.settings import AuditSettings, ScanOptions, fingerprint_key
-from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats
+from pullguard.sources.model import COMMITTED_CREDENTIAL, InputProblem, Level, Location, Manifest, ReadStats
 from pullguard.suppress import SuppressedFinding, apply
 
 
@@ -122,7 +122,8 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
                     from_context.add(key)
                 else:
                     defined.add(key)
-            counts[manifest.kind] += 1
+            if manifest.kind != COMMITTED_CREDENTIAL:  # a script's finding, not an object
+                counts[manifest.kind] += 1
             add(manifest)
         if not source.context:  # the counts line tells what was read; context objects are listed apart
             _merge_stats(stats, source.stats)
