@@ -14,6 +14,15 @@ It answers the read-only requests pullguard makes the way kube-apiserver does:
 - bearer-token authentication (401 `Unauthorized` Status for a wrong or expired
   token) and RBAC denials (403 `Forbidden` Status with the API server's message).
 
+Writes (``pullguard secret``), as kube-apiserver answers them (sources in
+``apiserver_writes.py``): POST (201, 409 `AlreadyExists`), PUT with
+`metadata.resourceVersion` as a precondition (409 `Conflict` on a mismatch, an
+unconditional update without one), PATCH as JSON patch (RFC 6902, 422 when an
+operation fails), merge patch (RFC 7386) and strategic merge patch with the
+list tags of k8s.io/api (ServiceAccount.imagePullSecrets has no patchMergeKey:
+a strategic merge replaces the list; PodSpec.imagePullSecrets merges by name),
+`dryRun=All`, and the validation of `kubernetes.io/dockerconfigjson` Secrets.
+
 Objects can be a plain list, or any sequence (the scale benchmark generates them lazily).
 Nothing here is patched into a client: clients speak HTTP to it.
 """
@@ -28,6 +37,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import apiserver_writes
 
 # plural -> (group/version path prefix, kind, namespaced)
 RESOURCES: dict[str, tuple[str, str, bool]] = {
@@ -82,6 +93,8 @@ class ApiServerDouble:
     requests: list[RequestLog] = field(default_factory=list)
     log_requests: bool = True
     on_request: Callable[[RequestLog], None] | None = None
+    # fault injection: may answer a request instead of the server (status, document), or None
+    intercept: Callable[[RequestLog, Any], tuple[int, Any] | None] | None = None
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -138,7 +151,7 @@ class ApiServerDouble:
 
     # -- answering -----------------------------------------------------------------
 
-    def answer(self, method: str, raw_path: str, headers: Any) -> tuple[int, Any]:
+    def answer(self, method: str, raw_path: str, headers: Any, body: bytes = b"") -> tuple[int, Any]:
         split = urlsplit(raw_path)
         path = unquote(split.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -149,16 +162,27 @@ class ApiServerDouble:
                 self.requests.append(entry)
             if self.on_request is not None:
                 self.on_request(entry)
+        else:
+            entry = RequestLog(method, path, query, accept)
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
-        if method != "GET":
-            return 405, _status(405, "MethodNotAllowed", f"the double is read-only ({method})")
+        if self.intercept is not None:
+            injected = self.intercept(entry, self)
+            if injected is not None:
+                return injected
         if path in ("/version", "/version/"):
             return 200, _VERSION
         route = _route(path)
         if route is None:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         plural, namespace, name = route
+        if method != "GET":
+            verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "")
+            denied = self._denied(verb, plural, namespace)
+            if denied is not None:
+                return 403, denied
+            with self._lock:
+                return apiserver_writes.write(self, method, plural, namespace, name, query, headers, body)
         verb = "get" if name else ("list" if "watch" not in query else "watch")
         denied = self._denied(verb, plural, namespace)
         if denied is not None:
@@ -186,6 +210,8 @@ class ApiServerDouble:
         for item in self.objects.get(plural, ()):
             meta = item.get("metadata", {})
             if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
+                if not meta.get("resourceVersion"):  # every stored object has one on a real server
+                    item = {**item, "metadata": {**meta, "resourceVersion": self.resource_version}}
                 return 200, {"kind": kind, "apiVersion": prefix.removeprefix("/apis/").removeprefix("/api/"), **item}
         message = f'{plural} "{name}" not found'
         return 404, {**_status(404, "NotFound", message), "details": {"name": name, "kind": plural}}
@@ -243,14 +269,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._reply("PATCH")
 
+    def do_PUT(self) -> None:
+        self._reply("PUT")
+
     def do_DELETE(self) -> None:
         self._reply("DELETE")
 
     def _reply(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        status, document = self.api.answer(method, self.path, self.headers)
+        body = self.rfile.read(length) if length else b""
+        status, document = self.api.answer(method, self.path, self.headers, body)
+        if status == -1:  # fault injection: the connection drops without an answer
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         body = json.dumps(document, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

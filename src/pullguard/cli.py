@@ -783,3 +783,8 @@ def _guarded(work: Callable[[], T]) -> T:
 def _fail(message: str) -> NoReturn:
     click.echo(f"pullguard: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+from pullguard.secrets.cli import secret as secret_commands  # noqa: E402
+
+main.add_command(secret_commands)

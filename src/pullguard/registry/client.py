@@ -179,6 +179,42 @@ class RegistryClient:
             outcome = failure.outcome
         return _refine_expired(outcome, login)
 
+    async def check_login(self, registry: str, login: Login) -> Outcome:
+        """Does ``registry`` accept ``login`` at all? As ``docker login`` asks: for a Bearer
+        challenge a token without a repository scope from the realm, then ``GET /v2/`` with it;
+        for Basic, ``GET /v2/`` with the credentials. Always an outcome, never an exception."""
+        try:
+            base = self._base(registry)
+            challenge = await self._challenge(base)
+            if challenge.scheme == "none":
+                return Outcome(OutcomeKind.OK, "the registry is open: it asks for no credentials")
+            if challenge.scheme == "bearer":
+                realm, service = challenge.params.get("realm", ""), challenge.params.get("service", "")
+                token = await self._fetch_token(base, realm, service, login, "")
+                header = f"Bearer {token.value}"
+            else:
+                header = _basic(login)
+            response = await self._request(
+                "GET", f"{base}/v2/", headers={"Authorization": header}, insecure=self._insecure(registry)
+            )
+            if response.status == 200:
+                detail = f"the registry accepts the credentials ({challenge.scheme})"
+                outcome = Outcome(OutcomeKind.OK, detail)
+            elif response.status in (401, 403):
+                outcome = Outcome(
+                    OutcomeKind.UNAUTHORIZED,
+                    f"HTTP {response.status} to GET /v2/: the registry refuses the credentials",
+                    None,
+                    response.status,
+                )
+            else:
+                outcome = Outcome(
+                    OutcomeKind.REGISTRY_ERROR, f"HTTP {response.status} to GET /v2/", None, response.status
+                )
+        except _Failure as failure:
+            outcome = failure.outcome
+        return _refine_expired(outcome, login)
+
     async def ping(self, registry: str) -> Challenge:
         """The registry's challenge (raises RegistryError-free _Failure internally; see ``check``)."""
         return await self._challenge(self._base(registry))

@@ -148,6 +148,11 @@ class KubernetesTransport:
         self.server = str(api_client.configuration.host)
         self._timeout = (connect_timeout, read_timeout)
 
+    @property
+    def api_client(self) -> Any:
+        """The authenticated client (``pullguard secret`` writes through it)."""
+        return self._client
+
     def get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
