@@ -100,6 +100,7 @@ class ApiServerDouble:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.last_body = b""  # the last write's body (fault injection replays it)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -166,6 +167,8 @@ class ApiServerDouble:
             entry = RequestLog(method, path, query, accept)
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
+        if method != "GET":
+            self.last_body = body
         if self.intercept is not None:
             injected = self.intercept(entry, self)
             if injected is not None:

@@ -34,7 +34,9 @@ from pullguard.secrets.payload import (
     PREVIOUS_KEY,
     ROTATED_AT,
     Entry,
+    build_payload,
     describe_entries,
+    encode,
     entries_of,
     parse_timestamp,
     secret_object,
@@ -114,7 +116,11 @@ def plan_rotate(
     if expiry is not None:
         summary.append(f"  {EXPIRES_AT}: {timestamp(expiry)}")
 
+    new_payload = encode(build_payload(new_entries))
+
     def change(stored: dict[str, Any]) -> dict[str, Any] | None:
+        if (stored.get("data") or {}).get(DATA_KEY) == new_payload:
+            return None  # our own write, applied although its answer was lost (the client retried)
         if (stored.get("data") or {}).get(DATA_KEY) != old_payload:
             raise ChangeAborted(
                 f"{where} was changed by someone else while rotating (its credential is not the one that was read): "
@@ -168,6 +174,10 @@ def _swap(
     elif written:
         rv = stored.get("metadata", {}).get("resourceVersion")
         report.lines.append(f"{where} {verb} (resourceVersion {rv}; same object, same uid)")
+    else:
+        report.lines.append(
+            f"{where} {verb}: the new credential is in place (a write whose answer was lost had been applied)"
+        )
     return report
 
 
@@ -221,6 +231,8 @@ def plan_rollback(
 
     def change(stored: dict[str, Any]) -> dict[str, Any] | None:
         stored_data = stored.get("data") or {}
+        if stored_data.get(DATA_KEY) == previous_payload and stored_data.get(PREVIOUS_KEY) == old_payload:
+            return None  # already rolled back (a write whose answer was lost)
         if stored_data.get(DATA_KEY) != old_payload or stored_data.get(PREVIOUS_KEY) != previous_payload:
             raise ChangeAborted(f"{where} changed while rolling back: nothing was overwritten; run again")
         expiry = min((e for e in (_expiry(x.credential) for x in previous) if e is not None), default=None)
