@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -263,6 +264,11 @@ class _Handler(BaseHTTPRequestHandler):
     api: ApiServerDouble
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        # As Go's net/http (kube-apiserver) does: no Nagle delay between the headers and the body.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:
         self._reply("GET")
 
@@ -284,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, document = self.api.answer(method, self.path, self.headers, body)
         if status == -1:  # fault injection: the connection drops without an answer
             self.close_connection = True
-            self.connection.shutdown(2)
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
         body = json.dumps(document, separators=(",", ":")).encode()
         self.send_response(status)
