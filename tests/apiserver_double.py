@@ -166,7 +166,7 @@ class ApiServerDouble:
                 self.on_request(entry)
         else:
             entry = RequestLog(method, path, query, accept)
-        if headers.get("Authorization") != f"Bearer {self.token}":
+        if self.token and headers.get("Authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
         if method != "GET":
             self.last_body = body
@@ -176,6 +176,8 @@ class ApiServerDouble:
                 return injected
         if path in ("/version", "/version/"):
             return 200, _VERSION
+        if method == "GET" and (path in ("/api", "/apis") or path.rstrip("/") in _GROUP_VERSIONS):
+            return 200, _discovery(path.rstrip("/"), self.url)
         route = _route(path)
         if route is None:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
@@ -258,6 +260,33 @@ class ApiServerDouble:
                 ],
             }
         return 200, {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata, "items": list(page)}
+
+
+_GROUP_VERSIONS = sorted({prefix for prefix, _kind, _ns in RESOURCES.values()})
+_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+
+def _discovery(path: str, url: str) -> dict[str, Any]:
+    """Legacy (unaggregated) discovery, as kubectl falls back to it: /api, /apis, /api/v1, /apis/G/V."""
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": url.split("//")[1]}]}
+    if path == "/apis":
+        groups = []
+        for prefix in _GROUP_VERSIONS:
+            if prefix == "/api/v1":
+                continue
+            group, version = prefix.removeprefix("/apis/").split("/")
+            entry = {"groupVersion": f"{group}/{version}", "version": version}
+            groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    group_version = path.removeprefix("/apis/").removeprefix("/api/")
+    resources = [
+        {"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": _VERBS}
+        for plural, (prefix, kind, namespaced) in RESOURCES.items()
+        if prefix == path
+    ]
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 
 class _Handler(BaseHTTPRequestHandler):

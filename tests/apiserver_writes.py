@@ -32,6 +32,9 @@ Each behaviour and its upstream source (kubernetes/kubernetes):
 - `?dryRun=All`: validation, admission and the answer as for a real request, and
   nothing is stored (`staging/src/k8s.io/apiserver/pkg/endpoints/handlers/create.go`,
   `update.go`, `patch.go`: `dryrun.IsDryRun`); any other value is 400.
+- NamespaceLifecycle admission (`plugin/pkg/admission/namespace/lifecycle/admission.go`):
+  a create in a namespace that does not exist is 404 `namespaces "x" not found` (when the
+  double was given namespaces at all).
 - Secret validation (`pkg/apis/core/validation/validation.go` `ValidateSecret`,
   `ValidateSecretUpdate`): a `kubernetes.io/dockerconfigjson` Secret needs
   `.dockerconfigjson` holding JSON (422 `Invalid`, the value redacted); data keys
@@ -109,6 +112,12 @@ def write(
             )
         if not meta.get("name"):
             return 422, _invalid(kind, "", "metadata.name: Required value: name or generateName is required")
+        if namespace is not None and "namespaces" in api.objects and _find(_items(api, "namespaces"), None, namespace) is None:
+            # NamespaceLifecycle admission (plugin/pkg/admission/namespace/lifecycle): no create in a missing namespace
+            return 404, {
+                **_status(404, "NotFound", f'namespaces "{namespace}" not found'),
+                "details": {"name": namespace, "kind": "namespaces"},
+            }
         if _find(items, namespace, meta["name"]) is not None:
             return 409, {
                 **_status(409, "AlreadyExists", f'{plural} "{meta["name"]}" already exists'),

@@ -8,12 +8,13 @@ from pathlib import Path
 from apiserver_double import ApiServerDouble
 from integration.registry_env import Environment
 from integration.secret_support import make_helper, run, write_kubeconfig
-from integration.test_secret_refresh import ecr_secret, issue, token_of, tokens  # noqa: F401 (fixture)
+from integration.test_secret_refresh import ecr_secret, issue, token_of
+from integration.test_secret_refresh import tokens as tokens  # the fixture, re-exported
 
 
 def test_refresh_200_secrets_in_50_namespaces(
     registries: Environment, tokens: set[str], tmp_path: Path
-) -> None:  # noqa: F811
+) -> None:
     host = registries.token.host
     old = issue(tokens, 3600, "old")
     secrets = [ecr_secret(f"ecr-{i}", f"team-{i % 50:02d}", host, old) for i in range(200)]
