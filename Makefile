@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit verify-demo bench bench-cluster fuzz docs clean system-deps screenshot
+.PHONY: demo test lint unit verify-demo secret-demo bench bench-cluster fuzz docs clean system-deps screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test: $(STAMP) system-deps lint unit
 # (tests/integration/examples_env.py: started, verified with --connect-to, stopped).
 verify-demo: $(STAMP) system-deps
 	cd tests && ../$(BIN)/python -m integration.examples_env
+
+# `pullguard secret` create/attach/rotate/refresh against the API-server double and a real registry
+# playing registry.example.com: the output shown in README "Managing credentials".
+secret-demo: $(STAMP) system-deps
+	cd tests && ../$(BIN)/python -m integration.secret_demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

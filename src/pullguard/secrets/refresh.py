@@ -135,6 +135,7 @@ def refresh_once(
         checks = check_credentials(
             [(k, c.credential) for k, c in fresh.items()], options.images, options.client
         )
+        report.lines += [check.line() for check in checks]
         for check in checks:
             if not check.ok:
                 refused[check.registry] = f"the registry refuses the fresh token: {check.outcome.detail}"
