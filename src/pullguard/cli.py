@@ -788,3 +788,7 @@ def _fail(message: str) -> NoReturn:
 from pullguard.secrets.cli import secret as secret_commands  # noqa: E402
 
 main.add_command(secret_commands)
+
+from pullguard.fixer.cli import fix as fix_command  # noqa: E402
+
+main.add_command(fix_command)

@@ -1,0 +1,8 @@
+"""`pullguard fix PATH`: apply the remediations a file can carry, like `ruff --fix`.
+
+- ``rtyaml``: documents of a file split as kubectl splits them, edited with a
+  round-trip YAML library (comments, key order, quoting and the other documents'
+  text are kept byte for byte);
+- ``plan``: which finding becomes which edit;
+- ``cli``: the command (a unified diff by default, ``--write`` to write).
+"""

@@ -1,0 +1,172 @@
+"""`pullguard fix PATH`: the command."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import click
+
+from pullguard.errors import PullguardError
+
+EXIT_CLEAN, EXIT_FIXES, EXIT_ERROR = 0, 1, 2
+
+
+def _yaml_files(paths: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for path in paths:
+        if path == "-":
+            raise click.UsageError("fix edits files: standard input cannot be fixed")
+        target = Path(path)
+        if target.is_dir():
+            found += sorted(
+                str(p) for p in target.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            )
+        elif target.is_file():
+            found.append(str(target))
+        else:
+            raise click.UsageError(f"{path}: no such file or directory")
+    return found
+
+
+def _holds_secret(line: str, secrets: set[str]) -> bool:
+    return any(value in line for value in secrets)
+
+
+def _masked(lines: Iterable[str], secrets: set[str]) -> Iterator[str]:
+    """Belt and braces: a line that carries Secret data is never printed (fixes never change one)."""
+    for line in lines:
+        if _holds_secret(line, secrets):
+            key = line.split(":", 1)[0]
+            yield f"{key}: <Secret data not shown>\n"
+        else:
+            yield line
+
+
+def _write_atomically(path: str, text: str) -> None:
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".pullguard")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(temporary, target.stat().st_mode & 0o7777)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@click.command("fix")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--write", is_flag=True, help="Write the fixes (default: print a unified diff).")
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    help="Namespace for objects that do not name one.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: .pullguard.yaml found upwards).",
+)
+@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
+@click.option(
+    "--private-registry",
+    "private_registries",
+    multiple=True,
+    metavar="PATTERN",
+    help="As for scan: registries known to be private.",
+)
+@click.option(
+    "--assume-private", is_flag=True, help="As for scan: treat registries of unknown visibility as private."
+)
+def fix(
+    paths: tuple[str, ...],
+    write: bool,
+    namespace: str,
+    config_path: str | None,
+    no_config: bool,
+    private_registries: tuple[str, ...],
+    assume_private: bool,
+) -> None:
+    """Fix manifest files the way the findings say, keeping comments and formatting.
+
+    Fixes what a file can carry safely: a pull secret's wrong type (PG003), a
+    missing imagePullSecrets reference when a pull secret in the files covers the
+    image (PG001: added to the pod template's list, else to its ServiceAccount's),
+    a reference to a secret that does not exist (PG002: removed). Never writes a
+    credential. Prints a unified diff; --write writes the files.
+
+    \b
+    Exit codes: 0 nothing to fix (or --write wrote every fix); 1 fixes shown,
+    not written; 2 usage error or unreadable input.
+
+    \b
+    Examples:
+      pullguard fix k8s/                 # show the diff
+      pullguard fix k8s/ --write         # apply it
+      pullguard fix k8s/ | git apply     # the diff is a patch
+    """
+    from pullguard.checks import REGISTRY
+    from pullguard.config import resolve_config, scan_options
+    from pullguard.fixer.plan import plan_fixes
+    from pullguard.scan import scan_paths
+
+    files = _yaml_files(paths)
+    try:
+        config = resolve_config(config_path, no_config, list(paths), frozenset(REGISTRY))
+        options = scan_options(
+            config,
+            default_namespace=namespace,
+            private_patterns=private_registries,
+            public_patterns=(),
+            node_patterns=(),
+            assume_private=assume_private,
+            disabled_checks=(),
+            max_age_days=None,
+        )
+        result = scan_paths(list(paths), options)
+        plan = plan_fixes(result.findings, files, namespace)
+        changed = plan.changed()
+        zero_context: list[str] = []
+        for path, (before, after) in changed.items():
+            shown = os.path.relpath(path)
+            old_lines, new_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
+            diff = list(difflib.unified_diff(old_lines, new_lines, f"a/{shown}", f"b/{shown}"))
+            if any(line[:1] == " " and _holds_secret(line, plan.secret_values) for line in diff):
+                # context would show Secret data: no context (apply with `git apply --unidiff-zero`)
+                diff = list(difflib.unified_diff(old_lines, new_lines, f"a/{shown}", f"b/{shown}", n=0))
+                zero_context.append(shown)
+            if not write:
+                sys.stdout.writelines(_masked(diff, plan.secret_values))
+            else:
+                _write_atomically(path, after)
+    except PullguardError as error:
+        click.echo(f"pullguard: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    except OSError as error:
+        click.echo(f"pullguard: cannot write {error.filename}: {error.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
+    if zero_context and not write:
+        click.echo(
+            f"note: the diff of {', '.join(zero_context)} has no context lines, which would show Secret data: "
+            "apply it with `git apply --unidiff-zero`, or use --write",
+            err=True,
+        )
+    for line in plan.applied:
+        click.echo(("fixed: " if write else "fix: ") + line, err=True)
+    for line in plan.manual:
+        click.echo(f"not fixed: {line}", err=True)
+    verb = "fixed" if write else "fixable"
+    click.echo(
+        f"{len(plan.applied)} {verb} in {len(changed)} file(s); {len(plan.manual)} left to do by hand",
+        err=True,
+    )
+    sys.exit(EXIT_FIXES if changed and not write else EXIT_CLEAN)

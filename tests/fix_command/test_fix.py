@@ -1,0 +1,197 @@
+"""`pullguard fix PATH`: round-trip edits of manifest files, a unified diff by default, --write."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pullguard.fixer.rtyaml import YamlFile
+
+ROOT = Path(__file__).resolve().parents[2]
+CANARY = "canary-fix-pw-71c0-never-print"
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "pullguard", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def findings(cwd: Path) -> set[tuple[str, str]]:
+    done = run(cwd, "scan", ".", "-f", "json", "--no-config")
+    return {(f["checkId"], f["object"]["name"]) for f in json.loads(done.stdout)["findings"]}
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    target = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", target)
+    return target
+
+
+def test_diff_applies_and_equals_write_and_fixes_the_findings(examples: Path, tmp_path: Path) -> None:
+    before = findings(examples)
+    shown = run(examples, "fix", ".", "--no-config")
+    assert shown.returncode == 1, shown.stderr
+    assert "5 fixable in 4 file(s)" in shown.stderr
+    patched = tmp_path / "patched"
+    shutil.copytree(examples, patched)
+    (tmp_path / "fix.diff").write_text(shown.stdout)
+    subprocess.run(["git", "init", "-q", "."], cwd=patched, check=True)
+    applied = subprocess.run(
+        ["git", "apply", "--unidiff-zero", str(tmp_path / "fix.diff")],
+        cwd=patched,
+        capture_output=True,
+        text=True,
+    )
+    assert applied.returncode == 0, applied.stderr
+    written = run(examples, "fix", ".", "--write", "--no-config")
+    assert written.returncode == 0, written.stderr
+    for path in examples.rglob("*.yaml"):
+        assert path.read_text() == (patched / path.relative_to(examples)).read_text(), path
+    after = findings(examples)
+    fixed = before - after
+    assert {
+        ("PG003", "legacy-opaque"),
+        ("PG002", "billing"),
+        ("PG001", "frontend"),
+        ("PG001", "billing"),
+        ("PG001", "ingest"),
+    } <= fixed
+    # no new finding but those of the secret that became a pull secret (now the pull-secret checks see it)
+    assert {name for _, name in after - before} <= {"legacy-opaque"}
+    again = run(examples, "fix", ".", "--no-config")
+    assert again.returncode == 0 and again.stdout == ""
+
+
+def test_comments_order_quotes_and_other_documents_are_kept(tmp_path: Path) -> None:
+    payload = base64.b64encode(
+        json.dumps(
+            {"auths": {"registry.corp.example": {"auth": base64.b64encode(f"ci:{CANARY}".encode()).decode()}}}
+        ).encode()
+    ).decode()
+    other = base64.b64encode(json.dumps({"auths": {"other.example": {"auth": "dTpw"}}}).encode()).decode()
+    text = f"""# the shop's manifests
+apiVersion: v1
+kind: Secret
+metadata:
+  name: corp   # pull secret
+  namespace: shop
+type: Opaque   # wrong: the kubelet ignores it
+data:
+  .dockerconfigjson: {payload}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: other, namespace: shop}}
+type: kubernetes.io/dockerconfigjson
+data:
+  .dockerconfigjson: {other}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  template:
+    spec:
+      # our own list
+      imagePullSecrets:
+        - name: "gone"        # deleted last year
+        - name: other
+      containers:
+        - name: web
+          image: 'registry.corp.example/shop/web:1'   # quoted
+---
+# a document nobody touches, oddly formatted
+kind:    ConfigMap
+apiVersion: v1
+metadata: {{ name: x }}
+data: {{a: "1",   b: '2'}}
+"""
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    result = run(tmp_path, "fix", "app.yaml", "--write", "--no-config", "--assume-private")
+    assert result.returncode == 0, result.stderr
+    new = path.read_text()
+    removed = [line for line in text.splitlines() if line not in new.splitlines()]
+    added = [line for line in new.splitlines() if line not in text.splitlines()]
+    assert removed == [
+        "type: Opaque   # wrong: the kubelet ignores it",
+        '        - name: "gone"        # deleted last year',
+    ]
+    assert added == [
+        "type: kubernetes.io/dockerconfigjson # wrong: the kubelet ignores it",
+        "        - name: corp",
+    ]
+    assert new.split("---")[1] == text.split("---")[1]  # untouched documents, byte for byte
+    assert new.split("---")[3] == text.split("---")[3]
+    assert CANARY not in result.stdout + result.stderr
+
+
+def test_the_diff_never_shows_secret_data(tmp_path: Path) -> None:
+    payload = base64.b64encode(
+        json.dumps({"auths": {"r.example": {"username": "u", "password": CANARY}}}).encode()
+    ).decode()
+    (tmp_path / "s.yaml").write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ntype: Opaque\ndata:\n  .dockerconfigjson: {payload}\n"
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\ntype: Opaque\nstringData:\n"
+        f'  .dockerconfigjson: \'{{"auths": {{"r.example": {{"username": "u", "password": "{CANARY}"}}}}}}\'\n'
+    )
+    result = run(tmp_path, "fix", ".", "--no-config")
+    assert result.returncode == 1
+    assert result.stdout.count("+type: kubernetes.io/dockerconfigjson") == 2
+    assert payload not in result.stdout and CANARY not in result.stdout + result.stderr
+    assert "--unidiff-zero" in result.stderr
+
+
+def test_write_touches_only_files_with_a_fix_and_keeps_their_mode(examples: Path) -> None:
+    untouched = examples / "ops" / "ops.yaml"
+    fixed = examples / "shop" / "secrets.yaml"
+    fixed.chmod(0o640)
+    stamp = untouched.stat().st_mtime_ns
+    assert run(examples, "fix", ".", "--write", "--no-config").returncode == 0
+    assert untouched.stat().st_mtime_ns == stamp
+    assert fixed.stat().st_mode & 0o777 == 0o640
+    assert not list(examples.rglob("*.pullguard"))
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    assert run(tmp_path, "fix", "-").returncode == 2
+    assert run(tmp_path, "fix", "missing.yaml").returncode == 2
+
+
+chunks = st.lists(
+    st.sampled_from(["a: 1\n", "---\n", "--- # c\n", "\n", "# x\n", "b: [1, 2]\n", "  - y\n", "---"]),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=chunks)
+def test_an_untouched_file_renders_byte_for_byte(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert YamlFile.parse("f.yaml", text).render() == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=chunks)
+def test_document_numbers_are_the_scans(parts: list[str]) -> None:
+    """Non-blank chunks between `---` lines are numbered 1, 2, … as the scan numbers documents."""
+    text = "".join(parts)
+    numbers = [c.number for c in YamlFile.parse("f.yaml", text).chunks if c.number is not None]
+    assert numbers == list(range(1, len(numbers) + 1))
