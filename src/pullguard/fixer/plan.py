@@ -150,7 +150,7 @@ class _Planner:
     # -- fixes -----------------------------------------------------------------------------
 
     def fix(self, finding: Finding) -> None:
-        where = f"{finding.location.path}: document {finding.location.document}"
+        where = f"{os.path.normpath(finding.location.path)}: document {finding.location.document}"
         try:
             if finding.check_id == "PG003":
                 self._fix_type(finding, where)
