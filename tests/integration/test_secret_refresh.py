@@ -393,3 +393,16 @@ def test_loop_renews_at_two_thirds_of_the_token_lifetime(
         assert remaining / 3 < renewed - written < remaining, (written, expires, renewed)
     assert "next refresh in" in result.stderr
     assert_hidden(result, *issued)
+
+
+def test_refresh_server_dry_run_stores_nothing(
+    registries: Environment, tokens: set[str], cluster: tuple[ApiServerDouble, str], helper: FakeHelper
+) -> None:
+    api, kubeconfig = cluster
+    before = token_of(api, registries)
+    helper.answer(registries.token.host, ("AWS", issue(tokens, 3600, "dry")))
+    result = refresh(registries, kubeconfig, helper, "ecr", "--dry-run=server")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "would be refreshed (server dry run)" in result.stdout
+    assert [r.query.get("dryRun") for r in api.requests if r.method == "PUT"] == ["All"]
+    assert token_of(api, registries) == before

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from apiserver_double import ApiServerDouble, RequestLog
-from cluster.fixtures import pull_secret
+from cluster.fixtures import pod, pull_secret
 from integration.registry_env import USERS, Environment, free_port
 from integration.secret_support import assert_hidden, auths_of, can_pull, run, shop, stored, write_kubeconfig
 
@@ -21,7 +21,10 @@ IMAGE = "team/app:1.0"
 @pytest.fixture
 def cluster(registries: Environment, tmp_path: Path) -> Iterator[tuple[ApiServerDouble, str]]:
     secret = pull_secret("regcred", "shop", registries.basic.host, user="bob", password=USERS["bob"])
-    with ApiServerDouble(shop([secret])) as api:
+    objects = shop([secret])
+    # a running pod that pulls with the secret: --verify-after checks its image too
+    objects["pods"] = [pod("reports-1", "shop", f"{registries.basic.host}/secret/app:1.0", ["regcred"])]
+    with ApiServerDouble(objects) as api:
         yield api, write_kubeconfig(api, tmp_path / "kubeconfig")
 
 
@@ -76,6 +79,7 @@ def test_rotate_apply_swaps_keeps_the_previous_and_rolls_back(
     result = rotate(registries, kubeconfig, USERS["alice"], "--apply", "--verify-after")
     assert result.returncode == 0, result.stderr
     assert "rotated" in result.stdout and "Read back and checked" in result.stdout
+    assert f"[ok] {registries.basic.host}: can pull {registries.basic.host}/secret/app:1.0?" in result.stdout
     secret = secret_of(api)
     assert secret["metadata"]["uid"] == uid  # same object: KEP-2535 pull records stay valid
     assert auths_of(secret, ".dockerconfigjson.previous")[registries.basic.host]["username"] == "bob"
@@ -268,3 +272,56 @@ def test_rollback_refuses_a_revoked_previous_credential(
     assert result.returncode == 1 and "would break pulls" in result.stdout
     still_pulls(registries, tmp_path, api, "alice")
     assert_hidden(result, CANARY)
+
+
+def test_rotate_from_a_credential_helper(
+    registries: Environment, cluster: tuple[ApiServerDouble, str], tmp_path: Path
+) -> None:
+    from integration.secret_support import make_helper
+
+    api, kubeconfig = cluster
+    helper = make_helper(tmp_path / "helper")
+    helper.answer(registries.basic.host, ("alice", USERS["alice"]))
+    result = run(
+        "secret",
+        "rotate",
+        "regcred",
+        "--credential-helper",
+        "fake",
+        "--apply",
+        "--ca-file",
+        str(registries.pki.ca_pem),
+        kubeconfig=kubeconfig,
+        helper=helper,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert helper.calls() == [registries.basic.host] and USERS["alice"] not in helper.argv_log()
+    still_pulls(registries, tmp_path, api, "alice")
+    assert_hidden(result, USERS["alice"], USERS["bob"])
+
+
+def test_rotate_asks_which_registry_when_the_secret_covers_several(
+    registries: Environment, tmp_path: Path
+) -> None:
+    import base64
+    import json
+
+    two = pull_secret("regcred", "shop", registries.basic.host, user="bob", password=USERS["bob"])
+    payload = {
+        "auths": {
+            registries.basic.host: {"username": "bob", "password": USERS["bob"]},
+            registries.token.host: {"username": "bob", "password": USERS["bob"]},
+        }
+    }
+    two["data"][".dockerconfigjson"] = base64.b64encode(json.dumps(payload).encode()).decode()
+    with ApiServerDouble(shop([two])) as api:
+        kubeconfig = write_kubeconfig(api, tmp_path / "kubeconfig")
+        result = rotate(registries, kubeconfig, USERS["alice"], "--apply")
+        assert result.returncode == 2 and "say which to rotate with --registry" in result.stderr
+        chosen = rotate(
+            registries, kubeconfig, USERS["alice"], "--apply", "--registry", registries.token.host
+        )
+        assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+        auths = auths_of(secret_of(api))
+        assert auths[registries.token.host]["username"] == "alice"
+        assert auths[registries.basic.host]["username"] == "bob"  # the other entry is untouched

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pullguard.errors import PullguardError
 from pullguard.registry.client import ClientOptions, RegistryClient, Target
 from pullguard.registry.credentials import Login
 from pullguard.registry.outcome import Outcome, OutcomeKind
@@ -62,7 +63,10 @@ def check_credentials(
                 registry = registry_of_key(key)
                 jobs.append((key, "login", client.check_login(registry, login)))
                 for image in images:
-                    ref = parse_image(image)
+                    try:
+                        ref = parse_image(image)
+                    except PullguardError:
+                        continue  # not an image the kubelet could pull at all; verify/scan report it
                     location = parse_registry_key(key)
                     if location is None or not key_matches(location.location, ref.repository):
                         continue

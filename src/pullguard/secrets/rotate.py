@@ -45,7 +45,7 @@ from pullguard.secrets.payload import (
 from pullguard.secrets.plan import EXIT_FAILED, Plan, Report
 from pullguard.secrets.sources import NewCredential
 from pullguard.semantics.dockerconfig import Credential
-from pullguard.sources.cluster import SECRETS, ClusterNotFound
+from pullguard.sources.cluster import PODS, SECRETS, ClusterForbidden, ClusterNotFound
 
 __all__ = ["plan_rollback", "plan_rotate", "verify_stored"]
 
@@ -184,10 +184,28 @@ def _swap(
 def verify_stored(
     api: KubeApi, namespace: str, name: str, images: Sequence[str], options: ClientOptions, report: Report
 ) -> list[str]:
-    """Read the Secret back and ask the registries again, as the kubelet would use it now."""
+    """Read the Secret back and ask the registries again, as the kubelet would use it now: the login,
+    the ``--image``s, and the images of the pods in the namespace that list the Secret."""
     stored = api.get(SECRETS, namespace, name)
-    checks = check_credentials([(e.key, e.credential) for e in entries_of(stored)], images, options)
-    lines = ["Read back and checked:", *(c.line() for c in checks)]
+    lines = ["Read back and checked:"]
+    try:
+        pods = api.list_objects(PODS, namespace)
+    except ClusterForbidden:
+        pods = []
+        lines.append(f"  (may not list pods in {namespace}: their images were not checked)")
+    in_use = [
+        str(c.get("image"))
+        for pod in pods
+        if name in [str(r.get("name")) for r in (pod.get("spec") or {}).get("imagePullSecrets") or []]
+        for c in [
+            *((pod.get("spec") or {}).get("initContainers") or []),
+            *((pod.get("spec") or {}).get("containers") or []),
+        ]
+        if c.get("image")
+    ]
+    wanted = list(dict.fromkeys([*images, *in_use]))
+    checks = check_credentials([(e.key, e.credential) for e in entries_of(stored)], wanted, options)
+    lines += [c.line() for c in checks]
     if any(not c.ok for c in checks):
         report.code = EXIT_FAILED
         lines.append(
