@@ -15,7 +15,6 @@ import click
 
 from pullguard.errors import PullguardError
 from pullguard.secrets.plan import EXIT_ERROR, EXIT_OK, DryRun, Plan, Report
-from pullguard.secrets.sources import ARGV_REFUSAL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +55,8 @@ def secret() -> None:
 
 def _refuse_argv_password(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
+        from pullguard.secrets.sources import ARGV_REFUSAL
+
         raise click.UsageError(ARGV_REFUSAL)
 
 
