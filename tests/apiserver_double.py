@@ -23,6 +23,13 @@ list tags of k8s.io/api (ServiceAccount.imagePullSecrets has no patchMergeKey:
 a strategic merge replaces the list; PodSpec.imagePullSecrets merges by name),
 `dryRun=All`, and the validation of `kubernetes.io/dockerconfigjson` Secrets.
 
+Also: legacy discovery (`/api`, `/apis`, `/api/v1`, `/apis/G/V`: what kubectl falls back to
+when the aggregated discovery it asks for first is not offered), so `kubectl apply
+--dry-run=server` runs against it; `TCP_NODELAY` on each connection, as Go's net/http sets
+it (without it every response waits ~40 ms for a delayed ACK); and `intercept`, which lets
+a test answer a request itself (an error status, or `-1`: the connection drops unanswered)
+or change stored objects before the request is served (a concurrent writer).
+
 Objects can be a plain list, or any sequence (the scale benchmark generates them lazily).
 Nothing here is patched into a client: clients speak HTTP to it.
 """

@@ -406,3 +406,45 @@ def test_refresh_server_dry_run_stores_nothing(
     assert "would be refreshed (server dry run)" in result.stdout
     assert [r.query.get("dryRun") for r in api.requests if r.method == "PUT"] == ["All"]
     assert token_of(api, registries) == before
+
+
+def test_loop_stops_cleanly_on_sigterm(
+    registries: Environment, tokens: set[str], cluster: tuple[ApiServerDouble, str], helper: FakeHelper
+) -> None:
+    """A Deployment running --loop is stopped with SIGTERM between refreshes: exit 0, nothing half-written."""
+    api, kubeconfig = cluster
+    new = issue(tokens, 12 * 3600, "long")
+    helper.answer(registries.token.host, ("AWS", new))
+    env = {
+        "KUBECONFIG": kubeconfig,
+        "PATH": f"{helper.bin}:/usr/bin:/bin",
+        "FAKE_HELPER_DIR": str(helper.directory),
+    }
+    process = subprocess.Popen(
+        [
+            *PULLGUARD,
+            "secret",
+            "refresh",
+            "ecr",
+            "--credential-helper",
+            "ecr-login",
+            "--ca-file",
+            str(registries.pki.ca_pem),
+            "--apply",
+            "--loop",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not api.paths("PUT") and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # now sleeping until ~8 h from now
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "next refresh in" in err and token_of(api, registries) == new
+    assert new not in out + err
