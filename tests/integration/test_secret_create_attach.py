@@ -189,6 +189,24 @@ def test_create_output_yaml_writes_nothing_and_says_encryption_is_the_users_job(
     assert obj["kind"] == "Secret" and obj["type"] == "kubernetes.io/dockerconfigjson"
     assert "SOPS" in result.stderr and "Sealed Secrets" in result.stderr and "ExternalSecret" in result.stderr
     assert CANARY not in result.stderr
+    without_namespace = run(
+        "secret",
+        "create",
+        "regcred",
+        "--registry",
+        "r.example",
+        "--username",
+        "ci",
+        "--password-stdin",
+        "--no-verify",
+        "-o",
+        "yaml",
+        kubeconfig=kubeconfig,
+        stdin=CANARY,
+    )
+    assert (
+        yaml.safe_load(without_namespace.stdout)["metadata"]["namespace"] == "shop"
+    )  # the context's, as kubectl
     assert api.requests == []  # not even a read
 
 

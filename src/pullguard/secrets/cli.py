@@ -339,7 +339,13 @@ def create_command(name: str, registry: str, username: str | None, **kwargs: Any
     else:
         new = static_credential(registry, username or "", source)
     offline = kwargs["output"] == "yaml" or kwargs["dry_run"] == DryRun.CLIENT
-    api = None if offline else _api(kwargs["kubeconfig"], kwargs["context"])
+    if offline:  # no request is made; the kubeconfig still names the namespace, as for kubectl
+        try:
+            api = _api(kwargs["kubeconfig"], kwargs["context"])
+        except PullguardError:
+            api = None  # GitOps without a cluster: -n or "default"
+    else:
+        api = _api(kwargs["kubeconfig"], kwargs["context"])
     if api is not None:
         api.hide(new.credential.password)
     namespace = _namespace(kwargs["namespace"], api)
