@@ -1,0 +1,456 @@
+"""Read Kubernetes API-server audit events as the log backend writes them, with bounded memory.
+
+Accepted input, per file (or `-` for standard input), detected from its content:
+- JSON lines: one `audit.k8s.io/v1` (or `v1beta1`) `Event` per line, as
+  `--audit-log-path` writes it (a line may also hold a whole `EventList`);
+- gzip-compressed files (rotated logs, `audit-….log.gz`), recognised by their magic bytes;
+- one JSON document: an `EventList` (as the webhook backend posts it, or pretty-printed),
+  read item by item, or a single `Event`.
+
+Memory stays bounded whatever the file size: a line (or an `EventList` item) longer than
+`max_event_bytes` is reported as an input problem and skipped without being held whole.
+A malformed line is an input problem naming the file and line; the run goes on.
+
+Only events about secrets are decoded (`b"secrets"` appears in every such event); any
+other line is only checked to look like a JSON object. Request and response bodies
+(`requestObject`, `responseObject`) are never returned: the caller gets `AuditEvent`,
+which holds metadata only, and whether a body was present.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import sys
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any, cast
+
+from pullguard.sources.model import InputProblem, Level, Location
+
+DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024
+_CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_SECRETS = b"secrets"
+_READ_VERBS = frozenset({"get", "list", "watch"})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """The metadata of one audit event about secrets; never a request or response body."""
+
+    path: str
+    line: int
+    audit_id: str
+    stage: str
+    level: str
+    verb: str
+    username: str
+    groups: tuple[str, ...]
+    impersonated_user: str | None
+    impersonated_groups: tuple[str, ...]
+    source_ips: tuple[str, ...]
+    user_agent: str
+    namespace: str  # "" for a cluster-wide request
+    name: str  # "" for a list/watch of every secret (of the namespace, or of the cluster)
+    code: int | None  # responseStatus.code; None when the stage logs none
+    time: str  # stageTimestamp, else requestReceivedTimestamp (RFC 3339)
+    authz_reason: str  # annotation authorization.k8s.io/reason (names the binding that allowed it)
+    authz_decision: str  # annotation authorization.k8s.io/decision: allow / forbid
+    has_body: bool  # requestObject or responseObject was logged: the log holds secret data
+
+    @property
+    def is_read(self) -> bool:
+        return self.verb in _READ_VERBS
+
+    @property
+    def subject(self) -> str:
+        """The user the request was authorised as: the impersonated one, when there is one."""
+        return self.impersonated_user or self.username
+
+    @property
+    def subject_groups(self) -> tuple[str, ...]:
+        return self.impersonated_groups if self.impersonated_user else self.groups
+
+
+@dataclass(slots=True)
+class ReadStats:
+    files: int = 0
+    lines: int = 0
+    events: int = 0  # every event read, secrets or not
+    secret_events: int = 0  # events about core/v1 secrets
+    bytes: int = 0  # uncompressed bytes read
+    problems: list[InputProblem] = field(default_factory=list)
+    problems_per_file: dict[str, int] = field(default_factory=dict)
+    problems_dropped: int = 0  # beyond MAX_PROBLEMS_PER_FILE in one file: counted, not kept
+
+
+class _Malformed(Exception):
+    pass
+
+
+def read_events(
+    paths: list[str], stats: ReadStats, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+) -> Iterator[AuditEvent]:
+    """Every event about core `secrets` in the files, in file order; problems go to `stats.problems`."""
+    for path in paths:
+        stats.files += 1
+        try:
+            if path == "-":
+                yield from _read_stream(sys.stdin.buffer, "-", stats, max_event_bytes)
+            else:
+                with open(path, "rb") as raw:
+                    yield from _read_stream(raw, path, stats, max_event_bytes)
+        except OSError as error:
+            _problem(stats, path, 0, "unreadable-file", f"cannot read: {error.strerror or error}")
+
+
+def _read_stream(raw: IO[bytes], path: str, stats: ReadStats, limit: int) -> Iterator[AuditEvent]:
+    buffered = (
+        raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw), _CHUNK)
+    )
+    stream: IO[bytes] = buffered
+    if buffered.peek(2)[:2] == _GZIP_MAGIC:
+        stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+    line_no = 0
+    try:
+        first = _first_non_blank(stream, stats, limit)
+        if first is None:
+            return
+        line_no, line = first
+        if _is_complete_json(line):
+            yield from _events_of_line(line, path, line_no, stats)
+            yield from _read_lines(stream, path, line_no, stats, limit)
+        else:
+            # a pretty-printed document (EventList or Event) spread over lines
+            yield from _read_document(stream, line, path, line_no, stats, limit)
+    except (OSError, EOFError, zlib.error) as error:
+        _problem(stats, path, line_no, "unreadable-file", f"cannot read past line {line_no}: {error}")
+
+
+def _first_non_blank(stream: IO[bytes], stats: ReadStats, limit: int) -> tuple[int, bytes] | None:
+    line_no = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return None
+        line_no += 1
+        stats.bytes += len(line)
+        if line.strip():
+            if len(line) > limit and not line.endswith(b"\n"):
+                # too long for a line: read as a document, which is bounded item by item
+                return line_no, line
+            return line_no, line
+
+
+def _is_complete_json(line: bytes) -> bool:
+    text = line.strip()
+    if not text.startswith(b"{") or not text.endswith(b"}"):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_lines(
+    stream: IO[bytes], path: str, line_no: int, stats: ReadStats, limit: int
+) -> Iterator[AuditEvent]:
+    readline = stream.readline
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        line_no += 1
+        stats.bytes += len(line)
+        if len(line) > limit and not line.endswith(b"\n"):
+            skipped = _skip_rest_of_line(stream, stats)
+            _problem(
+                stats,
+                path,
+                line_no,
+                "event-too-long",
+                f"line longer than {limit} bytes ({len(line) + skipped} bytes) skipped; raise --max-event-bytes to read it",
+            )
+            continue
+        if _SECRETS not in line:
+            text = line.strip()
+            if not text:
+                continue
+            stats.lines += 1
+            if text[:1] != b"{" or text[-1:] != b"}":
+                _problem(
+                    stats,
+                    path,
+                    line_no,
+                    "malformed-event",
+                    "not a JSON object (an audit event per line expected)",
+                )
+            else:
+                stats.events += 1
+            continue
+        stats.lines += 1
+        yield from _events_of_line(line, path, line_no, stats)
+
+
+def _skip_rest_of_line(stream: IO[bytes], stats: ReadStats) -> int:
+    skipped = 0
+    while True:
+        chunk = stream.readline(_CHUNK)
+        skipped += len(chunk)
+        stats.bytes += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def _events_of_line(line: bytes, path: str, line_no: int, stats: ReadStats) -> Iterator[AuditEvent]:
+    try:
+        value = json.loads(line)
+    except ValueError as error:
+        reason = str(error).split(":")[0]
+        _problem(stats, path, line_no, "malformed-event", f"not valid JSON ({reason})")
+        return
+    except RecursionError:
+        _problem(stats, path, line_no, "malformed-event", "JSON nested too deeply")
+        return
+    yield from _events_of_value(value, path, line_no, stats)
+
+
+def _events_of_value(value: Any, path: str, line_no: int, stats: ReadStats) -> Iterator[AuditEvent]:
+    if not isinstance(value, dict):
+        _problem(stats, path, line_no, "malformed-event", "not a JSON object (an audit event expected)")
+        return
+    if value.get("kind") == "EventList":
+        items = value.get("items")
+        if not isinstance(items, list):
+            _problem(stats, path, line_no, "malformed-event", "EventList without an items list")
+            return
+        for item in items:
+            yield from _events_of_value(item, path, line_no, stats)
+        return
+    stats.events += 1
+    try:
+        event = _event(value, path, line_no)
+    except _Malformed as error:
+        _problem(stats, path, line_no, "malformed-event", str(error))
+        return
+    if event is not None:
+        stats.secret_events += 1
+        yield event
+
+
+def _str(mapping: Mapping[str, Any], key: str, where: str) -> str:
+    value = mapping.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Malformed(f"field {where}{key} is not a string")
+    return value
+
+
+def _strings(mapping: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = mapping.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Malformed(f"field {where}{key} is not a list of strings")
+    return tuple(value)
+
+
+def _mapping(mapping: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = mapping.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Malformed(f"field {key} is not an object")
+    return value
+
+
+def _event(value: Mapping[str, Any], path: str, line_no: int) -> AuditEvent | None:
+    kind = value.get("kind")
+    if kind not in (None, "Event"):
+        raise _Malformed(f"kind {str(kind)[:40]!r} is not an audit Event")
+    api_version = value.get("apiVersion")
+    if api_version is not None and not str(api_version).startswith("audit.k8s.io/"):
+        raise _Malformed(f"apiVersion {str(api_version)[:60]!r} is not audit.k8s.io")
+    ref = _mapping(value, "objectRef")
+    if _str(ref, "resource", "objectRef.") != "secrets" or _str(ref, "apiGroup", "objectRef.") not in (
+        "",
+        "core",
+    ):
+        return None
+    if _str(ref, "subresource", "objectRef."):
+        return None
+    user = _mapping(value, "user")
+    impersonated = _mapping(value, "impersonatedUser")
+    status = _mapping(value, "responseStatus")
+    code = status.get("code")
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+        raise _Malformed("field responseStatus.code is not an integer")
+    annotations = _mapping(value, "annotations")
+    return AuditEvent(
+        path=path,
+        line=line_no,
+        audit_id=_str(value, "auditID", ""),
+        stage=_str(value, "stage", ""),
+        level=_str(value, "level", ""),
+        verb=_str(value, "verb", ""),
+        username=_str(user, "username", "user."),
+        groups=_strings(user, "groups", "user."),
+        impersonated_user=_str(impersonated, "username", "impersonatedUser.") or None,
+        impersonated_groups=_strings(impersonated, "groups", "impersonatedUser."),
+        source_ips=_strings(value, "sourceIPs", ""),
+        user_agent=_str(value, "userAgent", ""),
+        namespace=_str(ref, "namespace", "objectRef."),
+        name=_str(ref, "name", "objectRef."),
+        code=code,
+        time=_str(value, "stageTimestamp", "")
+        or _str(value, "requestReceivedTimestamp", "")
+        or _str(value, "timestamp", ""),
+        authz_reason=_str(annotations, "authorization.k8s.io/reason", "annotations."),
+        authz_decision=_str(annotations, "authorization.k8s.io/decision", "annotations."),
+        has_body="requestObject" in value or "responseObject" in value,
+    )
+
+
+# -- one JSON document (EventList or Event) over many lines ----------------------------------
+
+
+class _Document:
+    """A text buffer over the stream that grows on demand, never beyond one item plus a chunk."""
+
+    def __init__(self, stream: IO[bytes], head: bytes, stats: ReadStats, limit: int) -> None:
+        self.stream = stream
+        self.utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.text = self.utf8.decode(head)
+        self.pos = 0
+        self.stats = stats
+        self.limit = limit
+        self.eof = False
+        self.consumed_lines = 0  # newlines before self.pos, for locations
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.stream.read(_CHUNK)
+        self.stats.bytes += len(chunk)
+        if not chunk:
+            self.eof = True
+        self.text = self.text[self.pos :] + self.utf8.decode(chunk, final=self.eof)
+        self.pos = 0
+        return bool(chunk)
+
+    def skip_ws(self) -> None:
+        while True:
+            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
+                if self.text[self.pos] == "\n":
+                    self.consumed_lines += 1
+                self.pos += 1
+            if self.pos < len(self.text) or not self.more():
+                return
+
+    def peek(self) -> str:
+        self.skip_ws()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise _Malformed(f"expected {char!r} in the JSON document")
+        self.pos += 1
+
+    def value(self, decoder: json.JSONDecoder) -> Any:
+        """The next JSON value, reading more until it is complete; bounded by `limit`."""
+        self.skip_ws()
+        while True:
+            try:
+                value, end = decoder.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as error:
+                if len(self.text) - self.pos > self.limit:
+                    raise _TooLong from None
+                if self.more():
+                    continue  # perhaps only incomplete: read on (at most `limit` bytes)
+                raise _Malformed(f"not valid JSON ({error.msg})") from None
+            except RecursionError:
+                raise _Malformed("JSON nested too deeply") from None
+            if end >= len(self.text) and not isinstance(value, dict | list | str) and self.more():
+                continue  # a number or literal cut by the chunk boundary
+            self.consumed_lines += self.text.count("\n", self.pos, end)
+            self.pos = end
+            return value
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _read_document(
+    stream: IO[bytes], head: bytes, path: str, line_no: int, stats: ReadStats, limit: int
+) -> Iterator[AuditEvent]:
+    """An EventList read item by item (each item bounded by `limit`), or one pretty-printed Event."""
+    doc = _Document(stream, head, stats, limit)
+    decoder = json.JSONDecoder()
+    top: dict[str, Any] = {}  # the members other than items (an Event's, or the list's metadata)
+    saw_items = False
+
+    def here() -> int:
+        return line_no + doc.consumed_lines
+
+    try:
+        doc.expect("{")
+        while doc.peek() != "}":
+            key = doc.value(decoder)
+            if not isinstance(key, str):
+                raise _Malformed("expected a member name in the JSON document")
+            doc.expect(":")
+            if key == "items" and doc.peek() == "[":
+                saw_items = True
+                doc.expect("[")
+                while doc.peek() != "]":
+                    at = here()
+                    item = doc.value(decoder)
+                    stats.lines += 1
+                    yield from _events_of_value(item, path, at, stats)
+                    if doc.peek() == ",":
+                        doc.pos += 1
+                    elif doc.peek() != "]":
+                        raise _Malformed("expected ',' or ']' between EventList items")
+                doc.expect("]")
+            else:
+                top[key] = doc.value(decoder)
+            if doc.peek() == ",":
+                doc.pos += 1
+            elif doc.peek() != "}":
+                raise _Malformed("expected ',' or '}' between members")
+    except _TooLong:
+        _problem(
+            stats,
+            path,
+            here(),
+            "event-too-long",
+            f"a JSON value longer than {limit} bytes; stopped reading this file",
+        )
+        return
+    except _Malformed as error:
+        _problem(stats, path, here(), "malformed-event", f"{error}; stopped reading this file")
+        return
+    if not saw_items:
+        stats.lines += 1
+        yield from _events_of_value(top, path, line_no, stats)
+
+
+MAX_PROBLEMS_PER_FILE = 1000
+
+
+def _problem(stats: ReadStats, path: str, line: int, code: str, message: str) -> None:
+    """Record an input problem; past MAX_PROBLEMS_PER_FILE for one file only count them."""
+    stats.problems_per_file[path] = count = stats.problems_per_file.get(path, 0) + 1
+    if count > MAX_PROBLEMS_PER_FILE:
+        stats.problems_dropped += 1
+        return
+    stats.problems.append(
+        InputProblem(Location(path, max(line, 1), max(line, 1)), Level.ERROR, code, message)
+    )
