@@ -243,77 +243,90 @@ def _events_of_value(value: Any, path: str, line_no: int, stats: ReadStats) -> I
         yield event
 
 
-def _str(mapping: Mapping[str, Any], key: str, where: str) -> str:
-    value = mapping.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _Malformed(f"field {where}{key} is not a string")
-    return value
-
-
-def _strings(mapping: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = mapping.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Malformed(f"field {where}{key} is not a list of strings")
-    return tuple(value)
-
-
-def _mapping(mapping: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = mapping.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Malformed(f"field {key} is not an object")
-    return value
+_EMPTY: Mapping[str, Any] = {}
 
 
 def _event(value: Mapping[str, Any], path: str, line_no: int) -> AuditEvent | None:
+    """The event's metadata when it is about core secrets; fields are type-checked on the way."""
+    ref = value.get("objectRef")
+    if ref is None:
+        return None
+    if type(ref) is not dict:
+        raise _Malformed("field objectRef is not an object")
+    if (
+        ref.get("resource") != "secrets"
+        or ref.get("apiGroup") not in (None, "", "core")
+        or ref.get("subresource")
+    ):
+        return None
     kind = value.get("kind")
-    if kind not in (None, "Event"):
+    if kind is not None and kind != "Event":
         raise _Malformed(f"kind {str(kind)[:40]!r} is not an audit Event")
     api_version = value.get("apiVersion")
     if api_version is not None and not str(api_version).startswith("audit.k8s.io/"):
         raise _Malformed(f"apiVersion {str(api_version)[:60]!r} is not audit.k8s.io")
-    ref = _mapping(value, "objectRef")
-    if _str(ref, "resource", "objectRef.") != "secrets" or _str(ref, "apiGroup", "objectRef.") not in (
-        "",
-        "core",
+    get = value.get
+    user = get("user") or _EMPTY
+    impersonated = get("impersonatedUser") or _EMPTY
+    status = get("responseStatus") or _EMPTY
+    annotations = get("annotations") or _EMPTY
+    for key, part in (
+        ("user", user),
+        ("impersonatedUser", impersonated),
+        ("responseStatus", status),
+        ("annotations", annotations),
     ):
-        return None
-    if _str(ref, "subresource", "objectRef."):
-        return None
-    user = _mapping(value, "user")
-    impersonated = _mapping(value, "impersonatedUser")
-    status = _mapping(value, "responseStatus")
+        if type(part) is not dict:
+            raise _Malformed(f"field {key} is not an object")
     code = status.get("code")
-    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+    if code is not None and type(code) is not int:
         raise _Malformed("field responseStatus.code is not an integer")
-    annotations = _mapping(value, "annotations")
+    texts = {
+        "auditID": get("auditID"),
+        "stage": get("stage"),
+        "level": get("level"),
+        "verb": get("verb"),
+        "user.username": user.get("username"),
+        "impersonatedUser.username": impersonated.get("username"),
+        "userAgent": get("userAgent"),
+        "objectRef.namespace": ref.get("namespace"),
+        "objectRef.name": ref.get("name"),
+        "stageTimestamp": get("stageTimestamp") or get("requestReceivedTimestamp") or get("timestamp"),
+        "annotations.authorization.k8s.io/reason": annotations.get("authorization.k8s.io/reason"),
+        "annotations.authorization.k8s.io/decision": annotations.get("authorization.k8s.io/decision"),
+    }
+    for key, text in texts.items():
+        if text is not None and type(text) is not str:
+            raise _Malformed(f"field {key} is not a string")
+    lists = {
+        "user.groups": user.get("groups") or [],
+        "impersonatedUser.groups": impersonated.get("groups") or [],
+        "sourceIPs": get("sourceIPs") or [],
+    }
+    for key, items in lists.items():
+        if type(items) is not list or not all(type(item) is str for item in items):
+            raise _Malformed(f"field {key} is not a list of strings")
+    t = [text or "" for text in texts.values()]
     return AuditEvent(
-        path=path,
-        line=line_no,
-        audit_id=_str(value, "auditID", ""),
-        stage=_str(value, "stage", ""),
-        level=_str(value, "level", ""),
-        verb=_str(value, "verb", ""),
-        username=_str(user, "username", "user."),
-        groups=_strings(user, "groups", "user."),
-        impersonated_user=_str(impersonated, "username", "impersonatedUser.") or None,
-        impersonated_groups=_strings(impersonated, "groups", "impersonatedUser."),
-        source_ips=_strings(value, "sourceIPs", ""),
-        user_agent=_str(value, "userAgent", ""),
-        namespace=_str(ref, "namespace", "objectRef."),
-        name=_str(ref, "name", "objectRef."),
-        code=code,
-        time=_str(value, "stageTimestamp", "")
-        or _str(value, "requestReceivedTimestamp", "")
-        or _str(value, "timestamp", ""),
-        authz_reason=_str(annotations, "authorization.k8s.io/reason", "annotations."),
-        authz_decision=_str(annotations, "authorization.k8s.io/decision", "annotations."),
-        has_body="requestObject" in value or "responseObject" in value,
+        path,
+        line_no,
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        t[4],
+        tuple(lists["user.groups"]),
+        t[5] or None,
+        tuple(lists["impersonatedUser.groups"]),
+        tuple(lists["sourceIPs"]),
+        t[6],
+        t[7],
+        t[8],
+        code,
+        t[9],
+        t[10],
+        t[11],
+        "requestObject" in value or "responseObject" in value,
     )
 
 
