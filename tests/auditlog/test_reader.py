@@ -192,3 +192,71 @@ def test_events_round_trip(events: list[dict[str, object]]) -> None:
             (ev["verb"], ev["user"]["username"], ev["objectRef"].get("name"), ev["responseStatus"]["code"])  # type: ignore[index,union-attr]
             for ev in events
         ]
+
+
+def test_a_first_line_longer_than_the_limit_does_not_end_the_file(tmp_path: Path) -> None:
+    huge = g.event(verb="get", user="x", name="regcred", level="RequestResponse", body_password="p" * 50_000)
+    path = g.write(tmp_path / "audit.log", [huge, g.kubelet_get()])
+    events, stats = read(path, limit=8192)
+    assert [e.username for e in events] == ["system:node:node-1"]
+    assert [(p.location.line, p.code) for p in stats.problems] == [(1, "event-too-long")]
+
+
+def test_a_one_line_event_list_longer_than_the_limit_is_read_item_by_item(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text(
+        json.dumps({"kind": "EventList", "items": [g.kubelet_get(name=f"s{i}") for i in range(200)]})
+    )
+    assert path.stat().st_size > 8192
+    events, stats = read(path, limit=8192)
+    assert len(events) == 200 and not stats.problems
+
+
+def test_pretty_printed_documents_one_after_another(tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    documents = [
+        g.kubelet_get(name="a"),
+        {"kind": "EventList", "items": [g.kubelet_get(name="b")]},
+        g.kubelet_get(name="c"),
+    ]
+    path.write_text("\n".join(json.dumps(d, indent=2) for d in documents) + "\n")
+    events, stats = read(path)
+    assert [e.name for e in events] == ["a", "b", "c"] and not stats.problems
+    lines = path.read_text().splitlines()
+    assert lines[events[2].line - 1] == "{" and lines[events[2].line - 2] == "}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,30}", fullmatch=True), min_size=1, max_size=15),
+    indent=st.sampled_from([None, 0, 1, 2, 4]),
+    chunk=st.integers(min_value=1, max_value=700),
+    wrap=st.booleans(),
+)
+def test_documents_read_alike_whatever_the_chunk_boundaries(
+    names: list[str], indent: int | None, chunk: int, wrap: bool
+) -> None:
+    """EventList / event documents are decoded across buffer refills: any chunk size, any layout."""
+    import tempfile
+
+    from pullguard.auditlog import reader
+
+    items = [g.kubelet_get(name=name) for name in names]
+    document: object = {"kind": "EventList", "metadata": {"resourceVersion": 7}, "items": items}
+    text = (
+        json.dumps(document, indent=indent)
+        if wrap
+        else "\n".join(json.dumps(i, indent=indent) for i in items)
+    )
+    saved = reader._CHUNK
+    reader._CHUNK = chunk
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "events.json"
+            path.write_text(text)
+            stats = ReadStats()
+            events = list(read_events([str(path)], stats, 1 << 20))
+    finally:
+        reader._CHUNK = saved
+    assert not stats.problems
+    assert [e.name for e in events] == names

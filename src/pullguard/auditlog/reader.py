@@ -36,6 +36,7 @@ _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _SECRETS = b"secrets"
 _READ_VERBS = frozenset({"get", "list", "watch"})
+_Stream = io.BufferedReader | gzip.GzipFile  # both peek
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,61 +113,60 @@ def _read_stream(raw: IO[bytes], path: str, stats: ReadStats, limit: int) -> Ite
     buffered = (
         raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw), _CHUNK)
     )
-    stream: IO[bytes] = buffered
+    stream: _Stream = buffered
     if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        stream = gzip.GzipFile(fileobj=buffered, mode="rb")
     line_no = 0
     try:
-        first = _first_non_blank(stream, stats, limit)
-        if first is None:
+        found = _skip_blank(stream, stats)
+        if found is None:
             return
-        line_no, line = first
-        if _is_complete_json(line):
-            yield from _events_of_line(line, path, line_no, stats)
-            yield from _read_lines(stream, path, line_no, stats, limit)
-        else:
+        line_no = found
+        head = stream.readline(limit + 1)
+        stats.bytes += len(head)
+        too_long = len(head) > limit and not head.endswith(b"\n")
+        text = head.strip()
+        if too_long and b'"EventList"' in head[:512]:
+            # one EventList on one (long) line: read as a document, bounded item by item
+            yield from _read_documents(stream, head, path, line_no, stats, limit)
+        elif text.startswith(b"{") and not text.endswith(b"}") and not too_long:
             # a pretty-printed document (EventList or Event) spread over lines
-            yield from _read_document(stream, line, path, line_no, stats, limit)
+            yield from _read_documents(stream, head, path, line_no, stats, limit)
+        else:
+            # JSON lines, one event per line (the log backend's format)
+            yield from _read_lines(stream, path, line_no - 1, stats, limit, first=head)
     except (OSError, EOFError, zlib.error) as error:
         _problem(stats, path, line_no, "unreadable-file", f"cannot read past line {line_no}: {error}")
 
 
-def _first_non_blank(stream: IO[bytes], stats: ReadStats, limit: int) -> tuple[int, bytes] | None:
-    line_no = 0
+def _skip_blank(stream: _Stream, stats: ReadStats) -> int | None:
+    """Skip leading whitespace (byte by byte: bounded); the number of the first other line, None when empty."""
+    line_no = 1
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
+        peeked = stream.peek(1)[:1]
+        if not peeked:
             return None
-        line_no += 1
-        stats.bytes += len(line)
-        if line.strip():
-            if len(line) > limit and not line.endswith(b"\n"):
-                # too long for a line: read as a document, which is bounded item by item
-                return line_no, line
-            return line_no, line
-
-
-def _is_complete_json(line: bytes) -> bool:
-    text = line.strip()
-    if not text.startswith(b"{") or not text.endswith(b"}"):
-        return False
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+        if peeked not in b" \t\r\n":
+            return line_no
+        stats.bytes += 1
+        if stream.read(1) == b"\n":
+            line_no += 1
 
 
 def _read_lines(
-    stream: IO[bytes], path: str, line_no: int, stats: ReadStats, limit: int
+    stream: _Stream, path: str, line_no: int, stats: ReadStats, limit: int, first: bytes = b""
 ) -> Iterator[AuditEvent]:
+    """JSON lines from after line `line_no`; `first` is that next line when already read."""
     readline = stream.readline
     while True:
-        line = readline(limit + 1)
-        if not line:
-            return
+        if first:
+            line, first = first, b""
+        else:
+            line = readline(limit + 1)
+            if not line:
+                return
+            stats.bytes += len(line)
         line_no += 1
-        stats.bytes += len(line)
         if len(line) > limit and not line.endswith(b"\n"):
             skipped = _skip_rest_of_line(stream, stats)
             _problem(
@@ -197,7 +197,7 @@ def _read_lines(
         yield from _events_of_line(line, path, line_no, stats)
 
 
-def _skip_rest_of_line(stream: IO[bytes], stats: ReadStats) -> int:
+def _skip_rest_of_line(stream: _Stream, stats: ReadStats) -> int:
     skipped = 0
     while True:
         chunk = stream.readline(_CHUNK)
@@ -336,7 +336,7 @@ def _event(value: Mapping[str, Any], path: str, line_no: int) -> AuditEvent | No
 class _Document:
     """A text buffer over the stream that grows on demand, never beyond one item plus a chunk."""
 
-    def __init__(self, stream: IO[bytes], head: bytes, stats: ReadStats, limit: int) -> None:
+    def __init__(self, stream: _Stream, head: bytes, stats: ReadStats, limit: int) -> None:
         self.stream = stream
         self.utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.text = self.utf8.decode(head)
@@ -400,59 +400,56 @@ class _TooLong(Exception):
     pass
 
 
-def _read_document(
-    stream: IO[bytes], head: bytes, path: str, line_no: int, stats: ReadStats, limit: int
+def _read_documents(
+    stream: _Stream, head: bytes, path: str, line_no: int, stats: ReadStats, limit: int
 ) -> Iterator[AuditEvent]:
-    """An EventList read item by item (each item bounded by `limit`), or one pretty-printed Event."""
+    """JSON documents one after the other: EventLists read item by item (each item bounded by
+    `limit`), or pretty-printed Events (each member bounded by `limit`)."""
     doc = _Document(stream, head, stats, limit)
     decoder = json.JSONDecoder()
-    top: dict[str, Any] = {}  # the members other than items (an Event's, or the list's metadata)
-    saw_items = False
 
     def here() -> int:
         return line_no + doc.consumed_lines
 
     try:
-        doc.expect("{")
-        while doc.peek() != "}":
-            key = doc.value(decoder)
-            if not isinstance(key, str):
-                raise _Malformed("expected a member name in the JSON document")
-            doc.expect(":")
-            if key == "items" and doc.peek() == "[":
-                saw_items = True
-                doc.expect("[")
-                while doc.peek() != "]":
-                    at = here()
-                    item = doc.value(decoder)
-                    stats.lines += 1
-                    yield from _events_of_value(item, path, at, stats)
-                    if doc.peek() == ",":
-                        doc.pos += 1
-                    elif doc.peek() != "]":
-                        raise _Malformed("expected ',' or ']' between EventList items")
-                doc.expect("]")
-            else:
-                top[key] = doc.value(decoder)
-            if doc.peek() == ",":
-                doc.pos += 1
-            elif doc.peek() != "}":
-                raise _Malformed("expected ',' or '}' between members")
+        while doc.peek():
+            start = here()
+            top: dict[str, Any] = {}  # the members other than items (an Event's, or the list's metadata)
+            saw_items = False
+            doc.expect("{")
+            while doc.peek() != "}":
+                key = doc.value(decoder)
+                if not isinstance(key, str):
+                    raise _Malformed("expected a member name in the JSON document")
+                doc.expect(":")
+                if key == "items" and doc.peek() == "[":
+                    saw_items = True
+                    doc.expect("[")
+                    while doc.peek() != "]":
+                        at = here()
+                        item = doc.value(decoder)
+                        stats.lines += 1
+                        yield from _events_of_value(item, path, at, stats)
+                        if doc.peek() == ",":
+                            doc.pos += 1
+                        elif doc.peek() != "]":
+                            raise _Malformed("expected ',' or ']' between EventList items")
+                    doc.expect("]")
+                else:
+                    top[key] = doc.value(decoder)
+                if doc.peek() == ",":
+                    doc.pos += 1
+                elif doc.peek() != "}":
+                    raise _Malformed("expected ',' or '}' between members")
+            doc.expect("}")
+            if not saw_items:
+                stats.lines += 1
+                yield from _events_of_value(top, path, start, stats)
     except _TooLong:
-        _problem(
-            stats,
-            path,
-            here(),
-            "event-too-long",
-            f"a JSON value longer than {limit} bytes; stopped reading this file",
-        )
-        return
+        message = f"a JSON value longer than {limit} bytes; stopped reading this file"
+        _problem(stats, path, here(), "event-too-long", message)
     except _Malformed as error:
         _problem(stats, path, here(), "malformed-event", f"{error}; stopped reading this file")
-        return
-    if not saw_items:
-        stats.lines += 1
-        yield from _events_of_value(top, path, line_no, stats)
 
 
 MAX_PROBLEMS_PER_FILE = 1000
