@@ -85,3 +85,33 @@ def test_pull_secrets_and_grants_from_the_cluster(tmp_path: Path) -> None:
         assert all(r.method == "GET" for r in api.requests)
         assert {r.user_agent for r in api.requests} == {f"pullguard/{__version__} (cluster scan)"}
         assert CANARY_PASSWORD not in result.stdout + result.stderr
+
+
+def test_scan_cluster_with_audit_log(tmp_path: Path) -> None:
+    log = g.write(
+        tmp_path / "audit.log",
+        [g.event(verb="get", user="mallory", namespace="ops", name="ops-creds", level="RequestResponse")],
+    )
+    with ApiServerDouble(cluster()) as api:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(api.kubeconfig("prod")))
+        result = run(
+            "scan", "--cluster", "-A", "--kubeconfig", str(kubeconfig), "--audit-log", str(log), "-f", "json"
+        )
+        report = json.loads(result.stdout)
+        pg040 = [f for f in report["findings"] if f["checkId"] == "PG040"]
+        assert [(f["object"]["namespace"], f["object"]["name"]) for f in pg040] == [("ops", "ops-creds")]
+        assert any(f["checkId"] == "PG015" and f["object"]["kind"] == "AuditLog" for f in report["findings"])
+        assert g.dockerconfig() not in result.stdout
+        two = run(
+            "scan",
+            "--context",
+            "a",
+            "--context",
+            "b",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--audit-log",
+            str(log),
+        )
+        assert two.returncode == 2 and "one --context" in two.stderr

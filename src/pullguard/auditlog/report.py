@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from pullguard import __version__
 from pullguard.auditlog.classify import Verdict
-from pullguard.auditlog.summary import AuditResult, Readings, clean, secret_label
+from pullguard.auditlog.summary import AuditResult, Readings, clean, plural, secret_label
 from pullguard.report.json_report import finding as finding_json
 from pullguard.report.json_report import location as location_json
 from pullguard.sources.model import Level
@@ -49,11 +49,13 @@ def render_text(result: AuditResult, out: TextIO) -> None:
     write = out.write
     write(f"{result.headline}\n")
     write(
-        f"{stats.files} files, {stats.events} events ({stats.secret_events} about secrets), "
-        f"{result.requests} requests about {'pull secrets' if result.secrets_known else 'secrets'}.\n"
+        f"{plural(stats.files, 'file')}, {plural(stats.events, 'event')} ({stats.secret_events} about secrets), "
+        f"{plural(result.requests, 'request')} about {'pull secrets' if result.secrets_known else 'secrets'}.\n"
     )
     if result.secrets_known:
-        write(f"Pull secrets and who may read them: the inventory ({result.pull_secrets} pull secrets).\n")
+        write(
+            f"Pull secrets and who may read them: the inventory ({plural(result.pull_secrets, 'pull secret')}).\n"
+        )
     else:
         write(
             "No inventory given: every secret the events name is reported, and no RBAC grant is known "
@@ -83,7 +85,9 @@ def render_text(result: AuditResult, out: TextIO) -> None:
         lasts = [r.last for r in readings if r.last is not None]
         span = f", {min(firsts).isoformat()} to {max(lasts).isoformat()}" if firsts and lasts else ""
         extra = f"; {denied} denied" if denied else ""
-        write(f"  {secret_label(namespace, name)}: {reads} reads by {readers} subjects{span}{extra}\n")
+        write(
+            f"  {secret_label(namespace, name)}: {plural(reads, 'read')} by {plural(readers, 'subject')}{span}{extra}\n"
+        )
         for reading in readings[:_SHOWN_READERS]:
             via = (
                 f" (impersonated by {', '.join(clean(i) for i in reading.impersonators)})"
@@ -104,7 +108,7 @@ def render_text(result: AuditResult, out: TextIO) -> None:
         shown = ", ".join(f"{secret_label(r.namespace, r.name)} ({r.reads})" for r in read[:10])
         more = f" and {len(read) - 10} more" if len(read) > 10 else ""
         denied = sum(r.denied for r in readings)
-        tail = f"; {denied} denied attempts" if denied else ""
+        tail = f"; {plural(denied, 'denied attempt')}" if denied else ""
         write(f"  {clean(subject)}: {shown or 'no reads'}{more}{tail}\n")
     if result.problems:
         errors = sum(1 for p in result.problems if p.level is Level.ERROR)

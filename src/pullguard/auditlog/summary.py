@@ -96,10 +96,10 @@ class AuditResult:
         secrets = {r.key for r in self.readings if r.reads}
         readers = {r.subject for r in self.readings if r.reads}
         unexpected = {r.subject for r in self.readings if r.flags}
-        what = "pull secrets" if self.secrets_known else "secrets"
+        what = "pull secret" if self.secrets_known else "secret"
         return (
-            f"{self.reads} reads of {len(secrets)} {what} by {len(readers)} subjects; "
-            f"{len(unexpected)} unexpected; {self.denied} denied attempts."
+            f"{plural(self.reads, 'read')} of {plural(len(secrets), what)} by {plural(len(readers), 'subject')}; "
+            f"{len(unexpected)} unexpected; {plural(self.denied, 'denied attempt')}."
         )
 
     def by_secret(self) -> dict[tuple[str, str], list[Readings]]:
@@ -276,6 +276,10 @@ def stamp(check_id: str, hit: Hit) -> Finding:
     return Finding(
         info.id, hit.severity or info.severity, hit.object, hit.message, hit.location, hit.remediation
     )
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def clean(text: str, limit: int = 120) -> str:
