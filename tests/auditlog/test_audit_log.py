@@ -342,3 +342,31 @@ def test_sarif_is_valid_against_the_official_schema(tmp_path: Path) -> None:
     assert {r["ruleId"] for r in run_["results"]} == {"PG040", "PG015"}
     assert run_["invocations"][0]["executionSuccessful"] is False  # the malformed line
     assert any(r["id"] == "PG040" for r in run_["tool"]["driver"]["rules"])
+
+
+def test_a_list_of_every_namespace_needs_a_cluster_wide_grant(tmp_path: Path) -> None:
+    """The deployer may read secrets in shop (a RoleBinding); listing /api/v1/secrets needs a
+    ClusterRoleBinding, so the API server allowed it through something the inventory lacks."""
+    manifest = tmp_path / "rbac.yaml"
+    manifest.write_text(
+        INVENTORY.read_text()
+        + """---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deployer-edit, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+subjects: [{kind: ServiceAccount, name: deployer, namespace: ci}]
+"""
+    )
+    log = g.write(
+        tmp_path / "audit.log",
+        [
+            g.event(verb="list", user=DEPLOYER, groups=DEPLOYER_GROUPS, namespace="shop"),
+            g.event(verb="list", user=DEPLOYER, groups=DEPLOYER_GROUPS, namespace=None),
+        ],
+    )
+    result = audit([str(log)], scan_paths([str(manifest)], ScanOptions()).inventory)
+    (reading,) = result.readings
+    assert reading.reads == 2 and reading.flagged_verbs == {"list": 1}
+    (finding,) = result.findings
+    assert "flagged (list ×1)" in finding.message

@@ -183,14 +183,18 @@ class PullSecrets:
         name: str,
         verb: str,
         whole_namespace: bool,
+        every_namespace: bool = False,
     ) -> SecretReader | None:
         """The PG012 reader entry that lets this user read this secret with this verb, if any; a list of
-        the whole namespace is not allowed by grants limited to named secrets (resourceNames)."""
+        the whole namespace is not allowed by grants limited to named secrets (resourceNames), and a
+        list of every namespace only by cluster-wide grants (ClusterRoleBindings)."""
         if self.access is None:
             return None
         for reader in self.access.of(namespace, name):
             if verb not in reader.verbs or (whole_namespace and reader.by_name_only):
                 continue
+            if every_namespace and not reader.cluster_wide:
+                continue  # a list of all namespaces' secrets needs a ClusterRoleBinding
             subject = reader.subject
             if (
                 (subject.kind == USER and subject.name == username)
@@ -212,12 +216,21 @@ class Judge:
     def __init__(self, secrets: PullSecrets, policy: ReadPolicy) -> None:
         self.secrets = secrets
         self.policy = policy
-        self._cache: dict[tuple[str, tuple[str, ...], str, str, str, bool, bool], Judgement] = {}
+        self._cache: dict[tuple[str, tuple[str, ...], str, str, str, bool, bool, bool], Judgement] = {}
 
     def judge(self, event: AuditEvent, namespace: str, name: str) -> Judgement:
         whole = not event.name
         scanner = event.user_agent.startswith(PULLGUARD_AGENT)
-        key = (event.subject, event.subject_groups, namespace, name, event.verb, whole, scanner)
+        key = (
+            event.subject,
+            event.subject_groups,
+            namespace,
+            name,
+            event.verb,
+            whole,
+            not event.namespace,
+            scanner,
+        )
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) > 100_000:
@@ -231,7 +244,7 @@ class Judge:
             return Judgement(Verdict.EXPECTED, "kubelet (node authorizer)")
         if any(fnmatch.fnmatchcase(user, p) for p in self.policy.expect):
             return Judgement(Verdict.EXPECTED, "declared expected (--expect)")
-        reader = self.secrets.grant(user, groups, namespace, name, event.verb, whole)
+        reader = self.secrets.grant(user, groups, namespace, name, event.verb, whole, not event.namespace)
         if event.user_agent.startswith(PULLGUARD_AGENT):
             scanner = (
                 any(fnmatch.fnmatchcase(user, p) for p in self.policy.scanners)
