@@ -13,7 +13,9 @@ Readers, in this order:
   user agent is chosen by the client, so it counts only for a subject RBAC allows, or the
   identities given with `--scanner`);
 - allowed: a subject that RBAC in the inventory lets read the secret with this verb
-  (PG012's computation), or a member of `system:masters` (the authorizer lets it do anything);
+  (PG012's computation; `resourceNames` allow no list of the whole namespace, and a list of
+  every namespace needs a cluster-wide grant), or a member of `system:masters` (the
+  authorizer lets it do anything);
 - no grant: the API server let it read, but nothing in the inventory says why;
 - unknown: no inventory was given, so no grant can be told.
 Every reader that is not expected is also judged by the allow-lists of user agents and
