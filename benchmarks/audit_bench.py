@@ -112,7 +112,7 @@ def main() -> int:
             print(
                 f"{row['log']}: {row['uncompressed_mb']} MB in {measured['wall_s']} s "
                 f"({row['mb_per_s']} MB/s; CPU {measured['cpu_s']} s, {row['mb_per_cpu_s']} MB per CPU-second), peak RSS {measured['max_rss_mb']} MB "
-                f"[targets >= {TARGET_MB_PER_S} MB/s, <= {TARGET_RSS_MB} MB: {verdict}]"
+                f"[targets >= {TARGET_MB_PER_S} MB per CPU-second, <= {TARGET_RSS_MB} MB: {verdict}]"
             )
     report = json.loads((OUT / "audit_report.json").read_text())
     print(f"report: {report['summary']['headline']}")
