@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema.validators import validator_for
 
 from auditlog import auditgen as g
 from pullguard.auditlog.classify import BusinessHours, ReadPolicy
@@ -289,6 +290,8 @@ def test_scan_with_audit_log_counts_findings_and_problems(tmp_path: Path) -> Non
     report = json.loads(result.stdout)
     assert any(f["checkId"] == "PG040" for f in report["findings"])
     assert report["summary"]["findings"]["high"] >= 1
+    schema = json.loads((ROOT / "src/pullguard/data/report.schema.json").read_text())
+    validator_for(schema)(schema).validate(report)  # the scan report's documented schema still holds
     disabled = run(
         "scan",
         str(INVENTORY),
@@ -327,8 +330,6 @@ def test_watch_end_counted_once_even_far_apart(tmp_path: Path) -> None:
 
 
 def test_sarif_is_valid_against_the_official_schema(tmp_path: Path) -> None:
-    from jsonschema.validators import validator_for
-
     from sarif_schema import official_sarif_schema
 
     schema = official_sarif_schema()
