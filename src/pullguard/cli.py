@@ -305,7 +305,7 @@ def scan(
         if audit_logs:
             from pullguard.auditlog.command import audit_fleet
 
-            _guarded(lambda: audit_fleet(fleet, audit_logs, options.disabled_checks))
+            _guarded(lambda: audit_fleet(fleet, audit_logs, options))
         _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
         sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
     _guarded(lambda: check_supported(Report.SCAN, fmt))
@@ -321,7 +321,7 @@ def scan(
     if audit_logs:
         from pullguard.auditlog.command import with_audit_logs
 
-        result = _guarded(lambda: with_audit_logs(result, audit_logs, options.disabled_checks))
+        result = _guarded(lambda: with_audit_logs(result, audit_logs, options))
     _write(output, lambda out: render_scan(result, fmt, out, text_options))
     sys.exit(exit_code(result, fail_on, allow_input_errors))
 

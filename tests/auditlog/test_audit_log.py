@@ -371,3 +371,40 @@ subjects: [{kind: ServiceAccount, name: deployer, namespace: ci}]
     assert reading.reads == 2 and reading.flagged_verbs == {"list": 1}
     (finding,) = result.findings
     assert "flagged (list ×1)" in finding.message
+
+
+def test_scan_with_audit_log_honours_the_configuration(tmp_path: Path) -> None:
+    """PG040 findings are finalised like the scan's: suppressions and severity overrides apply."""
+    manifest = tmp_path / "k8s" / "inventory.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text(INVENTORY.read_text())
+    log = g.write(
+        tmp_path / "audit.log",
+        [
+            g.event(verb="get", user="mallory", name="regcred"),
+            g.event(
+                verb="get", user=DEPLOYER, groups=DEPLOYER_GROUPS, name="regcred", source_ip="203.0.113.9"
+            ),
+        ],
+    )
+    (tmp_path / "k8s" / ".pullguard.yaml").write_text(
+        "suppressions:\n"
+        "  - check: PG040\n"
+        '    object: "Secret shop/regcred"\n'
+        "    reason: break-glass read, ticket SEC-42\n"
+        "    expires: 2099-12-31\n"
+    )
+    result = run("scan", str(manifest.parent), "--audit-log", str(log), "-f", "json")
+    report = json.loads(result.stdout)
+    assert not [f for f in report["findings"] if f["checkId"] == "PG040"]
+    (silenced,) = [f for f in report["suppressedFindings"] if f["checkId"] == "PG040"]
+    assert silenced["suppression"]["reason"] == "break-glass read, ticket SEC-42"
+
+
+def test_format_from_the_output_extension(tmp_path: Path) -> None:
+    log = g.write(tmp_path / "audit.log", [g.event(verb="get", user="mallory", name="regcred")])
+    out = tmp_path / "reads.sarif"
+    assert run("audit-log", str(log), "--manifests", str(INVENTORY), "-o", str(out)).returncode == 1
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+    refused = run("audit-log", str(log), "-o", str(tmp_path / "reads.html"))
+    assert refused.returncode == 2 and "not available for audit-log" in refused.stderr

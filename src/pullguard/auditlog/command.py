@@ -6,6 +6,7 @@ import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -15,11 +16,13 @@ from pullguard.auditlog.reader import DEFAULT_MAX_EVENT_BYTES, ReadStats, read_e
 from pullguard.auditlog.summary import AuditResult, Summariser
 from pullguard.checks import Severity
 from pullguard.inventory.model import Inventory
-from pullguard.scan import ScanOptions, ScanResult
+from pullguard.pipeline import finalise, finding_order
+from pullguard.result import ScanResult
+from pullguard.settings import ScanOptions
 from pullguard.sources.model import InputProblem, Level, Location
 
 if TYPE_CHECKING:
-    from pullguard.fleet import FleetResult
+    from pullguard.result import FleetResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -57,15 +60,15 @@ def describe(policy: ReadPolicy) -> str:
 
 
 def with_audit_logs(
-    result: ScanResult, paths: Sequence[str], disabled: frozenset[str] = frozenset()
+    result: ScanResult, paths: Sequence[str], options: ScanOptions, cluster: str | None = None
 ) -> ScanResult:
     """`scan --audit-log`: the scan's findings plus PG040 (and PG015 for logs holding bodies), judged
-    against the scanned inventory; the logs' input problems count as the scan's."""
-    audited = audit(paths, result.inventory, disabled=disabled)
-    findings = sorted(
-        [*result.findings, *audited.findings],
-        key=lambda f: (-f.severity.rank, f.check_id, f.object, f.location.path, f.location.line),
-    )
+    against the scanned inventory and finalised like the scan's (disabled checks, suppressions,
+    severity overrides, order); the logs' input problems count as the scan's."""
+    audited = audit(paths, result.inventory, disabled=options.disabled_checks)
+    found = [dataclasses.replace(f, cluster=cluster) for f in audited.findings]
+    kept, suppressed = finalise(found, result.inventory, options, (options.now or datetime.now(UTC)).date())
+    findings = sorted([*result.findings, *kept], key=finding_order)
     problems = [*result.problems, *audited.problems]
     severities = Counter(f.severity.value for f in findings)
     summary = dataclasses.replace(
@@ -73,15 +76,22 @@ def with_audit_logs(
         findings={s.value: severities[s.value] for s in Severity if severities[s.value]},
         input_errors=sum(1 for p in problems if p.level is Level.ERROR),
         input_warnings=sum(1 for p in problems if p.level is Level.WARNING),
+        suppressed=result.summary.suppressed + len(suppressed),
     )
-    return dataclasses.replace(result, findings=findings, problems=problems, summary=summary)
+    return dataclasses.replace(
+        result,
+        findings=findings,
+        problems=problems,
+        summary=summary,
+        suppressed=[*result.suppressed, *suppressed],
+    )
 
 
-def audit_fleet(fleet: FleetResult, paths: Sequence[str], disabled: frozenset[str] = frozenset()) -> None:
+def audit_fleet(fleet: FleetResult, paths: Sequence[str], options: ScanOptions) -> None:
     """`scan --cluster --audit-log`: one cluster's log, judged against that cluster's inventory."""
-    for cluster in fleet.clusters:
-        if cluster.result is not None:
-            cluster.result = with_audit_logs(cluster.result, paths, disabled)
+    for scanned in fleet.clusters:
+        if scanned.result is not None:
+            scanned.result = with_audit_logs(scanned.result, paths, options, scanned.name)
 
 
 def _inventory(
@@ -225,8 +235,7 @@ Examples:
     "--format",
     "output_format",
     type=click.Choice(("text", "json", "sarif")),
-    default="text",
-    show_default=True,
+    help="Report format (default: from the extension of -o FILE, else text).",
 )
 @click.option(
     "-o",
@@ -269,7 +278,7 @@ def audit_log(
     business_hours: str | None,
     business_days: str,
     timezone: str,
-    output_format: str,
+    output_format: str | None,
     output: str,
     fail_on: str,
     disabled: tuple[str, ...],
@@ -278,7 +287,13 @@ def audit_log(
 ) -> None:
     from pullguard.auditlog import report
     from pullguard.cli import _guarded, _write
+    from pullguard.report.formats import choose_format
 
+    fmt = _guarded(lambda: choose_format(output_format, output))
+    if fmt.value not in report.FORMATS:
+        raise click.UsageError(
+            f"--format {fmt.value} is not available for audit-log; use one of text, json, sarif"
+        )
     if manifests and (live or context or kubeconfig):
         raise click.UsageError("read pull secrets from --manifests or from a cluster, not both")
     if files.count("-") > 1:
@@ -309,7 +324,7 @@ def audit_log(
         )
     )
     result.stats.problems[:0] = problems
-    _write(output, lambda out: report.render(result, output_format, out))
+    _write(output, lambda out: report.render(result, fmt.value, out))
     if any(p.level is Level.ERROR for p in result.problems) and not allow_input_errors:
         sys.exit(EXIT_ERROR)
     if fail_on != "never" and any(f.severity.rank >= Severity(fail_on).rank for f in result.findings):

@@ -26,8 +26,9 @@ from datetime import datetime
 
 from pullguard.auditlog.classify import ALL, Flag, Judge, Judgement, PullSecrets, Verdict
 from pullguard.auditlog.reader import AuditEvent, ReadStats
-from pullguard.checks import REGISTRY, Finding, Hit, Severity
+from pullguard.checks import Finding, Hit, Severity
 from pullguard.inventory.model import ObjectRef
+from pullguard.pipeline import stamp
 from pullguard.sources.model import InputProblem, Level, Location
 
 CHECK = "PG040"
@@ -269,13 +270,10 @@ class Summariser:
         )
 
 
-def stamp(check_id: str, hit: Hit) -> Finding:
-    """A finding identified and rated by its check's declaration, as `Check.findings` does for
-    checks over manifests (audit events are not in the inventory the checks run over)."""
-    info = REGISTRY[check_id].info
-    return Finding(
-        info.id, hit.severity or info.severity, hit.object, hit.message, hit.location, hit.remediation
-    )
+def _stamp(check_id: str, hit: Hit) -> Finding:
+    """Identified and rated by the check's declaration, as every finding (audit events are not
+    in the inventory the checks run over)."""
+    return stamp(check_id, [hit])[0]
 
 
 def plural(count: int, word: str) -> str:
@@ -345,7 +343,7 @@ def _finding(reading: Readings, judge: Judge) -> Finding:
         "flag only the unexpected."
     )
     location = reading.first_flagged or reading.first_seen or Location("(audit log)", 1, 1)
-    return stamp(
+    return _stamp(
         CHECK,
         Hit(
             ObjectRef("Secret", reading.namespace, reading.name),
@@ -358,7 +356,7 @@ def _finding(reading: Readings, judge: Judge) -> Finding:
 
 
 def _leak(path: str, count: int, first: Location, level: str) -> Finding:
-    return stamp(
+    return _stamp(
         LEAK_CHECK,
         Hit(
             ObjectRef("AuditLog", None, path),
