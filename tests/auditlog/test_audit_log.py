@@ -408,3 +408,30 @@ def test_format_from_the_output_extension(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["version"] == "2.1.0"
     refused = run("audit-log", str(log), "-o", str(tmp_path / "reads.html"))
     assert refused.returncode == 2 and "not available for audit-log" in refused.stderr
+
+
+def test_audit_log_honours_the_configuration_and_annotations(tmp_path: Path) -> None:
+    """The same configuration as scan: a severity override, and a pullguard.io/ignore annotation."""
+    manifest = tmp_path / "k8s" / "inventory.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text(INVENTORY.read_text())
+    (tmp_path / "k8s" / ".pullguard.yaml").write_text("severity: {PG040: medium}\n")
+    log = g.write(tmp_path / "audit.log", [g.event(verb="get", user="mallory", name="regcred")])
+    report = json.loads(run("audit-log", str(log), "--manifests", str(manifest.parent), "-f", "json").stdout)
+    assert [(f["checkId"], f["severity"]) for f in report["findings"]] == [("PG040", "medium")]
+    # --no-config: the declared severity
+    report = json.loads(
+        run("audit-log", str(log), "--manifests", str(manifest.parent), "--no-config", "-f", "json").stdout
+    )
+    assert [(f["checkId"], f["severity"]) for f in report["findings"]] == [("PG040", "high")]
+    # an annotation on the pull secret silences PG040 for it, with its reason
+    manifest.write_text(
+        INVENTORY.read_text().replace(
+            "  namespace: shop\ntype: kubernetes.io/dockerconfigjson",
+            '  namespace: shop\n  annotations: {pullguard.io/ignore: "PG040: read by the on-call rota"}\n'
+            "type: kubernetes.io/dockerconfigjson",
+        )
+    )
+    report = json.loads(run("audit-log", str(log), "--manifests", str(manifest.parent), "-f", "json").stdout)
+    assert not report["findings"]
+    assert report["suppressedFindings"][0]["suppression"]["reason"] == "read by the on-call rota"

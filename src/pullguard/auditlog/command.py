@@ -95,12 +95,12 @@ def audit_fleet(fleet: FleetResult, paths: Sequence[str], options: ScanOptions) 
 
 
 def _inventory(
-    manifests: tuple[str, ...], namespace: str, live: bool, context: str | None, kubeconfig: str | None
+    manifests: tuple[str, ...], options: ScanOptions, live: bool, context: str | None, kubeconfig: str | None
 ) -> tuple[Inventory | None, list[InputProblem]]:
     from pullguard.scan import scan_paths
 
     if manifests:
-        scanned = scan_paths(list(manifests), ScanOptions(default_namespace=namespace))
+        scanned = scan_paths(list(manifests), options)
         return scanned.inventory, list(scanned.problems)
     if live or context or kubeconfig:
         from pullguard.fleet import scan_cluster
@@ -110,7 +110,7 @@ def _inventory(
         cluster = scan_cluster(
             connect(kubeconfig, context),
             ClusterOptions(all_namespaces=True, secret_data=False),
-            ScanOptions(),
+            options,
         )
         assert cluster.result is not None
         problems = list(cluster.result.problems)
@@ -255,6 +255,13 @@ Examples:
     "--disable", "disabled", multiple=True, metavar="CHECK", help="Do not report this check (PG040, PG015)."
 )
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: the nearest .pullguard.yaml of --manifests, else of the current directory).",
+)
+@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
+@click.option(
     "--allow-input-errors", is_flag=True, help="Report unreadable lines but do not let them set exit code 2."
 )
 @click.option(
@@ -282,11 +289,13 @@ def audit_log(
     output: str,
     fail_on: str,
     disabled: tuple[str, ...],
+    config_path: str | None,
+    no_config: bool,
     allow_input_errors: bool,
     max_event_bytes: int,
 ) -> None:
     from pullguard.auditlog import report
-    from pullguard.cli import _guarded, _write
+    from pullguard.cli import _guarded, _options, _write
     from pullguard.report.formats import choose_format
 
     fmt = _guarded(lambda: choose_format(output_format, output))
@@ -313,17 +322,21 @@ def audit_log(
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    inventory, problems = _guarded(lambda: _inventory(manifests, namespace, live, context, kubeconfig))
+    # the one configuration (.pullguard.yaml next to the manifests, or --config): suppressions,
+    # severity overrides and disabled checks apply to these findings as to the scan's
+    options = _options(
+        manifests, config_path, no_config, namespace=namespace, disabled=tuple(d.upper() for d in disabled)
+    )
+    inventory, problems = _guarded(lambda: _inventory(manifests, options, live, context, kubeconfig))
     result = _guarded(
         lambda: audit(
-            files,
-            inventory,
-            policy,
-            disabled=frozenset(d.upper() for d in disabled),
-            max_event_bytes=max_event_bytes,
+            files, inventory, policy, disabled=options.disabled_checks, max_event_bytes=max_event_bytes
         )
     )
     result.stats.problems[:0] = problems
+    result.findings, result.suppressed = finalise(
+        result.findings, inventory or Inventory(), options, (options.now or datetime.now(UTC)).date()
+    )
     _write(output, lambda out: report.render(result, fmt.value, out))
     if any(p.level is Level.ERROR for p in result.problems) and not allow_input_errors:
         sys.exit(EXIT_ERROR)

@@ -12,6 +12,7 @@ from pullguard.auditlog.classify import Verdict
 from pullguard.auditlog.summary import AuditResult, Readings, clean, plural, secret_label
 from pullguard.report.json_report import finding as finding_json
 from pullguard.report.json_report import location as location_json
+from pullguard.report.json_report import suppression as suppression_json
 from pullguard.sources.model import Level
 
 FORMATS = ("text", "json", "sarif")
@@ -74,6 +75,10 @@ def render_text(result: AuditResult, out: TextIO) -> None:
             write(f"    {item.message}\n")
     else:
         write("\nNo findings.\n")
+    if result.suppressed:
+        write(
+            f"{plural(len(result.suppressed), 'finding')} suppressed (reasons: --format json, suppressedFindings).\n"
+        )
     by_secret = result.by_secret()
     if by_secret:
         write("\nPer secret:\n")
@@ -199,6 +204,10 @@ def to_json(result: AuditResult) -> dict[str, Any]:
             "eventsWithBodies": {path: count for path, (count, _, _) in sorted(result.leaks.items())},
         },
         "findings": [finding_json(f) for f in result.findings],
+        "suppressedFindings": [
+            {**finding_json(s.finding), "suppression": suppression_json(s.suppression)}
+            for s in result.suppressed
+        ],
         "secrets": secrets,
         "subjects": subjects,
         "problems": [

@@ -30,6 +30,7 @@ from pullguard.checks import Finding, Hit, Severity
 from pullguard.inventory.model import ObjectRef
 from pullguard.pipeline import stamp
 from pullguard.sources.model import InputProblem, Level, Location
+from pullguard.suppress import SuppressedFinding
 
 CHECK = "PG040"
 LEAK_CHECK = "PG015"
@@ -79,6 +80,7 @@ class AuditResult:
     leaks: dict[str, tuple[int, Location, str]]  # per file: events with a secret's body, first, level
     overflow: int = 0  # reads beyond max_pairs distinct (secret, reader) pairs: counted only
     policy: str = ""
+    suppressed: list[SuppressedFinding] = field(default_factory=list)  # by the configuration
 
     @property
     def problems(self) -> list[InputProblem]:
