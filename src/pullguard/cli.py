@@ -270,6 +270,8 @@ def scan(
     color: bool | None,
 ) -> None:
     fmt = _guarded(lambda: choose_format(output_format, output))
+    if STDIN in audit_logs and STDIN in paths:
+        raise click.UsageError("standard input (-) holds either the manifests or the audit log")
     options = _options(
         paths,
         config_path,

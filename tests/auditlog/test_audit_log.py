@@ -435,3 +435,8 @@ def test_audit_log_honours_the_configuration_and_annotations(tmp_path: Path) -> 
     report = json.loads(run("audit-log", str(log), "--manifests", str(manifest.parent), "-f", "json").stdout)
     assert not report["findings"]
     assert report["suppressedFindings"][0]["suppression"]["reason"] == "read by the on-call rota"
+
+
+def test_scan_reads_standard_input_once() -> None:
+    refused = run("scan", "-", "--audit-log", "-", stdin="")
+    assert refused.returncode == 2 and "either the manifests or the audit log" in refused.stderr
