@@ -132,6 +132,7 @@ def test_truncated_gzip_is_a_problem_after_what_could_be_read(tmp_path: Path) ->
     assert 0 < len(events) < 2000
     (problem,) = stats.problems
     assert problem.code == "unreadable-file" and problem.location.path == str(path)
+    assert problem.location.line >= len(events)  # where it stopped, not where it started
 
 
 def test_missing_file_does_not_hide_the_others(tmp_path: Path) -> None:

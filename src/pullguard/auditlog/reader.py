@@ -117,6 +117,7 @@ def _read_stream(raw: IO[bytes], path: str, stats: ReadStats, limit: int) -> Ite
     if buffered.peek(2)[:2] == _GZIP_MAGIC:
         stream = gzip.GzipFile(fileobj=buffered, mode="rb")
     line_no = 0
+    lines_before = stats.lines
     try:
         found = _skip_blank(stream, stats)
         if found is None:
@@ -136,7 +137,8 @@ def _read_stream(raw: IO[bytes], path: str, stats: ReadStats, limit: int) -> Ite
             # JSON lines, one event per line (the log backend's format)
             yield from _read_lines(stream, path, line_no - 1, stats, limit, first=head)
     except (OSError, EOFError, zlib.error) as error:
-        _problem(stats, path, line_no, "unreadable-file", f"cannot read past line {line_no}: {error}")
+        at = line_no + stats.lines - lines_before  # about where it stopped (blank lines uncounted)
+        _problem(stats, path, at, "unreadable-file", f"cannot read on after about line {at}: {error}")
 
 
 def _skip_blank(stream: _Stream, stats: ReadStats) -> int | None:
