@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit verify-demo secret-demo bench bench-cluster fuzz docs clean system-deps screenshot
+.PHONY: demo test lint unit verify-demo secret-demo bench bench-cluster bench-audit fuzz docs clean system-deps screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench: $(STAMP)
 
 bench-cluster: $(STAMP)
 	$(BIN)/python benchmarks/cluster_bench.py $(BENCH_ARGS)
+
+# `pullguard audit-log` over a generated 1 GiB audit log in /tmp (plus its gzip with --gzip): time, peak RSS
+bench-audit: $(STAMP)
+	$(BIN)/python benchmarks/audit_bench.py $(BENCH_ARGS)
 
 FUZZ_RUNS ?= 100000
 fuzz: $(STAMP)

@@ -231,6 +231,14 @@ def main() -> None:
     callback=_connect_to_option,
     help="With --probe: as for `verify`.",
 )
+@click.option(
+    "--audit-log",
+    "audit_logs",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(allow_dash=True),
+    help="Also judge who read the pull secrets in this API server audit log (PG040; see `pullguard audit-log`).",
+)
 @click.option("--color/--no-color", default=None, help="Force or disable colors (default: when a terminal).")
 def scan(
     paths: tuple[str, ...],
@@ -258,9 +266,12 @@ def scan(
     probe: bool,
     probe_ca_file: str | None,
     probe_connect_to: tuple[tuple[str, int | None, str, int], ...],
+    audit_logs: tuple[str, ...],
     color: bool | None,
 ) -> None:
     fmt = _guarded(lambda: choose_format(output_format, output))
+    if STDIN in audit_logs and STDIN in paths:
+        raise click.UsageError("standard input (-) holds either the manifests or the audit log")
     options = _options(
         paths,
         config_path,
@@ -288,9 +299,15 @@ def scan(
             )
         if STDIN in paths and len(contexts) > 1:
             raise click.UsageError("standard input can be judged against one cluster, not several")
+        if audit_logs and len(contexts) > 1:
+            raise click.UsageError("--audit-log is one cluster's log: give one --context")
         fleet = _scan_clusters(
             paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt
         )
+        if audit_logs:
+            from pullguard.auditlog.command import audit_fleet
+
+            _guarded(lambda: audit_fleet(fleet, audit_logs, options))
         _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
         sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
     _guarded(lambda: check_supported(Report.SCAN, fmt))
@@ -303,6 +320,10 @@ def scan(
         probe_with = partial(probe_unknown, options=client)
     with _progress() as progress:
         result = _guarded(lambda: scan_paths(list(paths) or ["."], options, progress, probe=probe_with))
+    if audit_logs:
+        from pullguard.auditlog.command import with_audit_logs
+
+        result = _guarded(lambda: with_audit_logs(result, audit_logs, options))
     _write(output, lambda out: render_scan(result, fmt, out, text_options))
     sys.exit(exit_code(result, fail_on, allow_input_errors))
 
@@ -792,3 +813,7 @@ main.add_command(secret_commands)
 from pullguard.fixer.cli import fix as fix_command  # noqa: E402
 
 main.add_command(fix_command)
+
+from pullguard.auditlog.command import audit_log  # noqa: E402
+
+main.add_command(audit_log)

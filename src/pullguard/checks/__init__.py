@@ -1,6 +1,6 @@
 """The check catalog. Importing this package registers every check."""
 
-from pullguard.checks import cluster_config, coverage, exposure, handling, identity, lifecycle
+from pullguard.checks import audit_reads, cluster_config, coverage, exposure, handling, identity, lifecycle
 from pullguard.checks.base import REGISTRY, Check, CheckInfo, Finding, Hit, Severity, check
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "Finding",
     "Hit",
     "Severity",
+    "audit_reads",
     "check",
     "cluster_config",
     "coverage",

@@ -35,6 +35,7 @@ STANDARDS = {
     "NIST-AC-6": "NIST SP 800-53 AC-6 Least Privilege",
     "NIST-SC-28": "NIST SP 800-53 SC-28 Protection of Information at Rest",
     "NIST-AU-2": "NIST SP 800-53 AU-2 Event Logging",
+    "NIST-AU-6": "NIST SP 800-53 AU-6 Audit Record Review, Analysis, and Reporting",
     # PART A (PG005-PG011, PG013, PG016, PG017)
     "OWASP-NHI-01": "OWASP Non-Human Identity Top 10, NHI-01 Improper Offboarding",
     "OWASP-NHI-05": "OWASP Non-Human Identity Top 10, NHI-05 Overprivileged NHI",

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pullguard import __version__
 from pullguard.errors import ClusterError
 from pullguard.semantics.dockerconfig import PULL_SECRET_TYPES
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats
@@ -306,7 +307,7 @@ def connect(
             raise ClusterError(f"in-cluster config: {_config_reason(error)}") from None
         namespace_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
         namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
-        api = kube_client.ApiClient(configuration=configuration)
+        api = _api_client(kube_client, configuration)
         return Connection("in-cluster", KubernetesTransport("in-cluster", api, connect_timeout, read_timeout), namespace)
     path = kubeconfig_path(kubeconfig)
     names, active = list_contexts(kubeconfig)
@@ -323,8 +324,16 @@ def connect(
         raise ClusterError(f"kubeconfig {path}, context '{name}': {_config_reason(error)}") from None
     contexts, _ = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
     namespace = next((c["context"].get("namespace") for c in contexts if c["name"] == name), None) or "default"
-    api = kube_client.ApiClient(configuration=configuration)
+    api = _api_client(kube_client, configuration)
     return Connection(name, KubernetesTransport(name, api, connect_timeout, read_timeout), namespace)
+
+
+def _api_client(kube_client: Any, configuration: Any) -> Any:
+    """An API client that names pullguard in its User-Agent, so audit logs tell its reads apart
+    (`pullguard audit-log` expects its scanner's reads)."""
+    api = kube_client.ApiClient(configuration=configuration)
+    api.user_agent = f"pullguard/{__version__} (cluster scan)"
+    return api
 
 
 def _config_reason(error: Exception) -> str:
