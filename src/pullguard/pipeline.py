@@ -178,6 +178,7 @@ def _merge_stats(total: ReadStats, part: ReadStats) -> None:
     total.objects += part.objects
     total.lists += part.lists
     total.kinds.update(part.kinds)
+    total.fast_documents += part.fast_documents
 
 
 def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:

@@ -98,6 +98,8 @@ class ReadStats:
     objects: int = 0
     lists: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    # documents read by the fast reader (sources/fastyaml.py); the rest took the reference reader
+    fast_documents: int = 0
 
 
 # The kind a script source gives its findings as (sources/scripts.py -> inventory)

@@ -15,6 +15,7 @@ Why this is more than `yaml.load_all`:
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -23,6 +24,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pullguard.semantics.templates import TEMPLATE_MARKER, has_template_marker
+from pullguard.sources import fastyaml
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats, SkipReason
 
 ShouldBuild = Callable[[str, str], bool]
@@ -132,13 +134,67 @@ def SafeConstructorUndefined(constructor: Any, node: Node) -> Any:
 
 def line_of(mapping: object, default: int) -> int:
     """The line a mapping starts on, or `default` when it was not read from YAML."""
-    return mapping.line if isinstance(mapping, LineMap) else default
+    return mapping.line if isinstance(mapping, LineMap | fastyaml.FastMap) else default
 
 
 def image_line_of(mapping: object, default: int) -> int:
-    if isinstance(mapping, LineMap):
+    if isinstance(mapping, LineMap | fastyaml.FastMap):
         return mapping.image_line or mapping.line
     return default
+
+
+def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
+    """The value the reference reader builds at `path` in one document."""
+    loader = _Loader(chunk)
+    loader.duplicates = []
+    try:
+        node: Node | None = loader.get_single_node()
+        for step in path:
+            if isinstance(node, MappingNode):
+                node = _field_node(node, step)
+            elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+                node = node.value[step]
+            else:
+                return None
+            if node is None:
+                return None
+        return None if node is None else _plain(build_node(node, 0))
+    finally:
+        loader.dispose()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, LineMap):
+        return {key: _plain(value[key]) for key in value}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _reference_line(chunk: str, offset: int, path: tuple[Any, ...], key: str | None) -> int:
+    """The line the reference reader gives a mapping (or its `key`'s value) at `path` in one
+    document: what the fast reader asks when the text does not show it plainly."""
+    loader = _Loader(chunk)
+    loader.line_offset = offset
+    loader.duplicates = []
+    try:
+        node: Node | None = loader.get_single_node()
+        for step in path:
+            if isinstance(node, MappingNode):
+                node = _field_node(node, step)
+            elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+                node = node.value[step]
+            else:
+                node = None
+            if node is None:
+                return offset
+        if key is not None and isinstance(node, MappingNode):
+            node = _field_node(node, key)
+        return offset if node is None else node.start_mark.line + offset
+    except yaml.YAMLError:
+        return offset
+    finally:
+        loader.dispose()
 
 
 _PLAIN_TAGS: dict[str, str] = {}
@@ -196,10 +252,16 @@ def decode_text(data: bytes) -> str:
 class DocumentReader:
     """Reads the documents of one file into manifests, problems and counts."""
 
-    def __init__(self, should_build: ShouldBuild, stats: ReadStats, problems: list[InputProblem]) -> None:
+    def __init__(
+        self, should_build: ShouldBuild, stats: ReadStats, problems: list[InputProblem], *, fast: bool | None = None
+    ) -> None:
         self._should_build = should_build
         self._stats = stats
         self._problems = problems
+        # the fast reader for plain documents (sources/fastyaml.py); PULLGUARD_READER=reference turns it off
+        self._fast = fastyaml.AVAILABLE and (
+            fast if fast is not None else os.environ.get("PULLGUARD_READER", "fast") != "reference"
+        )
 
     # -- entry point -------------------------------------------------------
 
@@ -248,6 +310,12 @@ class DocumentReader:
                 "text after the '---' separator: kubectl accepts only a comment there",
             )
             return
+        if self._fast:
+            manifest = self._fast_manifest(path, number, start_line, chunk)
+            if manifest is not None:
+                self._stats.fast_documents += 1
+                yield manifest
+                return
         loader = _Loader(chunk)
         loader.line_offset = start_line
         loader.duplicates = []
@@ -276,6 +344,38 @@ class DocumentReader:
             self._report_duplicates(loader, where, node)
         finally:
             loader.dispose()
+
+    def _fast_manifest(self, path: str, number: int, start_line: int, chunk: str) -> Manifest | None:
+        """The common case through the fast reader (sources/fastyaml.py): one object, not a
+        List, with a string apiVersion, kind and metadata; None for everything else."""
+        value = fastyaml.parse(chunk)
+        if value is None:
+            return None
+        api_version, kind, metadata = value.get("apiVersion"), value.get("kind"), value.get("metadata")
+        if not (isinstance(api_version, str) and api_version and isinstance(kind, str) and kind):
+            return None
+        if kind.endswith("List") and "items" in value:
+            return None
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            return None
+        name, namespace, generate_name = metadata.get("name"), metadata.get("namespace"), metadata.get("generateName")
+        if not all(v is None or isinstance(v, str) for v in (name, namespace, generate_name)):
+            return None
+        lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value)
+        first_line = lines.mapping_line((), value)
+        body = fastyaml.FastMap(value, lines, ()) if self._should_build(api_version, kind) else None
+        self._stats.objects += 1
+        self._stats.kinds[kind] += 1
+        return Manifest(
+            api_version,
+            kind,
+            name or _generated(generate_name),
+            namespace or None,
+            body,
+            Location(path, number, first_line),
+        )
 
     def _unparseable(self, where: Location, chunk: str, error: yaml.YAMLError) -> None:
         line = where.line

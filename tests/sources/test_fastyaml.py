@@ -1,0 +1,233 @@
+"""The fast reader gives what the reference reader gives: the same objects, the same values
+for every field pullguard reads, the same lines — or it leaves the document to the reference.
+
+Differential tests: the whole report, both ways, over the shared real-world corpus (skipped
+when absent), over generated corpora, and over generated YAML (hypothesis).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pullguard.inventory.kinds import needs_body
+from pullguard.report import json_report
+from pullguard.scan import ScanOptions, scan_paths
+from pullguard.sources import fastyaml
+from pullguard.sources.model import Manifest, ReadStats
+from pullguard.sources.yamldocs import DocumentReader, LineMap, image_line_of, line_of
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared/corpus/realworld"
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+pytestmark = pytest.mark.skipif(not fastyaml.AVAILABLE, reason="yaml-rs has no wheel for this platform")
+
+
+def report(path: Path, reader: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], int]:
+    monkeypatch.setenv("PULLGUARD_READER", reader)
+    monkeypatch.setenv("PULLGUARD_FINGERPRINT_KEY", "differential-test-key")
+    result = scan_paths([str(path)], ScanOptions(now=NOW))
+    out = io.StringIO()
+    json_report.write(result, out)
+    return json.loads(out.getvalue()), result.inventory.stats.fast_documents
+
+
+def same_report(path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    reference, none = report(path, "reference", monkeypatch)
+    fast, taken = report(path, "fast", monkeypatch)
+    assert none == 0
+    assert fast == reference
+    return taken
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/realworld is absent")
+def test_the_real_world_corpus_gives_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = {folder.name: same_report(folder, monkeypatch) for folder in sorted(CORPUS.iterdir()) if folder.is_dir()}
+    assert sum(taken.values()) > 1000, taken  # the fast reader does carry the corpus
+
+
+def test_generated_corpus_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/generate.py"), "-n", "600", "--seed", "7", str(tmp_path / "c")],
+        check=True, capture_output=True, timeout=120,
+    )
+    taken = same_report(tmp_path / "c", monkeypatch)
+    assert taken > 400
+
+
+def test_examples_give_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert same_report(ROOT / "examples", monkeypatch) > 20
+
+
+# -- document by document ----------------------------------------------------------------
+
+
+def read(text: str, fast: bool) -> tuple[list[Manifest], ReadStats]:
+    stats = ReadStats()
+    reader = DocumentReader(needs_body, stats, [], fast=fast)
+    return list(reader.read_text("in.yaml", text)), stats
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, LineMap | fastyaml.FastMap):
+        return {key: plain(value[key]) for key in value}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def lines(body: Any) -> list[Any]:
+    """Every line a report can print from a body: the pod spec's and each image holder's."""
+    found: list[Any] = []
+    spec = body.get("spec") if body is not None else None
+    template = spec.get("template") if isinstance(spec, LineMap | fastyaml.FastMap) else None
+    pod = template.get("spec") if isinstance(template, LineMap | fastyaml.FastMap) else spec
+    if isinstance(pod, LineMap | fastyaml.FastMap):
+        found.append(line_of(pod, -1))
+        for field in ("initContainers", "containers"):
+            for holder in pod.get(field) or []:
+                if isinstance(holder, LineMap | fastyaml.FastMap):
+                    found.append((line_of(holder, -1), image_line_of(holder, -1)))
+    return found
+
+
+def assert_same(text: str) -> ReadStats:
+    reference, _ = read(text, fast=False)
+    fast, stats = read(text, fast=True)
+    assert [(m.api_version, m.kind, m.name, m.namespace, m.location) for m in fast] == [
+        (m.api_version, m.kind, m.name, m.namespace, m.location) for m in reference
+    ]
+    for a, b in zip(fast, reference, strict=True):
+        assert plain(a.body) == plain(b.body)
+        assert lines(a.body) == lines(b.body)
+    return stats
+
+
+DEPLOYMENT = """\
+# leading comment
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # trailing comment
+  namespace: shop
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      automountServiceAccountToken: {automount}
+      imagePullSecrets:
+      - name: regcred
+      initContainers:
+        - name: init
+          image: "registry.example.com/init:1"
+      containers:
+      - name: app
+        image: registry.example.com/web:1.0
+        args: ["--port", "8080"]
+      - image: 'registry.example.com/side:2'
+        name: side
+"""
+
+
+def test_a_plain_deployment_takes_the_fast_reader() -> None:
+    stats = assert_same(DEPLOYMENT.replace("{automount}", "false"))
+    assert stats.fast_documents == 1
+
+
+@pytest.mark.parametrize("written", ["yes", "on", "Off", "NO"])
+def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
+    text = DEPLOYMENT.replace("{automount}", written)
+    assert_same(text)
+    manifest = read(text, fast=True)[0][0]
+    assert isinstance(manifest.body["spec"]["template"]["spec"]["automountServiceAccountToken"], bool)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: &m {name: a, namespace: b}\nx: *m\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: !!binary aGk=\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  <<: {name: merged}\n",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nmetadata: {name: b}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: tab\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{{ .Values.name }}'}\n",
+    ],
+    ids=["anchors", "tags", "merge-keys", "list", "duplicate-keys", "tabs", "templates"],
+)
+def test_risky_documents_are_left_to_the_reference_reader(text: str) -> None:
+    _, stats = read(text, fast=True)
+    assert stats.fast_documents == 0
+
+
+def test_a_line_the_text_does_not_show_plainly_comes_from_the_reference() -> None:
+    """The same image twice, and an image on the line after its key: the quick search and
+    the locator cannot be sure, the reference reader answers."""
+    text = DEPLOYMENT.replace("{automount}", "true").replace(
+        "image: 'registry.example.com/side:2'", "image:\n          registry.example.com/web:1.0"
+    )
+    assert_same(text)
+
+
+# -- generated YAML ------------------------------------------------------------------------
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=12).filter(
+    lambda w: w[0].isalpha()
+)
+_scalar = st.one_of(
+    _word,
+    st.sampled_from(["yes", "no", "on", "off", "true", "false", "null", "~", "0755", "1_000", "1:30", "1e3",
+                     "2025-01-10T08:00:00Z", "12", "3.5", ".inf", ""]),
+)
+
+
+def _quote(value: str, style: int) -> str:
+    if style == 1:
+        return json.dumps(value)
+    if style == 2:
+        return "'" + value.replace("'", "''") + "'"
+    return value
+
+
+@st.composite
+def workload(draw: st.DrawFn) -> str:
+    containers = draw(st.lists(st.tuples(_word, _word, st.integers(0, 2), st.booleans()), min_size=1, max_size=3))
+    parts = [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        f"  name: {draw(_word)}",
+        f"  annotations: {{note: {_quote(draw(_scalar), draw(st.integers(0, 2)))}}}",
+        "spec:",
+        "  template:",
+        "    spec:",
+        f"      automountServiceAccountToken: {draw(st.sampled_from(['true', 'false', 'yes', 'off']))}",
+        "      containers:",
+    ]
+    for name, image, style, compact in containers:
+        dash = "      - " if compact else "        - "
+        pad = " " * (len(dash))
+        parts.append(f"{dash}name: {name}")
+        if draw(st.booleans()):
+            parts.append(f"{pad}# a comment line")
+        parts.append(f"{pad}image: {_quote('reg.example/' + image + ':1', style)}")
+        parts.append(f"{pad}env: [{{name: X, value: {_quote(draw(_scalar), draw(st.integers(0, 2)))}}}]")
+    return "\n".join(parts) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(workload(), min_size=1, max_size=3))
+def test_generated_workloads_read_the_same(documents: list[str]) -> None:
+    assert_same("---\n".join(documents))
