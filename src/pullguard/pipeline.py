@@ -22,13 +22,14 @@ from typing import Protocol
 
 from pullguard.checks import REGISTRY, Finding, Hit, Severity
 from pullguard.inventory.build import InventoryBuilder
+from pullguard.inventory.evidence import collect as collect_evidence
 from pullguard.inventory.external import add_external_pull_secrets
 from pullguard.inventory.facts import compute_facts
 from pullguard.inventory.live import LiveInventoryBuilder, LiveStats, Platform, detect_platform
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.resolve import Coverage, Resolution, resolve
 from pullguard.result import ScanResult, Summary
-from pullguard.semantics.registries import RegistryPolicy, Visibility, locations_of
+from pullguard.semantics.registries import RegistryPolicy, Visibility
 from pullguard.settings import AuditSettings, ScanOptions, fingerprint_key
 from pullguard.sources.model import COMMITTED_CREDENTIAL, InputProblem, Level, Location, Manifest, ReadStats
 from pullguard.suppress import SuppressedFinding, apply
@@ -183,17 +184,13 @@ def _merge_stats(total: ReadStats, part: ReadStats) -> None:
 
 def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     """Resolution, facts, every enabled check, then finalisation."""
-    secret_keys = (
-        entry.key
-        for secret in inventory.secrets.values()
-        if secret.payload is not None
-        for entry in secret.payload.entries
-    )
+    evidence = collect_evidence(inventory)  # which pull-secret entries prove a registry private
     policy = RegistryPolicy(
         private_patterns=options.private_patterns,
         public_patterns=options.public_patterns,
         node_patterns=options.node_patterns,
-        secret_locations=locations_of(secret_keys),
+        secret_locations=frozenset(evidence.private),
+        evidence=evidence,
         assume_private=options.assume_private,
     )
     resolution = resolve(inventory, policy)

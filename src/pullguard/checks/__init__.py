@@ -1,6 +1,15 @@
 """The check catalog. Importing this package registers every check."""
 
-from pullguard.checks import audit_reads, cluster_config, coverage, exposure, handling, identity, lifecycle
+from pullguard.checks import (
+    audit_reads,
+    cluster_config,
+    coverage,
+    exposure,
+    handling,
+    identity,
+    lifecycle,
+    nocredential,
+)
 from pullguard.checks.base import REGISTRY, Check, CheckInfo, Finding, Hit, Severity, check
 
 __all__ = [
@@ -18,4 +27,5 @@ __all__ = [
     "handling",
     "identity",
     "lifecycle",
+    "nocredential",
 ]

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from pullguard.checks.base import Hit, Severity, check
+from pullguard.inventory.evidence import credential_entries
 from pullguard.inventory.model import CommittedCredential, ObjectRef, PodTemplate, Secret, SecretOrigin
 from pullguard.inventory.resolve import Resolution
 from pullguard.sources.model import Location
@@ -27,7 +28,9 @@ def _plaintext(secret: Secret) -> bool:
     payload = secret.payload
     if payload is None or payload.missing:
         return False
-    return not (payload.error is not None and "un-rendered template" in payload.error)
+    if payload.error is None:  # decodes: plaintext only when an entry holds a username or password (PG030)
+        return bool(credential_entries(secret) or payload.unread_credentials)
+    return "un-rendered template" not in payload.error
 
 
 @check(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pullguard.checks import remedies
 from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.age import AgeEvidence, CredentialAge, credential_age, refresh_interval
+from pullguard.inventory.evidence import credential_entries, without_credential
 from pullguard.inventory.fingerprint import credential_fingerprint
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
 from pullguard.inventory.resolve import Resolution, SecretsFrom, SecretState
@@ -36,10 +37,8 @@ def _host(location: str) -> str:
 
 
 def _readable_entries(secret: Secret) -> tuple[AuthEntry, ...]:
-    payload = secret.payload
-    if payload is None or payload.error is not None or secret.origin is not SecretOrigin.PLAIN:
-        return ()
-    return payload.entries
+    # entries without a username or password hold no credential to age, expire, reuse or scope (PG030)
+    return credential_entries(secret)
 
 
 # -- PG005 ---------------------------------------------------------------------------------
@@ -85,7 +84,7 @@ def credential_too_old(resolution: Resolution) -> Iterator[Hit]:
         if not secret.is_pull_secret_type:
             continue
         age = credential_age(secret, settings.now)
-        if age.since is None or age.days is None or age.days <= limit:
+        if age.since is None or age.days is None or age.days <= limit or without_credential(secret):
             continue
         entries = _readable_entries(secret)
         if entries and all(_short_lived(e) is not None for e in entries):
@@ -474,7 +473,7 @@ def unused_pull_secret(resolution: Resolution) -> Iterator[Hit]:
         has_users.add(namespace)
         referenced.update((namespace, name) for name in account.pull_secrets)
     for key, secret in sorted(resolution.inventory.secrets.items()):
-        if not secret.is_pull_secret_type or key in referenced:
+        if not secret.is_pull_secret_type or key in referenced or without_credential(secret):  # PG030
             continue
         name, namespace = secret.ref.name, secret.ref.namespace or "default"
         context = (

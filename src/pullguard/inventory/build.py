@@ -49,6 +49,7 @@ from pullguard.inventory.rbac import (
     Subject,
 )
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
+from pullguard.semantics.evidence import gives_credential, ignored_members
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.official_images import bare_placeholder
 from pullguard.semantics.templates import has_template_marker
@@ -578,9 +579,18 @@ def _pull_secret_payload(
         return PullSecretPayload(data_key, missing=True)
     parse = parse_dockerconfigjson if data_key == ".dockerconfigjson" else parse_dockercfg
     try:
-        return PullSecretPayload(data_key, tuple(parse(raw)))
+        entries = tuple(parse(raw))
     except DockerConfigError as error:
         return PullSecretPayload(data_key, error=error.reason)
+    if any(gives_credential(entry.credential) for entry in entries):
+        return PullSecretPayload(data_key, entries)
+    unread: tuple[str, ...] = ()
+    if data_key == ".dockercfg" and any(entry.key == "auths" for entry in entries):
+        try:  # what a reader of the repository finds inside the wrapper
+            unread = tuple(e.key for e in parse_dockerconfigjson(raw) if gives_credential(e.credential))
+        except DockerConfigError:
+            unread = ()
+    return PullSecretPayload(data_key, entries, ignored_members=ignored_members(raw), unread_credentials=unread)
 
 
 def _is_sops_encrypted(body: Mapping[str, Any]) -> bool:

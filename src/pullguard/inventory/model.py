@@ -129,6 +129,12 @@ class PullSecretPayload:
     entries: tuple[AuthEntry, ...] = ()
     error: str | None = None
     missing: bool = False  # the type's key is absent or empty
+    # top-level members the kubelet ignores (credsStore, credHelpers), named only when no entry
+    # gives a credential (PG030 says why); never their values
+    ignored_members: tuple[str, ...] = ()
+    # registry keys whose credentials sit where the kubelet never reads them (a docker config.json,
+    # `auths` wrapper included, stored as .dockercfg): plaintext in the repository, useless to the kubelet
+    unread_credentials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

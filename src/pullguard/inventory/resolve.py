@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pullguard.inventory.facts import Facts
 from pullguard.inventory.model import ImageUse, Inventory, PodTemplate, Secret, SecretOrigin, ServiceAccount
+from pullguard.semantics.evidence import gives_credential
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Classification, RegistryPolicy, Visibility, pattern_location
 from pullguard.semantics.templates import has_template_marker
@@ -160,11 +161,11 @@ def judge_image(pod: PodCredentials, use: ImageUse, policy: RegistryPolicy) -> I
         return ImageJudgement(pod, use, classification, Coverage.NODE, node, None)
     if pod.by_state(SecretState.UNVERIFIABLE) or pod.by_state(SecretState.UNRESOLVED):
         return ImageJudgement(pod, use, classification, Coverage.UNVERIFIABLE, (), _unverifiable_cause(pod))
-    if matches:  # every matching entry carries only an identity token
+    if matches:  # no matching entry gives a credential (empty, or only an identity token)
         keys = ", ".join(f"{m.location} in '{m.secret}'" for m in matches)
         cause = (
-            f"the matching keys ({keys}) hold only an identitytoken, which the kubelet does not use: "
-            "it sends empty credentials, an anonymous pull"
+            f"the matching keys ({keys}) hold no username or password (an empty entry, or only an "
+            "identitytoken, which the kubelet does not use): it sends empty credentials, an anonymous pull"
         )
         return ImageJudgement(pod, use, classification, Coverage.NONE, matches, cause)
     return ImageJudgement(pod, use, classification, Coverage.NONE, (), _uncovered_cause(pod, repository))
@@ -181,8 +182,8 @@ def _pod_matches(pod: PodCredentials, repository: str) -> tuple[KeyMatch, ...]:
             if location not in ref.locations:
                 continue
             assert ref.secret is not None and ref.secret.payload is not None
-            anonymous = all(
-                entry.credential.identity_token_only
+            anonymous = all(  # empty or identity-token-only entries: the kubelet sends no credential
+                not gives_credential(entry.credential)
                 for entry in ref.secret.payload.entries
                 if (key := parse_registry_key(entry.key)) is not None and key.location == location
             )

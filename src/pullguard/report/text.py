@@ -196,7 +196,7 @@ def _assumptions(console: Console, result: ScanResult) -> None:
 
 def _images(console: Console, result: ScanResult) -> None:
     table = Table(title="Images", box=box.SIMPLE, title_justify="left")
-    for column in ("Object", "Container", "Image", "Registry", "Coverage", "Credential"):
+    for column in ("Object", "Container", "Image", "Registry", "Why", "Coverage", "Credential"):
         table.add_column(column, overflow="fold")
     for j in result.resolution.images:
         use = j.use
@@ -204,10 +204,11 @@ def _images(console: Console, result: ScanResult) -> None:
         coverage = j.coverage.value if use.ref else (use.problem or "")
         settings = result.resolution.settings
         credential = ", ".join(
-            f"{m.secret} ({m.location})"
+            f"{m.secret} ({m.location}{': no credential' if m.anonymous else ''})"
             if m.secret
             else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
             for m in j.matches
         )
-        table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, coverage, credential)
+        why = j.classification.reason if j.classification else ""
+        table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, why, coverage, credential)
     console.print(table)

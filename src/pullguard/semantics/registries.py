@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pullguard.semantics.evidence import SecretEvidence, host_of
 from pullguard.semantics.imageref import ImageRef
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
 
@@ -64,6 +65,8 @@ class RegistryPolicy:
     node_patterns: tuple[str, ...] = ()
     secret_locations: frozenset[str] = frozenset()
     assume_private: bool = False
+    # what the input's pull secrets prove, with the secrets' names (semantics/evidence.py)
+    evidence: SecretEvidence | None = None
 
     def classify(self, ref: ImageRef) -> Classification:
         repository = ref.repository
@@ -82,16 +85,41 @@ class RegistryPolicy:
         for pattern in self.node_patterns:
             if key_matches(pattern_location(pattern), repository):
                 return Classification(Visibility.PRIVATE, f"nodes have credentials for it ({pattern})")
-        matched = lookup(self.secret_locations, repository)
+        evidence = self.evidence
+        matched = lookup(set(evidence.private) if evidence else self.secret_locations, repository)
         if matched:
+            held = f" in {_secrets(evidence.private[matched[0]])}" if evidence else ""
             return Classification(
-                Visibility.PRIVATE, f"a pull secret in the input has a key for it ({matched[0]})"
+                Visibility.PRIVATE, f"a pull secret in the input holds a credential for it ({matched[0]}{held})"
             )
         if self.assume_private:
             return Classification(Visibility.PRIVATE, "unknown registry, assumed private (--assume-private)")
-        return Classification(
-            Visibility.UNKNOWN, "no evidence either way (use --assume-private or configure it)"
-        )
+        return Classification(Visibility.UNKNOWN, self._no_evidence(repository))
+
+    def _no_evidence(self, repository: str) -> str:
+        """Why the input's pull secrets prove nothing for this repository, when they have a key for it."""
+        declare = "declare it (--private-registry / --public-registry) or use --assume-private"
+        evidence = self.evidence
+        if evidence is not None:
+            shared = lookup(set(evidence.shared_host_wide), repository)
+            if shared:
+                return (
+                    f"no evidence: {host_of(repository)} holds public and private repositories, and a credential "
+                    f"for the whole host ({shared[0]} in {_secrets(evidence.shared_host_wide[shared[0]])}) says "
+                    f"nothing about this one; {declare}"
+                )
+            empty = lookup(set(evidence.without_credential), repository)
+            if empty:
+                return (
+                    f"no evidence: the pull secret key for it ({empty[0]} in "
+                    f"{_secrets(evidence.without_credential[empty[0]])}) holds no credential; {declare}"
+                )
+        return f"no evidence either way: {declare}"
+
+
+def _secrets(names: tuple[str, ...]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:2])
+    return shown + (f" and {len(names) - 2} more" if len(names) > 2 else "")
 
 
 def locations_of(keys: Iterable[str]) -> frozenset[str]:
