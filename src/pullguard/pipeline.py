@@ -300,7 +300,10 @@ def summarize(resolution: Resolution, findings: Sequence[Finding]) -> Summary:
         pod_templates=len(inventory.pod_templates),
         images=len(resolution.images),
         images_judged=sum(1 for j in resolution.images if j.use.ref is not None),
-        invalid_references=sum(1 for j in resolution.images if j.use.ref is None and not j.use.unresolved),
+        invalid_references=sum(
+            1 for j in resolution.images if j.use.ref is None and not j.use.unresolved and not j.use.placeholder
+        ),
+        placeholder_references=sum(1 for j in resolution.images if j.use.placeholder),
         unresolved_references=sum(1 for j in resolution.images if j.use.unresolved),
         private_images=len(private),
         private_images_covered=sum(1 for j in private if j.coverage.configured),

@@ -43,6 +43,8 @@ class Summary:
     input_warnings: int
     findings: dict[str, int]
     suppressed: int = 0
+    # valid bare names that are no Docker Official Image (`image: myapp`): build-time placeholders
+    placeholder_references: int = 0
 
     @property
     def headline(self) -> str:

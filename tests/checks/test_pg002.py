@@ -22,8 +22,8 @@ def test_missing_pod_level_secret() -> None:
     (finding,) = of_check(result)
     assert finding.object == ObjectRef("Deployment", "shop", "api")
     assert finding.message == (
-        "Deployment 'api' in namespace 'shop' references pull secret 'acr-creds', which does not exist in "
-        "namespace 'shop'; the kubelet skips it."
+        "Deployment 'api' in namespace 'shop' references pull secret 'acr-creds', which is not in the input "
+        "(namespace 'shop'); the kubelet skips it."
     )
     assert finding.location.path == str(path)
     assert finding.location.line == line_of(path, "imagePullSecrets:")
@@ -40,8 +40,8 @@ def test_missing_service_account_secret_reported_once_on_the_account() -> None:
     (finding,) = findings
     assert finding.object == ObjectRef("ServiceAccount", "shop", "default")
     assert finding.message.startswith(
-        "ServiceAccount 'default' in namespace 'shop' lists pull secret 'team-creds', which does not exist "
-        "in namespace 'shop'; pods using it (such as Deployment shop/"
+        "ServiceAccount 'default' in namespace 'shop' lists pull secret 'team-creds', which is not in the "
+        "input (namespace 'shop'); pods running as it (such as Deployment shop/"
     )
     assert finding.location.document == 1
     assert finding.location.line == 2  # the object itself, after the comment that opens its document
@@ -54,7 +54,7 @@ def test_secret_in_another_namespace_does_not_count() -> None:
     result = scan(path)
     (finding,) = of_check(result)
     assert finding.object == ObjectRef("Deployment", "shop", "api")
-    assert "'acr-creds', which does not exist in namespace 'shop'" in finding.message
+    assert "'acr-creds', which is not in the input (namespace 'shop')" in finding.message
     assert ("shared", "acr-creds") in result.inventory.secrets
     assert finding.location.line == line_of(path, "imagePullSecrets:")
 

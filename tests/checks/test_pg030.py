@@ -38,7 +38,9 @@ def test_wrapped_dockercfg_is_no_static_ecr_token_but_still_plaintext() -> None:
 def test_identity_token_only() -> None:
     result = scan(FIXTURES / "fail" / "identity_token_only.yaml")
     (finding,) = of_check(result)
-    assert "'registry.tools.example' (only an identitytoken, which the kubelet does not read)" in finding.message
+    assert (
+        "'registry.tools.example' (only an identitytoken, which the kubelet does not read)" in finding.message
+    )
     assert "ServiceAccount tools/default" not in finding.message  # no pod in the input relies on it
     assert of_check(result, "PG010") == []
 

@@ -70,7 +70,9 @@ def test_dedicated_host_key_is_evidence_for_every_repository() -> None:
     result = _scan("visibility/dedicated_host.yaml")
     seen = _visibility(result)
     assert seen["registry.corp.example/team-b/site:7"][0] is Visibility.PRIVATE
-    assert [f.image for f in result.findings if f.check_id == "PG001"] == ["registry.corp.example/team-b/site:7"]
+    assert [f.image for f in result.findings if f.check_id == "PG001"] == [
+        "registry.corp.example/team-b/site:7"
+    ]
     assert result.summary.headline == "1 of 2 private images have pull credentials configured."
 
 

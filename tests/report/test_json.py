@@ -75,6 +75,7 @@ def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
         "images": 17,
         "imagesJudged": 17,
         "invalidReferences": 0,
+        "placeholderReferences": 0,
         "unresolvedReferences": 0,
         "privateImages": 12,
         "privateImagesCovered": 5,

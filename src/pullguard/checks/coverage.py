@@ -10,6 +10,8 @@ from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import Coverage, Resolution, SecretsFrom, SecretState
 from pullguard.semantics.keyring import lookup
 from pullguard.semantics.registries import Visibility
+from pullguard.semantics.templates import has_template_marker
+from pullguard.sources.model import Location
 
 _STANDARDS = ("CIS-5.4.1", "CWE-522", "NIST-IA-5", "NIST-CSF-PR.AC-1")
 
@@ -108,35 +110,51 @@ def missing_pull_secret(resolution: Resolution) -> Iterator[Hit]:
     The API server accepts the reference without checking it; the kubelet logs
     that the secret is missing and pulls without it. Pull secrets are always read
     from the pod's own namespace: a secret of the same name elsewhere does not help.
-    A reference inherited from a ServiceAccount is reported once, on the ServiceAccount.
+    A ServiceAccount's references are reported on the ServiceAccount itself, once,
+    whether or not a pod in the input runs as it. When scanning files the finding
+    says the secret "is not in the input": it may be created outside the
+    repository (by hand or by a CI job) — scan it together with the manifests.
     """
-    reported_accounts: set[tuple[str, str]] = set()
+    users: dict[tuple[str, str], ObjectRef] = {}
     for pod in resolution.pods:
+        if pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT and pod.service_account is not None:
+            users.setdefault((pod.template.namespace, pod.service_account.ref.name), pod.template.owner)
+    secrets = resolution.inventory.secrets
+    # every ServiceAccount, used by a pod in the input or not: they are often deployed on their own
+    for (namespace, name), account in sorted(resolution.inventory.service_accounts.items()):
+        for secret in dict.fromkeys(account.pull_secrets):
+            if (namespace, secret) in secrets or has_template_marker(secret):
+                continue
+            user = users.get((namespace, name))
+            yield Hit(
+                account.ref,
+                f"ServiceAccount '{name}' in namespace '{namespace}' lists pull secret '{secret}', which "
+                f"{_absent(account.location, namespace)}; pods running as it"
+                + (f" (such as {user})" if user else "")
+                + " pull without it.",
+                account.location,
+                remedies.create_pull_secret(secret, namespace, "<registry>"),
+            )
+    for pod in resolution.pods:
+        if pod.secrets_from is not SecretsFrom.POD:
+            continue  # inherited references are reported above, once, on the ServiceAccount
         namespace = pod.template.namespace
         for ref in pod.by_state(SecretState.MISSING):
-            if pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT and pod.service_account is not None:
-                key = (namespace, pod.service_account.ref.name + "\0" + ref.name)
-                if key in reported_accounts:
-                    continue
-                reported_accounts.add(key)
-                account = pod.service_account
-                yield Hit(
-                    account.ref,
-                    f"ServiceAccount '{account.ref.name}' in namespace '{namespace}' lists pull secret "
-                    f"'{ref.name}', which does not exist in namespace '{namespace}'; pods using it "
-                    f"(such as {pod.template.owner}) pull without it.",
-                    account.location,
-                    remedies.create_pull_secret(ref.name, namespace, "<registry>"),
-                )
-            else:
-                owner = pod.template.owner
-                yield Hit(
-                    owner,
-                    f"{_named(owner)} references pull secret '{ref.name}', which does not exist in namespace "
-                    f"'{namespace}'; the kubelet skips it.",
-                    pod.template.location,
-                    remedies.create_pull_secret(ref.name, namespace, "<registry>"),
-                )
+            owner = pod.template.owner
+            yield Hit(
+                owner,
+                f"{_named(owner)} references pull secret '{ref.name}', which "
+                f"{_absent(pod.template.location, namespace)}; the kubelet skips it.",
+                pod.template.location,
+                remedies.create_pull_secret(ref.name, namespace, "<registry>"),
+            )
+
+
+def _absent(where: Location, namespace: str) -> str:
+    """A live cluster says what exists; files only what is in the input."""
+    if ":/api/" in where.path or ":/apis/" in where.path:
+        return f"does not exist in namespace '{namespace}'"
+    return f"is not in the input (namespace '{namespace}')"
 
 
 @check(

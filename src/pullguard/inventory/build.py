@@ -71,17 +71,28 @@ _CONTAINER_FIELDS = (
 )
 
 
-_PLACEHOLDER = (
-    "a bare name that is no Docker Official Image: a build-time placeholder (skaffold, tilt, ko)? "
-    "Scan the rendered manifests, or write the full reference"
-)
+def _placeholder(image: str, repository: str) -> str:
+    return (
+        f"a bare name that is no Docker Official Image: a valid reference (the kubelet would pull {repository}), "
+        "most likely a build-time placeholder (skaffold, tilt, ko) replaced before deploying, so not judged; "
+        "scan the rendered manifests, or write the full reference"
+    )
 
 
 class FieldError(Exception):
-    """A field of the wrong type; becomes an InputProblem naming the field."""
+    """A field of the wrong type (or missing); becomes an InputProblem naming the field."""
 
-    def __init__(self, path: str, expected: str) -> None:
+    def __init__(self, path: str, expected: str, code: str = "wrong-type") -> None:
         super().__init__(f"'{path}' must be {expected}")
+        self.code = code
+
+
+class MissingField(FieldError):
+    """A field the object cannot do without is absent (input problem code `missing`)."""
+
+    def __init__(self, path: str, why: str) -> None:
+        Exception.__init__(self, f"'{path}' is missing ({why})")
+        self.code = "missing"
 
 
 class InventoryBuilder:
@@ -153,7 +164,7 @@ class InventoryBuilder:
     def _field_problem(self, manifest: Manifest, error: FieldError) -> None:
         self.inventory.problems.append(
             InputProblem(
-                manifest.location, Level.ERROR, "wrong-type", f"{manifest.kind} {manifest.name}: {error}"
+                manifest.location, Level.ERROR, error.code, f"{manifest.kind} {manifest.name}: {error}"
             )
         )
 
@@ -165,7 +176,7 @@ class InventoryBuilder:
         for depth, step in enumerate(path):
             spec = _mapping(spec, ".".join(path[:depth]) or "object").get(step)
             if spec is None:
-                raise FieldError(".".join(path[: depth + 1]), "present (a pod template needs it)")
+                raise MissingField(".".join(path[: depth + 1]), "a pod template needs it")
         owner = ObjectRef(manifest.kind, namespace, manifest.name)
         self.inventory.pod_templates.append(self.pod_template(owner, manifest, spec, body, ".".join(path)))
 
@@ -202,6 +213,9 @@ class InventoryBuilder:
         declared = _list(spec.get("imagePullSecrets"), f"{spec_path}.imagePullSecrets")
         for index, item in enumerate(declared):
             item = _mapping(item, f"{spec_path}.imagePullSecrets[{index}]")
+            self._ignored_reference_fields(
+                manifest, item, f"{spec_path}.imagePullSecrets[{index}]", owner.namespace
+            )
             secret_name = _string(item.get("name"), f"{spec_path}.imagePullSecrets[{index}].name")
             if secret_name:
                 pull_secrets.append(secret_name)
@@ -261,7 +275,9 @@ class InventoryBuilder:
         except InvalidImageReference as error:
             return ImageUse(image_field, name, image, None, error.reason, False, location)
         if ref.domain == "docker.io" and bare_placeholder(image, ref.path):
-            return ImageUse(image_field, name, image, None, _PLACEHOLDER, False, location)
+            return ImageUse(
+                image_field, name, image, None, _placeholder(image, ref.repository), False, location, True
+            )
         return ImageUse(image_field, name, image, ref, None, False, location)
 
     def _look_for_pod_specs(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
@@ -277,14 +293,42 @@ class InventoryBuilder:
                 )
             )
 
+    def _ignored_reference_fields(
+        self, manifest: Manifest, item: Mapping[str, Any], where: str, namespace: str | None
+    ) -> None:
+        """An imagePullSecrets entry is a LocalObjectReference: `name` only; say so for anything else."""
+        for key in item:
+            if key == "name":
+                continue
+            why = (
+                f"the kubelet always reads pull secrets from the pod's own namespace ('{namespace or 'default'}')"
+                if key == "namespace"
+                else "the kubelet reads only the secret's name"
+            )
+            self.inventory.problems.append(
+                InputProblem(
+                    Location(
+                        manifest.location.path,
+                        manifest.location.document,
+                        line_of(item, manifest.location.line),
+                        manifest.location.item,
+                    ),
+                    Level.WARNING,
+                    "ignored-field",
+                    f"{manifest.kind} {manifest.name}: '{where}.{key}' is ignored: an imagePullSecrets entry "
+                    f"holds only a name, and {why}. `kubectl apply` refuses the unknown field (--validate=strict, "
+                    "its default); clients that do not validate have the API server drop it.",
+                )
+            )
+
     # -- identities and secrets --------------------------------------------------
 
     def _add_service_account(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
         names: list[str] = []
         for index, item in enumerate(_list(body.get("imagePullSecrets"), "imagePullSecrets")):
-            name = _string(
-                _mapping(item, f"imagePullSecrets[{index}]").get("name"), f"imagePullSecrets[{index}].name"
-            )
+            item = _mapping(item, f"imagePullSecrets[{index}]")
+            self._ignored_reference_fields(manifest, item, f"imagePullSecrets[{index}]", namespace)
+            name = _string(item.get("name"), f"imagePullSecrets[{index}].name")
             if name:
                 names.append(name)
         account = ServiceAccount(
@@ -590,7 +634,9 @@ def _pull_secret_payload(
             unread = tuple(e.key for e in parse_dockerconfigjson(raw) if gives_credential(e.credential))
         except DockerConfigError:
             unread = ()
-    return PullSecretPayload(data_key, entries, ignored_members=ignored_members(raw), unread_credentials=unread)
+    return PullSecretPayload(
+        data_key, entries, ignored_members=ignored_members(raw), unread_credentials=unread
+    )
 
 
 def _is_sops_encrypted(body: Mapping[str, Any]) -> bool:

@@ -48,7 +48,8 @@ class ImageUse:
     """One image a pod pulls: a container's image or an image volume's reference.
 
     `ref` is None when the string is not a usable reference; `problem` says why,
-    and `unresolved` tells an un-rendered template apart from a plain mistake.
+    `unresolved` tells an un-rendered template apart from a plain mistake, and
+    `placeholder` a valid bare name left to a build tool apart from both.
     """
 
     field: ImageField
@@ -58,6 +59,9 @@ class ImageUse:
     problem: str | None
     unresolved: bool
     location: Location
+    # a valid bare name that is no Docker Official Image (`image: myapp`): the kubelet would pull
+    # docker.io/library/myapp, but it is most likely a build tool's placeholder; counted apart, not judged
+    placeholder: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,8 @@ class _Verifier:
                 return ImageVerdict(
                     judgement, Outcome(OutcomeKind.NOT_CHECKED, "un-rendered template expression")
                 )
+            if use.placeholder:
+                return ImageVerdict(judgement, Outcome(OutcomeKind.NOT_CHECKED, "build-time placeholder"))
             return ImageVerdict(
                 judgement, Outcome(OutcomeKind.INVALID_REFERENCE, use.problem or "invalid reference")
             )

@@ -132,7 +132,12 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
         f'<p class="muted">{summary.files} files, {summary.documents} documents, {summary.objects} objects, '
         f"{summary.images} images ({summary.private_images} private, {summary.public_images} public, "
         f"{summary.unknown_images} unknown registry, {summary.invalid_references} invalid, "
-        f"{summary.unresolved_references} unresolved).</p>"
+        + (
+            f"{summary.placeholder_references} build-time placeholders, "
+            if summary.placeholder_references
+            else ""
+        )
+        + f"{summary.unresolved_references} unresolved).</p>"
     )
     parts += _findings(result.findings)
     parts += _pull_secrets(result, now)

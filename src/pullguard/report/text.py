@@ -13,7 +13,7 @@ from pullguard.checks import Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
 from pullguard.result import ScanResult
-from pullguard.sources.model import SKIP_REASON_TEXT, Level, SkipReason
+from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
 
 _STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -24,6 +24,7 @@ _STYLES = {
 }
 # Past this many rows a rich table costs more than it helps; plain lines read as well.
 _TABLE_LIMIT = 1000
+_GROUP_FILES = 10  # files named for a group of identical input problems
 
 
 def render(
@@ -52,15 +53,21 @@ def render(
     console.print(
         # a live cluster has objects but no files or documents
         (
-            f"{summary.files} files, {summary.documents} documents, "
+            f"{_count(summary.files, 'file')}, {_count(summary.documents, 'document')}, "
             if summary.files or summary.documents
             else ""
         )
-        + f"{summary.objects} objects, "
-        f"{summary.pod_templates} pod templates, {summary.images} images "
+        + f"{_count(summary.objects, 'object')}, "
+        f"{_count(summary.pod_templates, 'pod template')}, {_count(summary.images, 'image')} "
         f"({summary.private_images} private, {summary.public_images} public, "
         f"{summary.unknown_images} unknown registry, "
-        f"{summary.invalid_references} invalid, {summary.unresolved_references} unresolved)."
+        f"{summary.invalid_references} invalid, "
+        + (
+            f"{_count(summary.placeholder_references, 'build-time placeholder')}, "
+            if summary.placeholder_references
+            else ""
+        )
+        + f"{summary.unresolved_references} unresolved)."
     )
     origins = result.inventory.origins
     if len(origins) > 1 or result.inventory.replaced:
@@ -82,7 +89,8 @@ def render(
             )
     if summary.unknown_images:
         console.print(
-            f"{summary.unknown_images} images are on registries not known to be private or public: "
+            f"{_count(summary.unknown_images, 'image')} {'are' if summary.unknown_images != 1 else 'is'} on "
+            "registries not known to be private or public: "
             "declare them (--private-registry / --public-registry) or use --assume-private.",
             style="dim",
         )
@@ -101,14 +109,15 @@ def render(
         console.print("No findings.", style="green")
     if result.suppressed:
         console.print(
-            f"{len(result.suppressed)} findings suppressed (reasons: --format json, suppressedFindings).",
+            f"{_count(len(result.suppressed), 'finding')} suppressed (reasons: --format json, suppressedFindings).",
             style="dim",
         )
     if result.inventory.unanalysed:
         console.print()
         console.print(
-            f"Not analysed: {len(result.inventory.unanalysed)} custom resources embed pod specs "
-            "whose admission pullguard does not know:",
+            f"Not analysed: {_count(len(result.inventory.unanalysed), 'custom resource')} "
+            f"{'carry' if len(result.inventory.unanalysed) != 1 else 'carries'} container images or "
+            "imagePullSecrets in a shape pullguard does not know how the pods get:",
             style="yellow",
         )
         for item in result.inventory.unanalysed[:20]:
@@ -119,17 +128,43 @@ def render(
         console.print()
         errors = sum(1 for p in result.problems if p.level is Level.ERROR)
         console.print(
-            f"Input problems: {errors} errors, {len(result.problems) - errors} warnings", style="bold"
+            f"Input problems: {_count(errors, 'error')}, {_count(len(result.problems) - errors, 'warning')}",
+            style="bold",
         )
-        for problem in result.problems:
-            style = "red" if problem.level is Level.ERROR else "yellow"
-            console.print(Text(str(problem), style=style))
+        _problems(console, result.problems)
+
+
+def _problems(console: Console, problems: list[InputProblem]) -> None:
+    """One line per problem; identical ones (same level, code and message) once, with a count and where."""
+    groups: dict[tuple[Level, str, str], list[InputProblem]] = {}
+    for problem in problems:
+        groups.setdefault((problem.level, problem.code, problem.message), []).append(problem)
+    for (level, _code, message), members in groups.items():
+        style = "red" if level is Level.ERROR else "yellow"
+        if len(members) == 1:
+            console.print(Text(str(members[0]), style=style))
+            continue
+        files = list(dict.fromkeys(p.location.path for p in members))
+        shown = ", ".join(files[:_GROUP_FILES]) + (
+            f" and {len(files) - _GROUP_FILES} more" if len(files) > _GROUP_FILES else ""
+        )
+        console.print(
+            Text(
+                f"{len(members)} x {level.value}: {message} ({_count(len(files), 'file')}: {shown})",
+                style=style,
+            )
+        )
+
+
+def _count(number: int, word: str) -> str:
+    """`1 image`, `2 images`."""
+    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in result.summary.findings.items())
     console.print()
-    console.print(Text(f"{len(result.findings)} findings ({counts})", style="bold"))
+    console.print(Text(f"{_count(len(result.findings), 'finding')} ({counts})", style="bold"))
     if len(result.findings) > _TABLE_LIMIT:
         for f in result.findings:
             console.print(
@@ -200,8 +235,12 @@ def _images(console: Console, result: ScanResult) -> None:
         table.add_column(column, overflow="fold")
     for j in result.resolution.images:
         use = j.use
-        visibility = j.visibility.value if j.visibility else ("unresolved" if use.unresolved else "invalid")
-        coverage = j.coverage.value if use.ref else (use.problem or "")
+        visibility = (
+            j.visibility.value
+            if j.visibility
+            else ("unresolved" if use.unresolved else "placeholder" if use.placeholder else "invalid")
+        )
+        coverage = j.coverage.value if use.ref else ""
         settings = result.resolution.settings
         credential = ", ".join(
             f"{m.secret} ({m.location}{': no credential' if m.anonymous else ''})"
@@ -209,6 +248,6 @@ def _images(console: Console, result: ScanResult) -> None:
             else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
             for m in j.matches
         )
-        why = j.classification.reason if j.classification else ""
+        why = j.classification.reason if j.classification else (use.problem or "")
         table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, why, coverage, credential)
     console.print(table)

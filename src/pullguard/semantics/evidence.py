@@ -69,7 +69,11 @@ def gives_credential(credential: Credential) -> bool:
 
 
 def why_no_credential(credential: Credential) -> str:
-    return "only an identitytoken, which the kubelet does not read" if credential.identity_token_only else "empty"
+    return (
+        "only an identitytoken, which the kubelet does not read"
+        if credential.identity_token_only
+        else "empty"
+    )
 
 
 def ignored_members(raw: bytes) -> tuple[str, ...]:
