@@ -64,3 +64,20 @@ def test_present_secrets() -> None:
     # PG010: its secrets are plaintext; PG013: its ServiceAccount automounts a token
     assert [f for f in result.findings if f.check_id not in ("PG010", "PG013")] == []
     assert all(r.state is SecretState.USABLE for p in result.resolution.pods for r in p.references)
+
+
+def test_service_account_without_pods_is_reported_on_itself() -> None:
+    path = FIXTURES / "fail" / "account_without_pods.yaml"
+    result = scan(path)
+    (finding,) = of_check(result)
+    assert result.resolution.pods == []
+    assert finding.object == ObjectRef("ServiceAccount", "ci", "builder")
+    assert finding.message == (
+        "ServiceAccount 'builder' in namespace 'ci' lists pull secret 'ci-registry', which is not in the input "
+        "(namespace 'ci'); pods running as it pull without it."
+    )
+    assert finding.location.line == line_of(path, "kind: ServiceAccount") - 1
+
+
+def test_service_account_with_its_secret_present() -> None:
+    assert of_check(scan(FIXTURES / "pass" / "account_secret_present.yaml")) == []

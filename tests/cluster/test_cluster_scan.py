@@ -56,6 +56,9 @@ def test_scan_cluster_names_owners_and_pages(shop: tuple[ApiServerDouble, str]) 
     assert report["summary"]["line"] == "2 of 5 private images have pull credentials configured."
     objects = {(f["checkId"], f["object"]["kind"], f["object"]["name"]) for f in report["findings"]}
     assert ("PG002", "Deployment", "idle") in objects  # a workload with no pod, judged from its template
+    # a live cluster says what exists: not the "not in the input" of a file scan
+    pg002 = [f["message"] for f in report["findings"] if f["checkId"] == "PG002"]
+    assert pg002 and all("does not exist in namespace" in m and "not in the input" not in m for m in pg002)
     assert ("PG004", "Pod", "backup-0") in objects
     assert ("PG003", "Secret", "wrong-type") in objects
     assert all(f["cluster"] == "prod" for f in report["findings"])
