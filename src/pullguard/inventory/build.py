@@ -23,6 +23,7 @@ from pullguard.inventory.cluster_config import (
     EncryptionProvider,
     EncryptionResources,
 )
+from pullguard.inventory.duplicates import Duplicates
 from pullguard.inventory.kinds import POD_SPEC_PATHS, api_group, is_workload
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
@@ -102,6 +103,7 @@ class InventoryBuilder:
         self.default_namespace = default_namespace
         self.inventory = Inventory()
         self._deferred: list[Callable[[], None]] = []
+        self._duplicates = Duplicates()
 
     def add_all(self, manifests: Iterable[Manifest]) -> Inventory:
         for manifest in manifests:
@@ -113,6 +115,8 @@ class InventoryBuilder:
         for deferred in self._deferred:
             deferred()
         self._deferred.clear()
+        self.inventory.problems.extend(self._duplicates.problems())
+        self._duplicates = Duplicates()
         return self.inventory
 
     def add(self, manifest: Manifest) -> None:
@@ -128,8 +132,11 @@ class InventoryBuilder:
             elif manifest.kind == "Secret" and api_group(manifest.api_version) == "":
                 self._add_secret(manifest, body, namespace)
             elif manifest.kind == "Namespace" and api_group(manifest.api_version) == "":
-                self.inventory.namespaces[manifest.name] = Namespace(
-                    manifest.name, manifest.location, _labels(body)
+                self._duplicates.keep(
+                    self.inventory.namespaces,
+                    manifest.name,
+                    Namespace(manifest.name, manifest.location, _labels(body)),
+                    ObjectRef("Namespace", None, manifest.name),
                 )
             elif (
                 manifest.kind == "ExternalSecret" and api_group(manifest.api_version) == "external-secrets.io"
@@ -338,7 +345,9 @@ class InventoryBuilder:
             _optional_bool(body.get("automountServiceAccountToken"), "automountServiceAccountToken"),
             _annotations(body),
         )
-        self.inventory.service_accounts[(namespace, manifest.name)] = account
+        self._duplicates.keep(
+            self.inventory.service_accounts, (namespace, manifest.name), account, account.ref
+        )
 
     def _add_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
         secret_type = _string(body.get("type"), "type") or "Opaque"
@@ -452,11 +461,10 @@ class InventoryBuilder:
         key = (secret.ref.namespace or self.default_namespace, secret.ref.name)
         existing = self.inventory.secrets.get(key)
         # A plain Secret and the ExternalSecret that writes it: the plain one tells more.
-        if (
-            existing is None
-            or existing.origin is not SecretOrigin.PLAIN
-            or secret.origin is SecretOrigin.PLAIN
-        ):
+        plain = secret.origin is SecretOrigin.PLAIN
+        if existing is None or plain == (existing.origin is SecretOrigin.PLAIN):  # two of one kind
+            self._duplicates.keep(self.inventory.secrets, key, secret, secret.ref)
+        elif plain:
             self.inventory.secrets[key] = secret
 
 
