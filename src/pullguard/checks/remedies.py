@@ -40,8 +40,25 @@ def attach_to_service_account(secret: str, account: str, namespace: str) -> str:
     return f"kubectl patch serviceaccount {account} --namespace {namespace} -p '{patch}'"
 
 
+# Custom resources whose pods get their pull secrets from another field (inventory/podcrds.py)
+_CUSTOM_PULL_SECRET_FIELDS = {
+    "Workflow": "spec.imagePullSecrets",
+    "WorkflowTemplate": "spec.imagePullSecrets",
+    "CronWorkflow": "spec.workflowSpec.imagePullSecrets",
+    "Task": "podTemplate.imagePullSecrets of the TaskRun or PipelineRun that runs it",
+    "Pipeline": "podTemplate.imagePullSecrets of the PipelineRun that runs it",
+    "TaskRun": "spec.podTemplate.imagePullSecrets",
+    "PipelineRun": "spec.taskRunTemplate.podTemplate.imagePullSecrets",
+    "Service": "spec.template.spec.imagePullSecrets",  # Knative
+    "Configuration": "spec.template.spec.imagePullSecrets",
+    "Revision": "spec.imagePullSecrets",
+}
+
+
 def attach_to_workload(secret: str, owner: ObjectRef) -> str:
     """A strategic-merge patch: pod-level imagePullSecrets merge by name."""
+    if owner.kind in _CUSTOM_PULL_SECRET_FIELDS:
+        return f"add `- name: {secret}` to {_CUSTOM_PULL_SECRET_FIELDS[owner.kind]} of {owner}"
     path = _TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))
     patch: dict[str, object] = {"imagePullSecrets": [{"name": secret}]}
     body: dict[str, object] = {"spec": patch}

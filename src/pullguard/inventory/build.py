@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from pullguard.errors import DockerConfigError, InvalidImageReference
+from pullguard.inventory import podcrds
 from pullguard.inventory.cluster_config import (
     KEY_LENGTHS,
     AuditGroupResources,
@@ -155,6 +156,8 @@ class InventoryBuilder:
                     self.inventory.committed_credentials.append(record)
             elif manifest.kind == "SealedSecret" and api_group(manifest.api_version) == "bitnami.com":
                 self._add_sealed_secret(manifest, body, namespace)
+            elif podcrds.known(api_group(manifest.api_version), manifest.kind):
+                self._add_pod_custom_resource(manifest, body, namespace)
             elif not _add_rbac_or_config(self.inventory, manifest, body, namespace):
                 self._look_for_pod_specs(manifest, body, namespace)
         except FieldError as error:
@@ -288,17 +291,77 @@ class InventoryBuilder:
         return ImageUse(image_field, name, image, ref, None, False, location)
 
     def _look_for_pod_specs(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
-        """Report custom resources that embed pod specs: we cannot know how they are admitted."""
+        """List other resources that carry images or imagePullSecrets: how their pods get them is unknown."""
         images = _embedded_container_images(body)
-        if images:
+        fields = tuple(podcrds.image_fields(body))
+        if images or fields:
             self.inventory.unanalysed.append(
                 UnanalysedWorkload(
                     ObjectRef(manifest.kind, namespace, manifest.name),
                     manifest.location,
                     manifest.api_version,
                     images,
+                    fields,
                 )
             )
+
+    def _add_pod_custom_resource(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
+        """Argo Workflows and Tekton: the pods their controllers create, in the shapes they document."""
+        try:
+            shapes = podcrds.pod_shapes(api_group(manifest.api_version), manifest.kind, body) or []
+        except podcrds.ShapeError as error:
+            raise FieldError(error.path, error.expected) from None
+        owner = ObjectRef(manifest.kind, namespace, manifest.name)
+        for shape in shapes:
+            self.inventory.pod_templates.append(self._pod_from_shape(owner, manifest, shape))
+
+    def _pod_from_shape(self, owner: ObjectRef, manifest: Manifest, shape: podcrds.PodShape) -> PodTemplate:
+        images: list[ImageUse] = []
+        mounts: list[SecretMount] = []
+        for slot in shape.slots:
+            image = slot.container.get("image")
+            if slot.substitutes and isinstance(image, str) and "$(" in image:
+                location = Location(
+                    manifest.location.path,
+                    manifest.location.document,
+                    image_line_of(slot.container, manifest.location.line),
+                    manifest.location.item,
+                )
+                problem = "a parameter the controller substitutes when the task runs ($(params...))"
+                images.append(ImageUse(slot.field, slot.name, image, None, problem, True, location))
+            else:
+                images.append(
+                    self._image_use(slot.field, slot.name, image, slot.container, manifest, slot.path)
+                )
+            mounts.extend(_env_secret_mounts(slot.container, slot.name, slot.path))
+        pull_secrets: list[str] = []
+        declared = _list(shape.pull_secrets, shape.pull_secrets_path)
+        for index, item in enumerate(declared):
+            where = f"{shape.pull_secrets_path}[{index}]"
+            item = _mapping(item, where)
+            self._ignored_reference_fields(manifest, item, where, owner.namespace)
+            secret_name = _string(item.get("name"), f"{where}.name")
+            if secret_name:
+                pull_secrets.append(secret_name)
+        account = _string(shape.service_account, shape.service_account_path) or "default"
+        return PodTemplate(
+            owner=owner,
+            location=Location(
+                manifest.location.path,
+                manifest.location.document,
+                line_of(shape.node, manifest.location.line),
+                manifest.location.item,
+            ),
+            service_account=account,
+            pull_secrets=tuple(pull_secrets),
+            images=tuple(images),
+            automount_token=_optional_bool(
+                shape.automount_token, f"{shape.path}.automountServiceAccountToken"
+            ),
+            secret_mounts=tuple(mounts),
+            declares_pull_secrets=bool(declared),
+            annotations=_annotations(manifest.body or {}),
+        )
 
     def _ignored_reference_fields(
         self, manifest: Manifest, item: Mapping[str, Any], where: str, namespace: str | None

@@ -14,6 +14,11 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "ReplicaSet": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    # Knative Serving: a Service or Configuration holds a revision template whose spec is a pod spec
+    # (containers, imagePullSecrets, serviceAccountName, volumes); a Revision's spec is one.
+    "Service": ("spec", "template", "spec"),
+    "Configuration": ("spec", "template", "spec"),
+    "Revision": ("spec",),
 }
 WORKLOAD_GROUPS: dict[str, frozenset[str]] = {
     "Pod": frozenset({""}),
@@ -25,6 +30,9 @@ WORKLOAD_GROUPS: dict[str, frozenset[str]] = {
     "ReplicaSet": frozenset({"apps", "extensions"}),
     "Job": frozenset({"batch"}),
     "CronJob": frozenset({"batch"}),
+    "Service": frozenset({"serving.knative.dev"}),  # the core Service (group "") holds no pods
+    "Configuration": frozenset({"serving.knative.dev"}),
+    "Revision": frozenset({"serving.knative.dev"}),
 }
 
 # Built-in kinds that hold no pod spec, pull secret, identity or security

@@ -183,12 +183,14 @@ class Namespace:
 
 @dataclass(frozen=True, slots=True)
 class UnanalysedWorkload:
-    """A custom resource that embeds pod specs we do not know how to admit."""
+    """A custom resource that carries container images or imagePullSecrets in a shape we do not know."""
 
     ref: ObjectRef
     location: Location
     api_version: str
     images: tuple[str, ...]
+    # field paths under spec that hold an image or imagePullSecrets (at most 20)
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

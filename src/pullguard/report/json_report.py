@@ -263,6 +263,7 @@ def _tail(result: ScanResult) -> dict[str, Any]:
                 "object": object_ref(u.ref),
                 "apiVersion": u.api_version,
                 "images": list(u.images),
+                "fields": list(u.fields),
                 "location": location(u.location),
             }
             for u in inventory.unanalysed

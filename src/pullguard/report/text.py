@@ -117,12 +117,19 @@ def render(
         console.print(
             f"Not analysed: {_count(len(result.inventory.unanalysed), 'custom resource')} "
             f"{'carry' if len(result.inventory.unanalysed) != 1 else 'carries'} container images or "
-            "imagePullSecrets in a shape pullguard does not know how the pods get:",
+            "imagePullSecrets in a shape pullguard cannot judge (their controllers decide what the pods get):",
             style="yellow",
         )
         for item in result.inventory.unanalysed[:20]:
+            fields = ", ".join(item.fields[:4]) + (
+                f" and {len(item.fields) - 4} more" if len(item.fields) > 4 else ""
+            )
             console.print(
-                f"  {item.ref} ({item.api_version}) at {item.location}: {', '.join(item.images[:3])}"
+                f"  {item.ref} ({item.api_version}) at {item.location}: {fields or ', '.join(item.images[:3])}"
+            )
+        if len(result.inventory.unanalysed) > 20:
+            console.print(
+                f"  and {len(result.inventory.unanalysed) - 20} more (--format json lists them all)"
             )
     if result.problems:
         console.print()
