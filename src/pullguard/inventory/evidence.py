@@ -37,7 +37,9 @@ def without_credential(secret: Secret) -> bool:
 def collect(inventory: Inventory) -> SecretEvidence:
     triples: list[tuple[str, str, Credential]] = []
     for secret in inventory.secrets.values():
-        for entry in readable_entries(secret):
+        declared = secret.origin is SecretOrigin.DECLARED and secret.payload is not None
+        # a secret declared in the configuration (externalPullSecrets) vouches for its registries
+        for entry in secret.payload.entries if declared and secret.payload else readable_entries(secret):
             key = parse_registry_key(entry.key)
             if key is not None:
                 name = f"{secret.ref.namespace or 'default'}/{secret.ref.name}"

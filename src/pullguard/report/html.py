@@ -18,6 +18,7 @@ from pullguard.checks import REGISTRY, Finding, Severity
 from pullguard.inventory.facts import PullSecretFacts
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import SecretsFrom
+from pullguard.report.words import count
 from pullguard.result import ScanResult
 
 _CSS = """
@@ -74,7 +75,7 @@ def _fingerprints(facts: PullSecretFacts | None) -> str:
     if facts is None or not facts.fingerprints:
         return "—"
     return "<br>".join(
-        f"<code>{escape(f.fingerprint)}</code> <span class=\"muted\">{escape(f.registry)}</span>"
+        f'<code>{escape(f.fingerprint)}</code> <span class="muted">{escape(f.registry)}</span>'
         for f in facts.fingerprints
     )
 
@@ -129,11 +130,12 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
     parts += [f"<li><b>{escape(str(n))}</b><span>{escape(label)}</span></li>" for n, label in figures]
     parts.append("</ul>")
     parts.append(
-        f'<p class="muted">{summary.files} files, {summary.documents} documents, {summary.objects} objects, '
-        f"{summary.images} images ({summary.private_images} private, {summary.public_images} public, "
+        f'<p class="muted">{count(summary.files, "file")}, {count(summary.documents, "document")}, '
+        f"{count(summary.objects, 'object')}, "
+        f"{count(summary.images, 'image')} ({summary.private_images} private, {summary.public_images} public, "
         f"{summary.unknown_images} unknown registry, {summary.invalid_references} invalid, "
         + (
-            f"{summary.placeholder_references} build-time placeholders, "
+            f"{count(summary.placeholder_references, 'build-time placeholder')}, "
             if summary.placeholder_references
             else ""
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pullguard.checks import Finding, Severity
+from pullguard.report.words import count
 from pullguard.result import ScanResult
 
 _ICONS = {
@@ -30,13 +31,14 @@ def render(result: ScanResult) -> str:
     lines = [f"### pullguard: {summary.headline}", ""]
     counts = ", ".join(f"{n} {s}" for s, n in summary.findings.items()) or "none"
     lines.append(
-        f"**{len(result.findings)} findings** ({counts}) · {summary.files} files, {summary.objects} objects, "
-        f"{summary.pod_templates} pod templates, {summary.images} images ({summary.private_images} private, "
+        f"**{count(len(result.findings), 'finding')}** ({counts}) · {count(summary.files, 'file')}, "
+        f"{count(summary.objects, 'object')}, {count(summary.pod_templates, 'pod template')}, "
+        f"{count(summary.images, 'image')} ({summary.private_images} private, "
         f"{summary.public_images} public, {summary.unknown_images} unknown registry)."
     )
     if summary.input_errors or summary.input_warnings:
         lines.append(
-            f"\n⚠️ {summary.input_errors} input errors, {summary.input_warnings} warnings: "
+            f"\n⚠️ {count(summary.input_errors, 'input error')}, {count(summary.input_warnings, 'warning')}: "
             "some documents could not be read (see the text or JSON report)."
         )
     grouped: dict[Severity, list[Finding]] = defaultdict(list)

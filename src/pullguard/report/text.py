@@ -12,6 +12,7 @@ from rich.text import Text
 from pullguard.checks import Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
+from pullguard.report.words import count as _count
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
 
@@ -161,11 +162,6 @@ def _problems(console: Console, problems: list[InputProblem]) -> None:
                 style=style,
             )
         )
-
-
-def _count(number: int, word: str) -> str:
-    """`1 image`, `2 images`."""
-    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
