@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pullguard.inventory.build import InventoryBuilder
 from pullguard.inventory.model import ImageField, ObjectRef, PodTemplate
+from pullguard.inventory.podcrds import image_fields
 from pullguard.inventory.resolve import Coverage
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
+from pullguard.sources.model import Location, Manifest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "podcrds"
 
@@ -118,3 +124,36 @@ def test_wrong_field_type_names_the_field(tmp_path: Path) -> None:
         "wrong-type",
         "Workflow w: 'spec.templates[0].container' must be a mapping",
     )
+
+
+# -- any body: an input problem at worst, never an exception ----------------------------------
+
+
+_KEYS = st.sampled_from(
+    ["spec", "templates", "container", "script", "containerSet", "containers", "sidecars", "initContainers",
+     "steps", "stepTemplate", "taskSpec", "pipelineSpec", "tasks", "finally", "podTemplate", "taskRunTemplate",
+     "workflowSpec", "imagePullSecrets", "serviceAccountName", "image", "name", "ref", "template"]
+)  # fmt: skip
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from(["", "nginx", "$(params.x)", "{{ x }}", "a b"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_KEYS, children, max_size=4),
+    max_leaves=25,
+)
+_KINDS = st.sampled_from(
+    [("argoproj.io/v1alpha1", k) for k in ("Workflow", "WorkflowTemplate", "CronWorkflow")]
+    + [("tekton.dev/v1", k) for k in ("Task", "Pipeline", "TaskRun", "PipelineRun")]
+    + [("example.com/v1", "Anything")]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=_KINDS, spec=_VALUES)
+def test_any_body_gives_templates_or_a_problem(kind: tuple[str, str], spec: object) -> None:
+    body = {"apiVersion": kind[0], "kind": kind[1], "metadata": {"name": "x"}, "spec": spec}
+    builder = InventoryBuilder()
+    inventory = builder.add_all([Manifest(kind[0], kind[1], "x", "ns", body, Location("f.yaml", 1, 1))])
+    assert all(p.code in ("wrong-type", "ignored-field") for p in inventory.problems)
+    assert len(list(image_fields(body))) <= 20
