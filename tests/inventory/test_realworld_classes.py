@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from pullguard.report import json_report, text
+from pullguard.report import html, json_report, text
 from pullguard.scan import ScanOptions, ScanResult, scan_paths
 from pullguard.sources.model import Level
 
@@ -78,6 +78,9 @@ def test_identical_problems_are_grouped_with_count_and_files(tmp_path: Path) -> 
     assert report.count("un-rendered template") == 1
     flat = " ".join(report.split())
     assert f"6 x error: {templates[0].message} (3 files: {tmp_path}/t0.yaml, {tmp_path}/t1.yaml, " in flat
+    page = html.render(result)
+    assert page.count("un-rendered template") == 1 and "error &times; 6" in page
+    assert len(json.loads(json_report.render(result))["inputProblems"]) == 6  # JSON keeps every one
 
 
 def test_counts_are_worded_in_singular_and_plural() -> None:

@@ -18,6 +18,7 @@ from pullguard.checks import REGISTRY, Finding, Severity
 from pullguard.inventory.facts import PullSecretFacts
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import SecretsFrom
+from pullguard.report.problems import files_shown, grouped
 from pullguard.report.words import count
 from pullguard.result import ScanResult
 
@@ -263,9 +264,12 @@ def _problems(result: ScanResult) -> list[str]:
     if not result.problems:
         return []
     rows = "".join(
-        f"<tr><td>{escape(p.level.value)}</td><td><code>{escape(str(p.location))}</code></td>"
-        f"<td>{escape(p.message)}</td></tr>"
-        for p in result.problems
+        f"<tr><td>{escape(g.level.value)}</td><td><code>{escape(str(g.members[0].location))}</code></td>"
+        f"<td>{escape(g.message)}</td></tr>"
+        if len(g.members) == 1
+        else f"<tr><td>{escape(g.level.value)} &times; {len(g.members)}</td>"
+        f"<td><code>{escape(files_shown(g))}</code></td><td>{escape(g.message)}</td></tr>"
+        for g in grouped(result.problems)
     )
     return [
         '<section id="input-problems"><h2>Input problems</h2>',

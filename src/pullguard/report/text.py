@@ -12,6 +12,7 @@ from rich.text import Text
 from pullguard.checks import Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
+from pullguard.report.problems import files_shown, grouped
 from pullguard.report.words import count as _count
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
@@ -143,22 +144,16 @@ def render(
 
 
 def _problems(console: Console, problems: list[InputProblem]) -> None:
-    """One line per problem; identical ones (same level, code and message) once, with a count and where."""
-    groups: dict[tuple[Level, str, str], list[InputProblem]] = {}
-    for problem in problems:
-        groups.setdefault((problem.level, problem.code, problem.message), []).append(problem)
-    for (level, _code, message), members in groups.items():
-        style = "red" if level is Level.ERROR else "yellow"
-        if len(members) == 1:
-            console.print(Text(str(members[0]), style=style))
+    """One line per problem; identical ones once, with a count and the files (report/problems.py)."""
+    for group in grouped(problems):
+        style = "red" if group.level is Level.ERROR else "yellow"
+        if len(group.members) == 1:
+            console.print(Text(str(group.members[0]), style=style))
             continue
-        files = list(dict.fromkeys(p.location.path for p in members))
-        shown = ", ".join(files[:_GROUP_FILES]) + (
-            f" and {len(files) - _GROUP_FILES} more" if len(files) > _GROUP_FILES else ""
-        )
         console.print(
             Text(
-                f"{len(members)} x {level.value}: {message} ({_count(len(files), 'file')}: {shown})",
+                f"{len(group.members)} x {group.level.value}: {group.message} "
+                f"({_count(len(group.files), 'file')}: {files_shown(group, _GROUP_FILES)})",
                 style=style,
             )
         )
