@@ -42,13 +42,43 @@ def test_verdict_does_not_depend_on_file_order() -> None:
 def test_warning_names_both_definitions_and_what_differs() -> None:
     result = _scan(OVERLAY, BASE)
     warnings = {p.message.split(" is defined")[0]: p for p in result.problems if p.code == "duplicate-object"}
-    assert set(warnings) == {"ServiceAccount shop/shop-runner", "Namespace shop"}
+    # the identical Namespace in both is no warning: copies of a Namespace change nothing
+    assert set(warnings) == {"ServiceAccount shop/shop-runner"}
     account = warnings["ServiceAccount shop/shop-runner"]
     assert account.level is Level.WARNING
     assert account.location.path.endswith("base/identity.yaml")
     assert f"here and at {OVERLAY}/identity.yaml: document 1, line 3" in account.message
     assert "they differ in imagePullSecrets" in account.message
-    assert "the two are identical" in warnings["Namespace shop"].message
+
+
+def test_namespaces_warned_only_when_they_differ(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n")
+    (tmp_path / "b.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {tier: gold}\n"
+    )
+    (warning,) = [p for p in _scan(str(tmp_path)).problems if p.code == "duplicate-object"]
+    assert warning.location.path.endswith("a.yaml") and "they differ in labels" in warning.message
+
+
+def test_identical_service_accounts_are_still_reported(tmp_path: Path) -> None:
+    account = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: runner\n  namespace: ci\n"
+    (tmp_path / "a.yaml").write_text(account)
+    (tmp_path / "b.yaml").write_text(account)
+    (warning,) = [p for p in _scan(str(tmp_path)).problems if p.code == "duplicate-object"]
+    assert "the two are identical" in warning.message and warning.message.startswith(
+        "ServiceAccount ci/runner"
+    )
+
+
+def test_external_secrets_writing_one_secret_are_named_as_such(tmp_path: Path) -> None:
+    external = (
+        "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: db\n"
+        "  namespace: ci\nspec:\n  target:\n    name: db-creds\n"
+    )
+    (tmp_path / "a.yaml").write_text(external)
+    (tmp_path / "b.yaml").write_text(external.replace("name: db\n", "name: db-copy\n", 1))
+    (warning,) = [p for p in _scan(str(tmp_path)).problems if p.code == "duplicate-object"]
+    assert warning.message.startswith("Secret ci/db-creds (an ExternalSecret) is defined more than once")
 
 
 def test_same_name_in_another_namespace_is_no_duplicate() -> None:

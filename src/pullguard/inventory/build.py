@@ -138,6 +138,7 @@ class InventoryBuilder:
                     manifest.name,
                     Namespace(manifest.name, manifest.location, _labels(body)),
                     ObjectRef("Namespace", None, manifest.name),
+                    identical_ok=True,
                 )
             elif (
                 manifest.kind == "ExternalSecret" and api_group(manifest.api_version) == "external-secrets.io"

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Hashable, MutableMapping
 from typing import Any, Protocol, TypeVar
 
-from pullguard.inventory.model import ObjectRef
+from pullguard.inventory.model import ObjectRef, SecretOrigin
 from pullguard.sources.model import InputProblem, Level, Location
 
 _FIELD_WORDS = {
@@ -32,6 +32,11 @@ _FIELD_WORDS = {
     "data_written_at": "managedFields",
 }
 _IGNORED_FIELDS = frozenset({"location", "ref"})
+_ORIGIN_WORDS = {
+    SecretOrigin.EXTERNAL_SECRET: " (an ExternalSecret)",
+    SecretOrigin.SEALED_SECRET: " (a SealedSecret)",
+    SecretOrigin.SOPS: " (SOPS-encrypted)",
+}
 
 
 class Defined(Protocol):
@@ -70,13 +75,25 @@ class Duplicates:
     def __init__(self) -> None:
         self._groups: dict[tuple[int, Hashable], list[Any]] = {}
         self._names: dict[tuple[int, Hashable], ObjectRef] = {}
+        self._quiet: set[tuple[int, Hashable]] = set()
 
-    def keep(self, store: MutableMapping[Any, Record], key: Hashable, record: Record, ref: ObjectRef) -> None:
+    def keep(
+        self,
+        store: MutableMapping[Any, Record],
+        key: Hashable,
+        record: Record,
+        ref: ObjectRef,
+        identical_ok: bool = False,
+    ) -> None:
+        """Store the definition of `ref` that wins; `identical_ok`: no warning for identical copies
+        (a Namespace written in every alternative install manifest changes nothing)."""
         existing = store.get(key)
         if existing is None:
             store[key] = record
             return
         self._names[(id(store), key)] = ref
+        if identical_ok:
+            self._quiet.add((id(store), key))
         group = self._groups.setdefault((id(store), key), [existing])
         group.append(record)
         store[key] = max(group, key=lambda r: order_key(r.location))
@@ -90,16 +107,24 @@ class Duplicates:
                 if other is used:
                     continue
                 differ = differences(other, used)
+                if not differ and group_key in self._quiet:
+                    continue
                 how = f"they differ in {', '.join(differ)}" if differ else "the two are identical"
                 found.append(
                     InputProblem(
                         other.location,
                         Level.WARNING,
                         "duplicate-object",
-                        f"{ref} is defined more than once: here and at {used.location}; {how}. pullguard "
+                        f"{ref}{_written_by(other)} is defined more than once: here and at {used.location}"
+                        f"{_written_by(used)}; {how}. pullguard "
                         "uses the definition that comes last in path order (as `kubectl apply -f DIR` would "
                         f"leave it): {used.location.path}. Keep one definition, or scan each overlay on its "
                         "own (render it first: `kustomize build`).",
                     )
                 )
         return found
+
+
+def _written_by(record: Any) -> str:
+    """How a Secret is defined, when not as a plain Secret: ` (an ExternalSecret)`."""
+    return _ORIGIN_WORDS.get(getattr(record, "origin", None), "")  # type: ignore[arg-type]
