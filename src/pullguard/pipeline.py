@@ -301,7 +301,9 @@ def summarize(resolution: Resolution, findings: Sequence[Finding]) -> Summary:
         images=len(resolution.images),
         images_judged=sum(1 for j in resolution.images if j.use.ref is not None),
         invalid_references=sum(
-            1 for j in resolution.images if j.use.ref is None and not j.use.unresolved and not j.use.placeholder
+            1
+            for j in resolution.images
+            if j.use.ref is None and not j.use.unresolved and not j.use.placeholder
         ),
         placeholder_references=sum(1 for j in resolution.images if j.use.placeholder),
         unresolved_references=sum(1 for j in resolution.images if j.use.unresolved),

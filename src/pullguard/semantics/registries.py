@@ -90,7 +90,8 @@ class RegistryPolicy:
         if matched:
             held = f" in {_secrets(evidence.private[matched[0]])}" if evidence else ""
             return Classification(
-                Visibility.PRIVATE, f"a pull secret in the input holds a credential for it ({matched[0]}{held})"
+                Visibility.PRIVATE,
+                f"a pull secret in the input holds a credential for it ({matched[0]}{held})",
             )
         if self.assume_private:
             return Classification(Visibility.PRIVATE, "unknown registry, assumed private (--assume-private)")
