@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pullguard.auditlog.command import audit
-from pullguard.auditlog.summary import AuditResult
+from pullguard.auditlog.model import AuditResult
 from pullguard.checks import Finding, Severity
 from pullguard.inventory.model import ObjectRef
 from pullguard.scan import ScanOptions, scan_paths

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 import click
 
 from pullguard.auditlog.classify import BusinessHours, Judge, PullSecrets, ReadPolicy
+from pullguard.auditlog.model import AuditResult
 from pullguard.auditlog.reader import DEFAULT_MAX_EVENT_BYTES, ReadStats, read_events
-from pullguard.auditlog.summary import AuditResult, Summariser
+from pullguard.auditlog.summary import Summariser
 from pullguard.checks import Severity
 from pullguard.inventory.model import Inventory
 from pullguard.pipeline import finalise, finding_order
+from pullguard.report.formats import Format
 from pullguard.result import ScanResult
 from pullguard.settings import ScanOptions
 from pullguard.sources.model import InputProblem, Level, Location
@@ -158,6 +160,7 @@ Examples:
   pullguard audit-log audit.log --context prod --business-hours 08:00-18:00 --timezone Europe/Berlin
   zcat audit-*.log.gz | pullguard audit-log - --allow-source 10.0.0.0/8 --allow-user-agent 'argocd-*'
   pullguard audit-log audit.log --cluster --format sarif -o reads.sarif
+  pullguard audit-log audit.log --manifests k8s/ -o reads.html
 """
 
 
@@ -234,8 +237,8 @@ Examples:
     "-f",
     "--format",
     "output_format",
-    type=click.Choice(("text", "json", "sarif")),
-    help="Report format (default: from the extension of -o FILE, else text).",
+    type=click.Choice(tuple(f.value for f in Format)),
+    help="Report format (default: from the extension of -o FILE: .json .sarif .xml (junit) .md .html; else text).",
 )
 @click.option(
     "-o",
@@ -294,15 +297,11 @@ def audit_log(
     allow_input_errors: bool,
     max_event_bytes: int,
 ) -> None:
-    from pullguard.auditlog import report
     from pullguard.cli import _guarded, _options, _write
-    from pullguard.report.formats import choose_format
+    from pullguard.report.formats import Report, TextOptions, check_supported, choose_format, render_audit
 
     fmt = _guarded(lambda: choose_format(output_format, output))
-    if fmt.value not in report.FORMATS:
-        raise click.UsageError(
-            f"--format {fmt.value} is not available for audit-log; use one of text, json, sarif"
-        )
+    _guarded(lambda: check_supported(Report.AUDIT, fmt))
     if manifests and (live or context or kubeconfig):
         raise click.UsageError("read pull secrets from --manifests or from a cluster, not both")
     if files.count("-") > 1:
@@ -337,7 +336,7 @@ def audit_log(
     result.findings, result.suppressed = finalise(
         result.findings, inventory or Inventory(), options, (options.now or datetime.now(UTC)).date()
     )
-    _write(output, lambda out: report.render(result, fmt.value, out))
+    _write(output, lambda out: render_audit(result, fmt, out, TextOptions()))
     if any(p.level is Level.ERROR for p in result.problems) and not allow_input_errors:
         sys.exit(EXIT_ERROR)
     if fail_on != "never" and any(f.severity.rank >= Severity(fail_on).rank for f in result.findings):

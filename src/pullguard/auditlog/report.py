@@ -1,4 +1,7 @@
-"""`pullguard audit-log` reports: text, JSON and SARIF. Metadata only: never a request or response body."""
+"""`pullguard audit-log` reports in every format (dispatched by `report.formats.render_audit`).
+
+Metadata only: never a request or response body.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +12,19 @@ from typing import Any, TextIO
 
 from pullguard import __version__
 from pullguard.auditlog.classify import Verdict
-from pullguard.auditlog.summary import AuditResult, Readings, clean, plural, secret_label
+from pullguard.auditlog.model import CHECK, LEAK_CHECK, AuditResult, Readings, clean, plural, secret_label
+from pullguard.checks import Finding
 from pullguard.report.json_report import finding as finding_json
 from pullguard.report.json_report import location as location_json
 from pullguard.report.json_report import suppression as suppression_json
 from pullguard.sources.model import Level
 
-FORMATS = ("text", "json", "sarif")
 _SHOWN_READERS = 20
 
 
-def render(result: AuditResult, output_format: str, out: TextIO) -> None:
-    if output_format == "json":
-        json.dump(to_json(result), out, indent=2)
-        out.write("\n")
-    elif output_format == "sarif":
-        out.write(to_sarif(result))
-    else:
-        render_text(result, out)
+def render_json(result: AuditResult, out: TextIO) -> None:
+    json.dump(to_json(result), out, indent=2)
+    out.write("\n")
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -258,3 +256,290 @@ def to_sarif(result: AuditResult) -> str:
         "toolExecutionNotifications": notifications,
     }
     return sarif.sarif_log(rules, results, invocation, result.headline)
+
+
+# -- JUnit, Markdown, HTML ---------------------------------------------------------------
+
+_TITLES = {
+    CHECK: "pull secret read by an unexpected subject",
+    LEAK_CHECK: "audit log holds secrets' request or response bodies",
+}
+MARKDOWN_LIMIT = 65_536  # the longest comment GitHub accepts (characters)
+_HTML_ROWS = 5_000  # per table; the JSON report lists all
+
+
+def _read_secrets(result: AuditResult) -> list[tuple[tuple[str, str], list[Readings]]]:
+    """The secrets that were read (denied and failed attempts alone are no read)."""
+    return [(key, readings) for key, readings in result.by_secret().items() if any(r.reads for r in readings)]
+
+
+def _span(readings: list[Readings]) -> str:
+    firsts = [r.first for r in readings if r.first is not None]
+    lasts = [r.last for r in readings if r.last is not None]
+    return f"{min(firsts).isoformat()} to {max(lasts).isoformat()}" if firsts and lasts else "-"
+
+
+def _finding_key(finding: Finding) -> tuple[str, str]:
+    return (finding.object.namespace or "", finding.object.name)
+
+
+def render_junit(result: AuditResult) -> str:
+    """One suite per check: a failing test case per flagged read (PG040: one secret, one reader)
+    or per log holding bodies (PG015), a skipped one per suppressed finding, and a passing one per
+    pull secret whose every reader was expected or allowed. Input errors are test errors."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="pullguard audit-log")
+    flagged = {_finding_key(f) for f in result.findings if f.check_id == CHECK}
+    flagged |= {_finding_key(s.finding) for s in result.suppressed if s.finding.check_id == CHECK}
+    for check_id in (CHECK, LEAK_CHECK):
+        suite = ET.SubElement(root, "testsuite", name=f"{check_id} {_TITLES[check_id]}")
+        for finding in (f for f in result.findings if f.check_id == check_id):
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"pullguard.{check_id}",
+                name=f"{check_id} {finding.object} {clean(_reader_of(finding.message))}".rstrip(),
+                file=finding.location.path,
+                line=str(finding.location.line),
+            )
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=f"[{finding.severity.value}] {finding.message}",
+                type=finding.severity.value,
+            )
+            failure.text = f"{finding.message}\nat {finding.location}\nfix:\n{finding.remediation}"
+        for silenced in (s for s in result.suppressed if s.finding.check_id == check_id):
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"pullguard.{check_id}",
+                name=f"{check_id} {silenced.finding.object} {clean(_reader_of(silenced.finding.message))}".rstrip(),
+            )
+            ET.SubElement(case, "skipped", message=f"suppressed: {silenced.suppression.reason}")
+        if check_id == CHECK:
+            for (namespace, name), readings in _read_secrets(result):
+                if (namespace, name) in flagged:
+                    continue
+                readers = sum(1 for r in readings if r.reads)
+                ET.SubElement(
+                    suite,
+                    "testcase",
+                    classname=f"pullguard.{check_id}",
+                    name=f"{secret_label(namespace, name)}: {plural(readers, 'reader')}, each expected or allowed",
+                )
+        if not len(suite):
+            ET.SubElement(
+                suite, "testcase", classname=f"pullguard.{check_id}", name=f"{check_id}: no findings"
+            )
+        suite.set("tests", str(len(suite)))
+        suite.set("failures", str(sum(1 for case in suite if case.find("failure") is not None)))
+        suite.set("skipped", str(sum(1 for case in suite if case.find("skipped") is not None)))
+        suite.set("errors", "0")
+    if result.problems:
+        suite = ET.SubElement(root, "testsuite", name="input", tests=str(len(result.problems)), failures="0")
+        suite.set("errors", str(sum(1 for p in result.problems if p.level is Level.ERROR)))
+        suite.set("skipped", "0")
+        for problem in result.problems:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname="pullguard.input",
+                name=f"{problem.code} {problem.location}",
+                file=problem.location.path,
+                line=str(problem.location.line),
+            )
+            text = f"{problem.location}: {problem.message}"
+            if problem.level is Level.ERROR:
+                ET.SubElement(case, "error", message=problem.message, type=problem.code).text = text
+            else:
+                ET.SubElement(case, "system-out").text = text
+    for key in ("tests", "failures", "errors", "skipped"):
+        root.set(key, str(sum(int(suite.get(key, "0")) for suite in root)))
+    for suite in root:
+        properties = ET.Element("properties")
+        ET.SubElement(properties, "property", name="summary", value=result.headline)
+        suite.insert(0, properties)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
+    """For a pull-request or issue comment: findings, then who read which secret; rows that would
+    take the comment past `limit` characters are left out, and the comment says how many."""
+    from pullguard.report.markdown import cell
+
+    head = [f"### pullguard audit-log: {cell(result.headline)}", ""]
+    if result.policy:
+        head += [f"Judged with: {cell(result.policy)}.", ""]
+    errors = sum(1 for p in result.problems if p.level is Level.ERROR)
+    if result.problems:
+        head += [
+            f"⚠️ {errors} input errors, {len(result.problems) - errors} warnings (see the text or JSON report).",
+            "",
+        ]
+    sections: list[tuple[list[str], list[str], str]] = []  # (heading lines, rows, what a row is)
+    if result.findings:
+        sections.append(
+            (
+                [
+                    f"#### Findings ({len(result.findings)})",
+                    "",
+                    "| Severity | Check | Object | Finding |",
+                    "|---|---|---|---|",
+                ],
+                [
+                    f"| {f.severity.value} | {f.check_id} | {cell(str(f.object))} | {cell(f.message)} |"
+                    for f in result.findings
+                ],
+                "findings",
+            )
+        )
+    secrets = _read_secrets(result)
+    if secrets:
+        rows = []
+        for (namespace, name), readings in secrets:
+            read = [r for r in readings if r.reads]
+            readers = ", ".join(
+                f"{cell(clean(r.subject))} ({_label(r)}, {r.reads})" for r in read[:_SHOWN_READERS]
+            )
+            if len(read) > _SHOWN_READERS:
+                readers += f" and {len(read) - _SHOWN_READERS} more"
+            rows.append(
+                f"| {cell(secret_label(namespace, name))} | {sum(r.reads for r in readings)} | {readers} "
+                f"| {cell(_span(readings))} |"
+            )
+        sections.append(
+            (
+                [
+                    "#### Per secret",
+                    "",
+                    "| Secret | Reads | Readers (verdict, reads) | First to last |",
+                    "|---|---|---|---|",
+                ],
+                rows,
+                "secrets",
+            )
+        )
+    fixed = "\n".join(head) + "\n"
+    tail = (
+        "\n\n<sub>Request and response bodies are never shown. Every reader and remediation: "
+        "`pullguard audit-log --format json`.</sub>\n"
+    )
+    if not result.findings:
+        tail = "\n\n✅ No findings." + tail
+    budget = limit - len(fixed) - len(tail) - 200 * (len(sections) + 1)  # room for the notes
+    body: list[str] = []
+    left_out: list[str] = []
+    for heading, rows, what in sections:
+        text = "\n".join(heading)
+        if len(text) + 2 > budget:
+            left_out.append(f"{len(rows)} {what}")
+            continue
+        budget -= len(text) + 2
+        body.append(text)
+        shown = 0
+        for row in rows:
+            if len(row) + 1 > budget:
+                break
+            body.append(row)
+            budget -= len(row) + 1
+            shown += 1
+        if shown < len(rows):
+            left_out.append(f"{len(rows) - shown} {what}")
+            body.append(f"\n… and {len(rows) - shown} more {what}, left out to fit a comment.")
+        body.append("")
+    note = f"\n\n_Left out to stay under {limit:,} characters: {', '.join(left_out)}._" if left_out else ""
+    return fixed + "\n".join(body).rstrip("\n") + note + tail
+
+
+_CSS = (
+    "body{font:15px/1.5 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1f2328;margin:0 auto;"
+    "max-width:1280px;padding:24px 32px}table{border-collapse:collapse;width:100%;margin:8px 0 24px}"
+    "th,td{border:1px solid #d1d9e0;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}"
+    ".critical,.high{color:#cf222e}.medium{color:#bc4c00}.low{color:#0969da}.unexpected{color:#cf222e;font-weight:600}"
+    "pre{white-space:pre-wrap;margin:0}"
+)
+
+
+def render_html(result: AuditResult) -> str:
+    """One self-contained page: no script, no fetch of anything (the CSP forbids it), every text escaped."""
+    from html import escape
+
+    def table(title: str, header: tuple[str, ...], rows: list[str], anchor: str) -> str:
+        more = (
+            f"<p>… and {len(rows) - _HTML_ROWS} more rows, left out (see --format json).</p>"
+            if len(rows) > _HTML_ROWS
+            else ""
+        )
+        head = "".join(f"<th>{escape(h)}</th>" for h in header)
+        return (
+            f'<h2 id="{anchor}">{escape(title)}</h2><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows[:_HTML_ROWS])}</tbody></table>{more}"
+        )
+
+    parts = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        # no fetch of anything, from anywhere: a report must open offline and leak nothing
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>pullguard audit-log: {escape(result.headline)}</title><style>{_CSS}</style></head><body>",
+        f'<h1>pullguard audit-log</h1><p id="headline"><b>{escape(result.headline)}</b></p>',
+        f"<p>{escape(plural(result.stats.files, 'file'))}, {escape(plural(result.stats.events, 'event'))}; "
+        f"{'pull secrets from the inventory' if result.secrets_known else 'no inventory: every secret named'}"
+        f"{escape(f'; judged with: {result.policy}') if result.policy else ''}.</p>",
+    ]
+    findings = [
+        f'<tr><td class="{f.severity.value}">{escape(f.severity.value)}</td><td>{escape(f.check_id)}</td>'
+        f"<td>{escape(str(f.object))}</td><td>{escape(f.message)}</td>"
+        f"<td><pre>{escape(f.remediation)}</pre></td><td>{escape(str(f.location))}</td></tr>"
+        for f in result.findings
+    ]
+    if findings:
+        parts.append(
+            table(
+                f"Findings ({len(findings)})",
+                ("Severity", "Check", "Object", "Finding", "Remediation", "Where"),
+                findings,
+                "findings",
+            )
+        )
+    else:
+        parts.append('<p id="findings">No findings.</p>')
+    readers = []
+    for (namespace, name), readings in result.by_secret().items():
+        for r in readings:
+            via = (
+                f" (impersonated by {', '.join(clean(i) for i in r.impersonators)})"
+                if r.impersonators
+                else ""
+            )
+            counts = _verbs(r) if r.reads else f"{r.denied} denied, {r.failed} failed"
+            readers.append(
+                f"<tr><td>{escape(secret_label(namespace, name))}</td>"
+                f"<td>{escape(clean(r.subject))}{escape(via)}</td>"
+                f'<td class="{"unexpected" if r.flags else ""}">{escape(_label(r))}</td>'
+                f"<td>{escape(counts)}</td><td>{escape(', '.join(sorted(f.value for f in r.flags)))}</td>"
+                f"<td>{escape(_span([r]))}</td><td>{escape(r.judgement.why)}</td></tr>"
+            )
+    if readers:
+        parts.append(
+            table(
+                "Who read which secret",
+                ("Secret", "Subject", "Verdict", "Requests", "Flags", "First to last", "Why"),
+                readers,
+                "readers",
+            )
+        )
+    problems = [
+        f"<tr><td>{escape(p.level.value)}</td><td>{escape(p.code)}</td><td>{escape(str(p.location))}</td>"
+        f"<td>{escape(p.message)}</td></tr>"
+        for p in result.problems
+    ]
+    if problems:
+        parts.append(table("Input problems", ("Level", "Code", "Where", "Problem"), problems, "problems"))
+    parts.append(
+        f"<p>pullguard {escape(__version__)}. Request and response bodies are never shown: "
+        "events are judged by their metadata only.</p></body></html>\n"
+    )
+    return "".join(parts)

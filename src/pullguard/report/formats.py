@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO, assert_never
 from pullguard.errors import UsageError
 
 if TYPE_CHECKING:
+    from pullguard.auditlog.model import AuditResult
     from pullguard.registry.verify import VerifyResult
     from pullguard.result import FleetResult, ScanResult
 
@@ -30,12 +31,13 @@ class Format(StrEnum):
 
 
 class Report(StrEnum):
-    """What is being rendered: one scan, live clusters (one or a fleet), a verify run."""
+    """What is being rendered: one scan, live clusters (one or a fleet), a verify run, an audit log."""
 
     SCAN = "scan"
     CLUSTERS = "clusters"
     FLEET = "fleet"  # two or more clusters
     VERIFY = "verify"
+    AUDIT = "audit-log"
 
 
 SUPPORTED: dict[Report, frozenset[Format]] = {
@@ -43,6 +45,7 @@ SUPPORTED: dict[Report, frozenset[Format]] = {
     Report.CLUSTERS: frozenset(Format),  # one cluster: its scan in any format
     Report.FLEET: frozenset({Format.TEXT, Format.JSON, Format.SARIF}),
     Report.VERIFY: frozenset(Format),
+    Report.AUDIT: frozenset(Format),
 }
 
 # `-o FILE` without `-f`: the format its extension names
@@ -91,6 +94,7 @@ def check_supported(report: Report, fmt: Format) -> None:
             Report.SCAN: "scan",
             Report.CLUSTERS: "a cluster scan",
             Report.VERIFY: "verify",
+            Report.AUDIT: "audit-log",
         }[report]
         raise UsageError(f"--format {fmt.value} is not available for {what}; use one of {allowed}")
 
@@ -165,5 +169,25 @@ def render_verify(result: VerifyResult, fmt: Format, out: TextIO, text: TextOpti
         out.write(verify_report.render_markdown(result))
     elif fmt is Format.HTML:
         out.write(verify_report.render_html(result))
+    else:
+        assert_never(fmt)
+
+
+def render_audit(result: AuditResult, fmt: Format, out: TextIO, text: TextOptions) -> None:
+    """`pullguard audit-log`: who read the pull secrets (metadata only, never a body)."""
+    from pullguard.auditlog import report as audit_report
+
+    if fmt is Format.TEXT:
+        audit_report.render_text(result, out)
+    elif fmt is Format.JSON:
+        audit_report.render_json(result, out)
+    elif fmt is Format.SARIF:
+        out.write(audit_report.to_sarif(result))
+    elif fmt is Format.JUNIT:
+        out.write(audit_report.render_junit(result))
+    elif fmt is Format.MARKDOWN:
+        out.write(audit_report.render_markdown(result))
+    elif fmt is Format.HTML:
+        out.write(audit_report.render_html(result))
     else:
         assert_never(fmt)
