@@ -21,6 +21,14 @@ externalPullSecrets:                            # pull secrets not in the reposi
     namespace: "*"                              # glob over the namespace (default *)
     registries: ["registry.corp.example"]       # the auths keys it holds
   - name: "ghcr-*"                              # no registries: exists, coverage unverifiable
+auditLog:                                       # audit-log and scan --audit-log (PG040)
+  expect: ["system:serviceaccount:argocd:*"]    # user names (globs) whose reads are expected
+  scanners: ["system:serviceaccount:pullguard:scanner"]
+  allowUserAgents: ["kubectl/*", "argocd-*"]    # globs; reads from other agents are flagged
+  allowSources: ["10.0.0.0/8"]                  # CIDRs; reads from elsewhere are flagged
+  businessHours: "08:00-18:00"                  # reads outside are flagged
+  businessDays: mon-fri
+  timezone: Europe/Berlin
 ```
 
 Every error names the file and line (from the YAML node marks) and never a value
@@ -32,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,7 @@ from pullguard.errors import ConfigError
 from pullguard.semantics.keyring import parse_registry_key
 from pullguard.settings import (
     DEFAULT_MAX_AGE_DAYS,
+    AuditLogSettings,
     ExternalPullSecret,
     NodeCredential,
     ScanOptions,
@@ -70,6 +79,7 @@ class Config:
     disable: tuple[str, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
     external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
+    audit_log: AuditLogSettings = field(default_factory=AuditLogSettings)
 
 
 def find_config(paths: list[str]) -> Path | None:
@@ -137,6 +147,7 @@ class _Reader:
             "disable": self.check_ids,
             "suppressions": self.suppressions,
             "externalPullSecrets": self.external_pull_secrets,
+            "auditLog": self.audit_log,
         }
         values: dict[str, Any] = {}
         for key, (key_node, value_node) in fields.items():
@@ -159,6 +170,7 @@ class _Reader:
             disable=values.get("disable") or (),
             suppressions=values.get("suppressions") or (),
             external_pull_secrets=values.get("externalPullSecrets") or (),
+            audit_log=values.get("auditLog") or AuditLogSettings(),
         )
 
     # -- shapes ---------------------------------------------------------------------
@@ -335,25 +347,99 @@ class _Reader:
                 self.error(item, where, "needs 'name' (the secret's name, * globs allowed)")
                 continue
             name = self.string(fields["name"][1], f"{where}.name")
-            namespace = self.string(fields["namespace"][1], f"{where}.namespace") if "namespace" in fields else "*"
+            namespace = (
+                self.string(fields["namespace"][1], f"{where}.namespace") if "namespace" in fields else "*"
+            )
             secret_type = (
                 self.string(fields["type"][1], f"{where}.type")
                 if "type" in fields
                 else "kubernetes.io/dockerconfigjson"
             )
             if secret_type is not None and secret_type not in _PULL_SECRET_TYPES:
-                self.error(fields["type"][1], f"{where}.type", f"must be one of {', '.join(_PULL_SECRET_TYPES)}")
+                self.error(
+                    fields["type"][1], f"{where}.type", f"must be one of {', '.join(_PULL_SECRET_TYPES)}"
+                )
                 secret_type = None
             registries = (
-                self.patterns(fields["registries"][1], f"{where}.registries") if "registries" in fields else ()
+                self.patterns(fields["registries"][1], f"{where}.registries")
+                if "registries" in fields
+                else ()
             )
             if name is not None and namespace is not None and secret_type is not None:
                 found.append(
                     ExternalPullSecret(
-                        name, namespace, secret_type, registries, f"{self.name} line {item.start_mark.line + 1}"
+                        name,
+                        namespace,
+                        secret_type,
+                        registries,
+                        f"{self.name} line {item.start_mark.line + 1}",
                     )
                 )
         return tuple(found)
+
+    def audit_log(self, node: yaml.Node, field: str) -> AuditLogSettings | None:
+        from pullguard.auditlog.classify import BusinessHours, ReadPolicy
+
+        fields = self.mapping(node, field)
+        if fields is None:
+            return None
+        self.only(
+            fields,
+            field,
+            (
+                "expect",
+                "scanners",
+                "allowUserAgents",
+                "allowSources",
+                "businessHours",
+                "businessDays",
+                "timezone",
+            ),
+        )
+
+        def strings(key: str, check: Callable[[str], object] | None = None) -> tuple[str, ...]:
+            if key not in fields:
+                return ()
+            found: list[str] = []
+            for index, item in enumerate(self.sequence(fields[key][1], f"{field}.{key}") or []):
+                value = self.string(item, f"{field}.{key}[{index}]")
+                if value is not None and self.valid(item, f"{field}.{key}[{index}]", check, value.strip()):
+                    found.append(value.strip())
+            return tuple(found)
+
+        def single(key: str, check: Callable[[str], object]) -> str | None:
+            if key not in fields:
+                return None
+            value = self.string(fields[key][1], f"{field}.{key}")
+            if value is None or not self.valid(fields[key][1], f"{field}.{key}", check, value.strip()):
+                return None
+            return value.strip()
+
+        if "businessHours" not in fields:
+            for key in ("businessDays", "timezone"):
+                if key in fields:
+                    self.error(
+                        fields[key][0], f"{field}.{key}", "applies to businessHours, which is not given"
+                    )
+        return AuditLogSettings(
+            user_agents=strings("allowUserAgents"),
+            sources=strings("allowSources", lambda v: ReadPolicy.networks([v])),
+            business_hours=single("businessHours", BusinessHours.parse),
+            business_days=single("businessDays", lambda v: BusinessHours.parse("00:00-01:00", v)),
+            timezone=single("timezone", lambda v: BusinessHours.parse("00:00-01:00", "mon-fri", v)),
+            expect=strings("expect"),
+            scanners=strings("scanners"),
+        )
+
+    def valid(self, node: yaml.Node, field: str, check: Callable[[str], object] | None, value: str) -> bool:
+        """`check(value)` raises ValueError with the reason when the value is not valid."""
+        try:
+            if check is not None:
+                check(value)
+        except ValueError as error:
+            self.error(node, field, str(error))
+            return False
+        return True
 
     def expiry(self, node: yaml.Node, field: str) -> date | None:
         value = self.scalar(node)
@@ -375,7 +461,9 @@ class _Reader:
                 self.error(key_node, f"{where}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
 
 
-def resolve_config(given: str | None, disabled: bool, paths: list[str], known_checks: frozenset[str]) -> Config:
+def resolve_config(
+    given: str | None, disabled: bool, paths: list[str], known_checks: frozenset[str]
+) -> Config:
     """The configuration of a scan: `--config PATH`, else the nearest `.pullguard.yaml`, else none."""
     if disabled:
         return Config()
@@ -418,4 +506,5 @@ def scan_options(
         fingerprint_key=config.fingerprint_key,
         severity_overrides=tuple((check, Severity(value)) for check, value in config.severity),
         suppressions=config.suppressions,
+        audit_log=config.audit_log,
     )

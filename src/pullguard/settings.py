@@ -69,6 +69,45 @@ class ExternalPullSecret:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditLogSettings:
+    """How `audit-log` and `scan --audit-log` judge who read a pull secret: `auditLog:` in
+    `.pullguard.yaml`, with the flags added (lists) or winning (single values). Validated
+    where it is read; empty lists judge nothing."""
+
+    user_agents: tuple[str, ...] = ()  # globs, e.g. 'kubectl/*'
+    sources: tuple[str, ...] = ()  # CIDRs or addresses
+    business_hours: str | None = None  # HH:MM-HH:MM
+    business_days: str | None = None  # e.g. mon-fri (the default)
+    timezone: str | None = None  # IANA name; UTC by default
+    expect: tuple[str, ...] = ()  # user names (globs) whose reads are expected
+    scanners: tuple[str, ...] = ()  # user names (globs) pullguard's scanner runs as
+
+    def with_flags(
+        self,
+        *,
+        user_agents: tuple[str, ...] = (),
+        sources: tuple[str, ...] = (),
+        business_hours: str | None = None,
+        business_days: str | None = None,
+        timezone: str | None = None,
+        expect: tuple[str, ...] = (),
+        scanners: tuple[str, ...] = (),
+    ) -> AuditLogSettings:
+        def added(configured: tuple[str, ...], flagged: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys((*configured, *flagged)))
+
+        return AuditLogSettings(
+            user_agents=added(self.user_agents, user_agents),
+            sources=added(self.sources, sources),
+            business_hours=business_hours or self.business_hours,
+            business_days=business_days or self.business_days,
+            timezone=timezone or self.timezone,
+            expect=added(self.expect, expect),
+            scanners=added(self.scanners, scanners),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ScanOptions:
     """The one configuration of every command: `.pullguard.yaml` with the command-line flags
     merged in (config.py), resolved once. Node credentials come in one form only."""
@@ -86,6 +125,7 @@ class ScanOptions:
     suppressions: tuple[Suppression, ...] = ()
     external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
     now: datetime | None = None  # the clock of time-dependent checks (PG005, PG006); tests pin it
+    audit_log: AuditLogSettings = AuditLogSettings()  # who may read pull secrets (PG040)
 
     @property
     def node_patterns(self) -> tuple[str, ...]:

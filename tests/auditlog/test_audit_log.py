@@ -234,7 +234,10 @@ def test_expect_and_scanner(tmp_path: Path) -> None:
         tmp_path, events, ReadPolicy(expect=("system:serviceaccount:argocd:*",), scanners=("pg-scanner",))
     )
     verdicts = {r.subject: r.judgement.why for r in result.readings}
-    assert verdicts["system:serviceaccount:argocd:argocd-server"] == "declared expected (--expect)"
+    assert (
+        verdicts["system:serviceaccount:argocd:argocd-server"]
+        == "declared expected (--expect or auditLog.expect)"
+    )
     assert verdicts["pg-scanner"] == "pullguard scanner"
     assert [reader_of(f.message) for f in result.findings] == ["intruder"]
 

@@ -9,7 +9,7 @@ server puts the selected name in the request's RequestInfo, which the audit even
 Readers, in this order:
 - expected: the kubelet through the node authorizer (user `system:node:NAME` in group
   `system:nodes`, https://kubernetes.io/docs/reference/access-authn-authz/node/), subjects
-  declared with `--expect`, and pullguard's own scanner (user agent `pullguard/…`; a
+  declared with `--expect` (or `auditLog.expect`), and pullguard's own scanner (user agent `pullguard/…`; a
   user agent is chosen by the client, so it counts only for a subject RBAC allows, or the
   identities given with `--scanner`);
 - allowed: a subject that RBAC in the inventory lets read the secret with this verb
@@ -36,6 +36,7 @@ from pullguard.auditlog.reader import AuditEvent
 from pullguard.inventory.access import SecretAccess, SecretReader, compute_secret_access
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.rbac import GROUP, SERVICE_ACCOUNT, USER
+from pullguard.settings import AuditLogSettings
 
 ALL = "*"  # a namespace-wide or cluster-wide list, when no inventory names the pull secrets
 NODE_GROUP = "system:nodes"
@@ -113,6 +114,28 @@ class ReadPolicy:
     hours: BusinessHours | None = None
     expect: tuple[str, ...] = ()  # user names (globs) whose reads are expected
     scanners: tuple[str, ...] = ()  # user names (globs) pullguard's scanner runs as
+
+    @classmethod
+    def from_settings(cls, settings: AuditLogSettings) -> ReadPolicy:
+        """The policy the configuration and flags describe; ValueError naming what is wrong."""
+        if settings.business_hours is None and (settings.business_days or settings.timezone):
+            raise ValueError(
+                "business days and a time zone need business hours (--business-hours or auditLog.businessHours)"
+            )
+        hours = (
+            BusinessHours.parse(
+                settings.business_hours, settings.business_days or "mon-fri", settings.timezone or "UTC"
+            )
+            if settings.business_hours
+            else None
+        )
+        return cls(
+            user_agents=settings.user_agents,
+            sources=cls.networks(settings.sources),
+            hours=hours,
+            expect=settings.expect,
+            scanners=settings.scanners,
+        )
 
     @staticmethod
     def networks(values: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -245,7 +268,7 @@ class Judge:
         if is_node(user, groups):
             return Judgement(Verdict.EXPECTED, "kubelet (node authorizer)")
         if any(fnmatch.fnmatchcase(user, p) for p in self.policy.expect):
-            return Judgement(Verdict.EXPECTED, "declared expected (--expect)")
+            return Judgement(Verdict.EXPECTED, "declared expected (--expect or auditLog.expect)")
         reader = self.secrets.grant(user, groups, namespace, name, event.verb, whole, not event.namespace)
         if event.user_agent.startswith(PULLGUARD_AGENT):
             scanner = (

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pullguard.auditlog.classify import BusinessHours, Judge, PullSecrets, ReadPolicy
+from pullguard.auditlog.classify import Judge, PullSecrets, ReadPolicy
 from pullguard.auditlog.model import AuditResult
 from pullguard.auditlog.reader import DEFAULT_MAX_EVENT_BYTES, ReadStats, read_events
 from pullguard.auditlog.summary import Summariser
@@ -65,9 +65,10 @@ def with_audit_logs(
     result: ScanResult, paths: Sequence[str], options: ScanOptions, cluster: str | None = None
 ) -> ScanResult:
     """`scan --audit-log`: the scan's findings plus PG040 (and PG015 for logs holding bodies), judged
-    against the scanned inventory and finalised like the scan's (disabled checks, suppressions,
+    against the scanned inventory and the configuration's `auditLog` section, and finalised like the scan's (disabled checks, suppressions,
     severity overrides, order); the logs' input problems count as the scan's."""
-    audited = audit(paths, result.inventory, disabled=options.disabled_checks)
+    policy = ReadPolicy.from_settings(options.audit_log)  # validated when the configuration was read
+    audited = audit(paths, result.inventory, policy, disabled=options.disabled_checks)
     found = [dataclasses.replace(f, cluster=cluster) for f in audited.findings]
     kept, suppressed = finalise(found, result.inventory, options, (options.now or datetime.now(UTC)).date())
     findings = sorted([*result.findings, *kept], key=finding_order)
@@ -145,7 +146,10 @@ without either, every secret the events name is reported.
 
 The kubelet (node authorizer), pullguard's scanner and --expect subjects are
 expected; a read by a subject without an RBAC grant, or from a user agent,
-source address or time outside the allow-lists, is finding PG040. Requests
+source address or time outside the allow-lists, is finding PG040. The
+allow-lists can also be kept in .pullguard.yaml (auditLog: expect, scanners,
+allowUserAgents, allowSources, businessHours, businessDays, timezone), which
+scan --audit-log uses too; flags add to its lists and win over its values. Requests
 refused with 403 are denied attempts, not reads; impersonated requests are
 the impersonated user's reads. Request and response bodies are never
 shown: a log that holds them is itself a leak (PG015).
@@ -221,17 +225,13 @@ Examples:
 )
 @click.option(
     "--business-days",
-    default="mon-fri",
-    show_default=True,
     metavar="DAYS",
-    help="Days of the business-hours window (e.g. mon-fri, mon,wed).",
+    help="Days of the business-hours window (e.g. mon-fri, mon,wed)  [default: mon-fri]",
 )
 @click.option(
     "--timezone",
-    default="UTC",
-    show_default=True,
     metavar="ZONE",
-    help="IANA time zone of the business-hours window.",
+    help="IANA time zone of the business-hours window  [default: UTC]",
 )
 @click.option(
     "-f",
@@ -286,8 +286,8 @@ def audit_log(
     allow_user_agent: tuple[str, ...],
     allow_source: tuple[str, ...],
     business_hours: str | None,
-    business_days: str,
-    timezone: str,
+    business_days: str | None,
+    timezone: str | None,
     output_format: str | None,
     output: str,
     fail_on: str,
@@ -311,21 +311,25 @@ def audit_log(
         raise click.BadParameter(
             f"only PG040 and PG015 come from audit logs, not {', '.join(unknown)}", param_hint="--disable"
         )
-    try:
-        policy = ReadPolicy(
-            user_agents=allow_user_agent,
-            sources=ReadPolicy.networks(allow_source),
-            hours=BusinessHours.parse(business_hours, business_days, timezone) if business_hours else None,
-            expect=expect,
-            scanners=scanner,
-        )
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
     # the one configuration (.pullguard.yaml next to the manifests, or --config): suppressions,
-    # severity overrides and disabled checks apply to these findings as to the scan's
+    # severity overrides and disabled checks apply to these findings as to the scan's, and its
+    # auditLog section judges the readers, the flags added to it (lists) or winning (single values)
     options = _options(
         manifests, config_path, no_config, namespace=namespace, disabled=tuple(d.upper() for d in disabled)
     )
+    settings = options.audit_log.with_flags(
+        user_agents=allow_user_agent,
+        sources=allow_source,
+        business_hours=business_hours,
+        business_days=business_days,
+        timezone=timezone,
+        expect=expect,
+        scanners=scanner,
+    )
+    try:
+        policy = ReadPolicy.from_settings(settings)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
     inventory, problems = _guarded(lambda: _inventory(manifests, options, live, context, kubeconfig))
     result = _guarded(
         lambda: audit(

@@ -248,8 +248,8 @@ def _finding(reading: Readings, judge: Judge) -> Finding:
         "rotate the credential at the registry and replace the secret, then remove the access:\n"
         f"kubectl auth can-i get secret/{name} -n {namespace} {as_user}\n"
         f"kubectl get rolebindings -n {namespace} -o wide; kubectl get clusterrolebindings -o wide\n"
-        "If the reader is legitimate, declare it (--expect, --allow-user-agent, --allow-source) so later runs "
-        "flag only the unexpected."
+        "If the reader is legitimate, declare it (--expect, --allow-user-agent, --allow-source, or auditLog in "
+        ".pullguard.yaml) so later runs flag only the unexpected."
     )
     location = reading.first_flagged or reading.first_seen or Location("(audit log)", 1, 1)
     return _stamp(
