@@ -268,21 +268,8 @@ def finding_order(finding: Finding) -> tuple[int, str, str, str, str, str, str, 
 def stamp(check_id: str, hits: Iterable[Hit], cluster: str | None = None) -> list[Finding]:
     """Findings of a check computed outside one resolution (cross-cluster PG007), identified
     and rated by the check's declaration like every other finding."""
-    info = REGISTRY[check_id].info
-    return [
-        Finding(
-            info.id,
-            hit.severity or info.severity,
-            hit.object,
-            hit.message,
-            hit.location,
-            hit.remediation,
-            image=hit.image,
-            container=hit.container,
-            cluster=cluster,
-        )
-        for hit in hits
-    ]
+    check = REGISTRY[check_id]
+    return [check.finding(hit, cluster) for hit in hits]
 
 
 def summarize(resolution: Resolution, findings: Sequence[Finding]) -> Summary:

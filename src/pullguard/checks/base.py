@@ -93,20 +93,25 @@ class Check:
 
     def findings(self, resolution: Resolution) -> Iterator[Finding]:
         """The check's observations as findings, identified and rated by its declaration."""
-        info = self.info
         for hit in self.run(resolution):
             if not isinstance(hit, Hit):
-                raise TypeError(f"check {info.id} yielded {type(hit).__name__}, not Hit")
-            yield Finding(
-                info.id,
-                hit.severity or info.severity,
-                hit.object,
-                hit.message,
-                hit.location,
-                hit.remediation,
-                image=hit.image,
-                container=hit.container,
-            )
+                raise TypeError(f"check {self.info.id} yielded {type(hit).__name__}, not Hit")
+            yield self.finding(hit)
+
+    def finding(self, hit: Hit, cluster: str | None = None) -> Finding:
+        """One observation as a finding: the id and default severity are the declaration's."""
+        info = self.info
+        return Finding(
+            info.id,
+            hit.severity or info.severity,
+            hit.object,
+            hit.message,
+            hit.location,
+            hit.remediation,
+            image=hit.image,
+            container=hit.container,
+            cluster=cluster,
+        )
 
 
 REGISTRY: dict[str, Check] = {}

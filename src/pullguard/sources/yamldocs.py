@@ -143,8 +143,9 @@ def image_line_of(mapping: object, default: int) -> int:
     return default
 
 
-def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
-    """The value the reference reader builds at `path` in one document."""
+def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], Any]) -> Any:
+    """Compose one document with the reference reader and hand `read` the node at `path`
+    (None when the path leads nowhere): what the fast reader asks when it cannot be sure."""
     loader = _Loader(chunk)
     loader.duplicates = []
     try:
@@ -155,12 +156,17 @@ def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
             elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
                 node = node.value[step]
             else:
-                return None
+                node = None
             if node is None:
-                return None
-        return None if node is None else _plain(build_node(node, 0))
+                break
+        return read(node)
     finally:
         loader.dispose()
+
+
+def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
+    """The value the reference reader builds at `path` in one document."""
+    return _node_at(chunk, path, lambda node: None if node is None else _plain(build_node(node, 0)))
 
 
 def _plain(value: Any) -> Any:
@@ -174,27 +180,16 @@ def _plain(value: Any) -> Any:
 def _reference_line(chunk: str, offset: int, path: tuple[Any, ...], key: str | None) -> int:
     """The line the reference reader gives a mapping (or its `key`'s value) at `path` in one
     document: what the fast reader asks when the text does not show it plainly."""
-    loader = _Loader(chunk)
-    loader.line_offset = offset
-    loader.duplicates = []
-    try:
-        node: Node | None = loader.get_single_node()
-        for step in path:
-            if isinstance(node, MappingNode):
-                node = _field_node(node, step)
-            elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
-                node = node.value[step]
-            else:
-                node = None
-            if node is None:
-                return offset
+
+    def line(node: Node | None) -> int:
         if key is not None and isinstance(node, MappingNode):
             node = _field_node(node, key)
         return offset if node is None else node.start_mark.line + offset
+
+    try:
+        return int(_node_at(chunk, path, line))
     except yaml.YAMLError:
         return offset
-    finally:
-        loader.dispose()
 
 
 _PLAIN_TAGS: dict[str, str] = {}
