@@ -1,4 +1,5 @@
-"""Write docs/checks/PGxxx.md and docs/checks/README.md from the check declarations.
+"""Write docs/checks/PGxxx.md, docs/checks/README.md and src/pullguard/data/catalog.json from the
+check declarations.
 
 Run by `make docs`; tests/checks/test_docs_sync.py fails when the pages are stale.
 """
@@ -9,14 +10,15 @@ import sys
 from pathlib import Path
 
 from pullguard.checks import REGISTRY
-from pullguard.report.catalog import catalog_index, docs_page
+from pullguard.report.catalog import CATALOG_FILE, catalog_index, catalog_json, docs_page
 
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for check_id, check in sorted(REGISTRY.items()):
         (out / f"{check_id}.md").write_text(docs_page(check.info), encoding="utf-8")
-    (out / "README.md").write_text(catalog_index(), encoding="utf-8")
+    (out / "README.md").write_text(catalog_index(REGISTRY), encoding="utf-8")
+    CATALOG_FILE.write_text(catalog_json(REGISTRY), encoding="utf-8")
 
 
 if __name__ == "__main__":

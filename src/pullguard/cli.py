@@ -14,15 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from pullguard import __version__
-from pullguard.checks import REGISTRY, Severity
-from pullguard.config import resolve_config, scan_options
 from pullguard.errors import PullguardError
-from pullguard.report import catalog
 from pullguard.report.formats import (
     Format,
     Report,
@@ -33,14 +30,16 @@ from pullguard.report.formats import (
     render_scan,
     render_verify,
 )
-from pullguard.scan import ScanOptions, ScanResult, scan_paths
-from pullguard.sources.files import STDIN
 
-# The registry client (httpx), the cluster source and the report formats are imported
-# by the commands that use them: a file scan starts without them.
+# Each command imports what it uses when it runs: `--version`, `checks` and `explain`
+# start without the checks, the pipeline, YAML, rich, httpx or the Kubernetes client
+# (tests/test_startup.py).
 if TYPE_CHECKING:
     from pullguard.fleet import FleetResult
+    from pullguard.result import ScanResult
+    from pullguard.settings import ScanOptions
 
+STDIN = "-"  # as pullguard.sources.files.STDIN
 T = TypeVar("T")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = tuple(f.value for f in Format)
@@ -79,6 +78,8 @@ Examples:
 def _connect_to_option(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[tuple[str, int | None, str, int], ...]:
+    if not values:  # click calls back for an option not given too: httpx only when it is used
+        return ()
     from pullguard.registry.client import parse_connect_to
 
     try:
@@ -87,7 +88,36 @@ def _connect_to_option(
         raise click.BadParameter(str(error)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """A group whose commands in other modules are imported only when they run (or --help
+    lists them): `pullguard --version` and the other commands start without them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}
+
+    def add_lazy_command(self, name: str, target: str) -> None:
+        """Register `name` as the click command `module:attribute`, imported when used."""
+        self.lazy[name] = target
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            import importlib
+
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), self.lazy[cmd_name]
+            self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(
+    cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="pullguard")
 def main() -> None:
     """pullguard: audit Kubernetes image pull credentials the way the kubelet uses them."""
@@ -311,6 +341,8 @@ def scan(
         _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
         sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
     _guarded(lambda: check_supported(Report.SCAN, fmt))
+    from pullguard.scan import scan_paths
+
     probe_with = None
     if probe:
         from pullguard.registry.client import ClientOptions
@@ -342,6 +374,9 @@ def _options(
     max_age_days: int | None = None,
 ) -> ScanOptions:
     """The one configuration of every command: `.pullguard.yaml` (or --config) and the flags, once."""
+    from pullguard.checks import REGISTRY
+    from pullguard.config import resolve_config, scan_options
+
     unknown = sorted(set(disabled) - set(REGISTRY))
     if unknown:
         raise click.BadParameter(
@@ -394,6 +429,8 @@ def _scan_clusters(
 
 def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) -> int:
     """As for files; a cluster that could not be scanned, or a partial read, is an input error (2)."""
+    from pullguard.findings import Severity
+
     if any(c.result is None for c in fleet.clusters):
         return EXIT_ERROR
     codes = [exit_code(c.result, fail_on, allow_input_errors) for c in fleet.clusters if c.result is not None]
@@ -405,6 +442,8 @@ def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) 
 
 
 def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int:
+    from pullguard.findings import Severity
+
     if result.summary.input_errors and not allow_input_errors:
         return EXIT_ERROR
     if fail_on != "never":
@@ -642,6 +681,8 @@ def verify(
             _fail(f"cluster {only.name}: {only.error}")
         scanned = only.result
     else:
+        from pullguard.scan import scan_paths
+
         with _progress() as progress:
             scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
     result = _guarded(lambda: verify_images(scanned, options))
@@ -734,18 +775,22 @@ def doctor(
 
 @main.command("checks")
 def list_checks() -> None:
-    """List every check: id, severity and title."""
-    catalog.print_table(sys.stdout)
+    """List every check: id, severity, title and standards."""
+    from pullguard.report import catalog
+
+    catalog.print_table(sys.stdout, catalog.load())
 
 
 @main.command()
 @click.argument("check_id")
 def explain(check_id: str) -> None:
     """Show the documentation of one check (e.g. PG001)."""
-    check = REGISTRY.get(check_id.upper())
-    if check is None:
+    from pullguard.report import catalog
+
+    entry = catalog.load().get(check_id.upper())
+    if entry is None:
         _fail(f"unknown check {check_id!r}; see `pullguard checks`")
-    click.echo(catalog.docs_page(check.info))
+    click.echo(entry.page)
 
 
 @contextmanager
@@ -806,14 +851,6 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
-from pullguard.secrets.cli import secret as secret_commands  # noqa: E402
-
-main.add_command(secret_commands)
-
-from pullguard.fixer.cli import fix as fix_command  # noqa: E402
-
-main.add_command(fix_command)
-
-from pullguard.auditlog.command import audit_log  # noqa: E402
-
-main.add_command(audit_log)
+main.add_lazy_command("secret", "pullguard.secrets.cli:secret")
+main.add_lazy_command("fix", "pullguard.fixer.cli:fix")
+main.add_lazy_command("audit-log", "pullguard.auditlog.command:audit_log")

@@ -1,26 +1,41 @@
-"""The check catalog as a table and as docs pages, both from the declarations."""
+"""The check catalog as a table and as docs pages.
+
+The pages and the table come from the check declarations. `pullguard checks` and
+`pullguard explain` read them from `data/catalog.json`, which `make docs` writes from the
+declarations (tests/checks/test_docs_sync.py fails when it is stale): listing or
+explaining the checks then imports neither the checks nor the inventory and semantics
+they read, and starts in about a third of the time.
+"""
 
 from __future__ import annotations
 
-from typing import TextIO
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pullguard.checks import REGISTRY, CheckInfo
-from pullguard.checks.base import STANDARDS
+if TYPE_CHECKING:
+    from pullguard.checks import Check, CheckInfo
+
+CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 
 
-def print_table(out: TextIO) -> None:
-    from rich.console import Console
-    from rich.table import Table
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One check as `pullguard checks` lists it and `pullguard explain` shows it."""
 
-    table = Table("ID", "Severity", "Title", "Standards")
-    for check_id, check in sorted(REGISTRY.items()):
-        info = check.info
-        table.add_row(check_id, info.severity.value, info.title, ", ".join(info.standards))
-    Console(file=out, highlight=False).print(table)
+    id: str
+    severity: str
+    title: str
+    standards: tuple[str, ...]
+    page: str
 
 
 def docs_page(info: CheckInfo) -> str:
     """The Markdown page for one check; docs/checks/PGxxx.md holds exactly this text."""
+    from pullguard.checks.base import STANDARDS
+
     standards = "\n".join(f"- {STANDARDS.get(s, s)}" for s in info.standards)
     seeds = ", ".join(info.seeds) or "-"
     return (
@@ -35,10 +50,44 @@ def docs_page(info: CheckInfo) -> str:
     )
 
 
-def catalog_index() -> str:
+def catalog_index(registry: Mapping[str, Check]) -> str:
     """docs/checks/README.md: the catalog as a Markdown table."""
     rows = "\n".join(
         f"| [{check_id}]({check_id}.md) | {check.info.severity.value} | {check.info.title} |"
-        for check_id, check in sorted(REGISTRY.items())
+        for check_id, check in sorted(registry.items())
     )
     return f"# Check catalog\n\n| id | severity | title |\n|---|---|---|\n{rows}\n"
+
+
+def catalog_json(registry: Mapping[str, Check]) -> str:
+    """data/catalog.json: every check's table row and docs page, in id order."""
+    checks = [
+        {
+            "id": check_id,
+            "severity": check.info.severity.value,
+            "title": check.info.title,
+            "standards": list(check.info.standards),
+            "page": docs_page(check.info),
+        }
+        for check_id, check in sorted(registry.items())
+    ]
+    return json.dumps({"checks": checks}, indent=1, ensure_ascii=False) + "\n"
+
+
+def load(path: Path = CATALOG_FILE) -> dict[str, Entry]:
+    """The catalog written by `make docs`, by check id."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        c["id"]: Entry(c["id"], c["severity"], c["title"], tuple(c["standards"]), c["page"])
+        for c in data["checks"]
+    }
+
+
+def print_table(out: TextIO, entries: Mapping[str, Entry]) -> None:
+    """The catalog as a plain table, columns aligned as `kubectl get` prints them."""
+    rows = [("ID", "SEVERITY", "TITLE", "STANDARDS")]
+    rows += [(e.id, e.severity, e.title, ", ".join(e.standards)) for _, e in sorted(entries.items())]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        out.write("   ".join([*cells, row[3]]) + "\n")
