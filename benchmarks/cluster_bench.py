@@ -27,7 +27,8 @@ from typing import Any, overload
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "src"))
+if not os.environ.get("PYTHONPATH"):  # --compare runs a child on another source tree
+    sys.path.insert(0, str(ROOT / "src"))
 
 from apiserver_double import ApiServerDouble  # noqa: E402
 from cluster.fixtures import deployment, namespace, node, opaque_secret, pod, pull_secret, service_account  # noqa: E402
@@ -132,7 +133,7 @@ def run_fetch(kubeconfig: str) -> dict[str, Any]:
         *((r.path(), None, "application/json") for r in RBAC),
     ]
     baseline = _peak_mb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     objects = requests = 0
     for path, selector, accept in lists:
         token = None
@@ -145,7 +146,8 @@ def run_fetch(kubeconfig: str) -> dict[str, Any]:
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 break
-    return {"seconds": time.perf_counter() - started, "objects": objects, "requests": requests,
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu_started,
+            "objects": objects, "requests": requests,
             "peak_mb": _peak_mb(), "baseline_mb": baseline}
 
 
@@ -156,14 +158,52 @@ def run_scan(kubeconfig: str) -> dict[str, Any]:
 
     connection = connect(kubeconfig, "bench")
     baseline = _peak_mb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = scan_cluster(connection, ClusterOptions(all_namespaces=True), ScanOptions())
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert result.result is not None
     summary = result.result.summary
-    return {"seconds": elapsed, "requests": result.requests, "pods": result.live.pods,
+    return {"seconds": elapsed, "cpu": cpu, "requests": result.requests, "pods": result.live.pods,
             "pod_templates": summary.pod_templates, "images": summary.images, "findings": len(result.result.findings),
             "headline": summary.headline, "peak_mb": _peak_mb(), "baseline_mb": baseline}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def summarize(
+    fetches: list[dict[str, Any]], scans: list[dict[str, Any]], before: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Ratios taken round by round (each scan against the fetch of its own round), then the median:
+    the machine's drift hits both sides of a pair alike."""
+    fetch = min(fetches, key=lambda r: r["seconds"])
+    scan = min(scans, key=lambda r: r["seconds"])
+    ratio = _median([s["seconds"] / f["seconds"] for f, s in zip(fetches, scans, strict=True)])
+    cpu_ratio = _median([s["cpu"] / f["cpu"] for f, s in zip(fetches, scans, strict=True)])
+    lines = [
+        f"fetch only: {fetch['seconds']:.2f} s ({fetch['cpu']:.2f} s CPU), {fetch['requests']} requests, "
+        f"{fetch['objects']:,} objects, peak RSS {fetch['peak_mb']:.0f} MB",
+        f"scan:       {scan['seconds']:.2f} s ({scan['cpu']:.2f} s CPU), {scan['requests']} requests, "
+        f"{scan['pods']:,} pods -> {scan['pod_templates']:,} pod templates, {scan['images']:,} images, "
+        f"{scan['findings']:,} findings, peak RSS {scan['peak_mb']:.0f} MB",
+        f"            {scan['headline']}",
+        f"ratio scan / fetch: {ratio:.2f} wall, {cpu_ratio:.2f} CPU (median of {len(scans)} interleaved rounds)",
+    ]
+    report: dict[str, Any] = {"fetch": fetches, "scan": scans, "ratio": ratio, "cpu_ratio": cpu_ratio}
+    if before:
+        old = min(before, key=lambda r: r["seconds"])
+        old_ratio = _median([b["seconds"] / f["seconds"] for f, b in zip(fetches, before, strict=True)])
+        old_cpu = _median([b["cpu"] / f["cpu"] for f, b in zip(fetches, before, strict=True)])
+        lines.append(
+            f"before (--compare): {old['seconds']:.2f} s ({old['cpu']:.2f} s CPU), peak RSS {old['peak_mb']:.0f} MB; "
+            f"ratio {old_ratio:.2f} wall, {old_cpu:.2f} CPU; {old['findings']:,} findings"
+        )
+        report.update(before=before, before_ratio=old_ratio, before_cpu_ratio=old_cpu)
+    report["lines"] = lines
+    return report
 
 
 def main() -> None:
@@ -173,6 +213,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--mode", choices=["main", "serve", "fetch", "scan"], default="main")
     parser.add_argument("--kubeconfig")
+    parser.add_argument("--compare", metavar="SRC", help="also time the scan of this source tree (e.g. main's src/)")
+    parser.add_argument("--json", metavar="FILE", help="write the figures to FILE")
     args = parser.parse_args()
     if args.mode == "serve":
         serve(args.pods, args.namespaces)
@@ -188,23 +230,22 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
             handle.write(config)  # JSON is YAML
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        results: dict[str, list[dict[str, Any]]] = {"fetch": [], "scan": []}
+        runs: list[tuple[str, dict[str, str]]] = [("fetch", env), ("scan", env)]
+        if args.compare:  # the same scan from another source tree (e.g. main's), in the same rounds
+            runs.append(("scan", {**os.environ, "PYTHONPATH": str(Path(args.compare).resolve())}))
+        results: list[list[dict[str, Any]]] = [[] for _ in runs]
         for _ in range(args.rounds):
-            for mode in ("fetch", "scan"):
+            for slot, (mode, child_env) in enumerate(runs):
                 out = subprocess.run([*me, "--mode", mode, "--kubeconfig", handle.name], capture_output=True,
-                                     text=True, check=True, env=env)
-                results[mode].append(json.loads(out.stdout))
-        fetch = min(results["fetch"], key=lambda r: r["seconds"])
-        scan = min(results["scan"], key=lambda r: r["seconds"])
+                                     text=True, check=True, env=child_env)
+                results[slot].append(json.loads(out.stdout))
+        report = summarize(results[0], results[1], results[2] if args.compare else None)
         print(f"cluster: {args.pods:,} pods in {args.namespaces:,} namespaces, served by the API-server double over HTTP "
               f"(pages of 500)")
-        print(f"fetch only: {fetch['seconds']:.2f} s, {fetch['requests']} requests, {fetch['objects']:,} objects, "
-              f"peak RSS {fetch['peak_mb']:.0f} MB")
-        print(f"scan:       {scan['seconds']:.2f} s, {scan['requests']} requests, {scan['pods']:,} pods -> "
-              f"{scan['pod_templates']:,} pod templates, {scan['images']:,} images, {scan['findings']:,} findings, "
-              f"peak RSS {scan['peak_mb']:.0f} MB")
-        print(f"            {scan['headline']}")
-        print(f"ratio scan / fetch: {scan['seconds'] / fetch['seconds']:.2f}  (best of {args.rounds}, interleaved)")
+        for line in report["lines"]:
+            print(line)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
         os.unlink(handle.name)
     finally:
         if server.stdin:

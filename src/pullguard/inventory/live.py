@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pullguard.inventory.build import FieldError, InventoryBuilder
+from pullguard.inventory.build import _CONTAINER_FIELDS, FieldError, InventoryBuilder
 from pullguard.inventory.kinds import POD_SPEC_PATHS, is_workload
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
@@ -39,7 +39,11 @@ from pullguard.sources.model import Manifest
 # node label -> (platform, registry patterns its nodes pull from with their own identity)
 PLATFORMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("eks.amazonaws.com/nodegroup", "EKS", ("*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr-fips.*.amazonaws.com")),
-    ("eks.amazonaws.com/compute-type", "EKS", ("*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr-fips.*.amazonaws.com")),
+    (
+        "eks.amazonaws.com/compute-type",
+        "EKS",
+        ("*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr-fips.*.amazonaws.com"),
+    ),
     ("cloud.google.com/gke-nodepool", "GKE", ("gcr.io", "*.gcr.io", "*-docker.pkg.dev")),
     ("kubernetes.azure.com/cluster", "AKS", ()),  # AKS pulls from an attached ACR only: not assumed
 )
@@ -89,6 +93,7 @@ class LiveInventoryBuilder:
     _deployments: set[tuple[str, str]] = field(default_factory=set)
     _job_owner: dict[tuple[str, str], ObjectRef] = field(default_factory=dict)
     _pod_keys: set[tuple[Any, ...]] = field(default_factory=set)
+    _raw_pod_keys: set[tuple[Any, ...]] = field(default_factory=set)
     _owners_with_pods: set[ObjectRef] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -145,6 +150,13 @@ class LiveInventoryBuilder:
         if spec is None:
             raise FieldError("spec", "present (a pod template needs it)")
         owner = self._top_owner(body, namespace, manifest.name)
+        raw = _raw_pod_key(spec)
+        if raw is not None:
+            raw = (owner, *raw)
+            if raw in self._raw_pod_keys:
+                # a pod just like one already read: its template would be dropped as a duplicate
+                self._owners_with_pods.add(owner)
+                return
         template = self.base.pod_template(owner, manifest, spec, body, "spec")
         key = (
             owner,
@@ -153,6 +165,8 @@ class LiveInventoryBuilder:
             tuple((use.field, use.name, use.image) for use in template.images),
         )
         self._owners_with_pods.add(owner)
+        if raw is not None:
+            self._raw_pod_keys.add(raw)
         if key in self._pod_keys:
             return
         self._pod_keys.add(key)
@@ -222,7 +236,9 @@ class LiveInventoryBuilder:
         for template in inventory.pod_templates:
             named.update((template.namespace, name) for name in template.pull_secrets)
         for account in inventory.service_accounts.values():
-            named.update((account.ref.namespace or self.default_namespace, name) for name in account.pull_secrets)
+            named.update(
+                (account.ref.namespace or self.default_namespace, name) for name in account.pull_secrets
+            )
         for namespace, name in sorted(named):
             if (namespace, name) in inventory.secrets or (None not in unknown and namespace not in unknown):
                 continue
@@ -232,8 +248,49 @@ class LiveInventoryBuilder:
             if template_location is None:
                 continue
             inventory.secrets[(namespace, name)] = Secret(
-                ObjectRef("Secret", namespace, name), template_location, "", (), None, SecretOrigin.METADATA_ONLY
+                ObjectRef("Secret", namespace, name),
+                template_location,
+                "",
+                (),
+                None,
+                SecretOrigin.METADATA_ONLY,
             )
+
+
+def _raw_pod_key(spec: Any) -> tuple[Any, ...] | None:
+    """What a pod's duplicate key (owner, ServiceAccount, pull secrets, images) is made of, read
+    straight from its spec; None when a field has a shape that cannot be keyed. Of 100,000 pods
+    most are replicas (README "Scale"): a pod whose raw key equals that of a pod whose template
+    was built has the same duplicate key, so its template would be dropped and is not built.
+    Only a successfully built pod registers its raw key, so the values it matches are of the
+    types the builder accepts (a pod with a wrong-shaped key field is built, and reported). A
+    replica's other fields (env, secret volumes) are not read again: the API server validated
+    them on admission."""
+    try:
+        get = spec.get
+        secrets = get("imagePullSecrets")
+        volumes = get("volumes")
+        key = (
+            get("serviceAccountName"),
+            get("serviceAccount"),
+            None if secrets is None else tuple([item.get("name") for item in secrets]),
+            *[_names_and_images(get(field_name)) for field_name, _ in _CONTAINER_FIELDS],
+            None
+            if volumes is None
+            else tuple(
+                [(v.get("name"), v["image"].get("reference")) for v in volumes if v.get("image") is not None]
+            ),
+        )
+        hash(key)  # a list or mapping where a string belongs: no key
+    except (AttributeError, TypeError):
+        return None
+    return key
+
+
+def _names_and_images(containers: Any) -> tuple[tuple[Any, Any], ...] | None:
+    if containers is None:
+        return None
+    return tuple([(c.get("name"), c.get("image")) for c in containers])
 
 
 def _controller(metadata: Mapping[str, Any]) -> tuple[str, str] | None:

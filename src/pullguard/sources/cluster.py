@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -537,18 +539,26 @@ class ClusterSource:
         return self._namespace_cache
 
     def _pages(self, path: str, selector: str | None, accept: str) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
+        """The pages of one list. The next page is asked for while the caller works on this
+        one (one page ahead, so at most two pages are held): the API server's time to serve
+        a page overlaps ours to judge the last one (README "Scale")."""
+
+        def query(token: str | None) -> list[tuple[str, str]]:
             query = [("limit", str(self.options.page_size))]
             if selector:
                 query.append(("fieldSelector", selector))
             if token:
                 query.append(("continue", token))
-            page = self._get(path, query, accept)
+            return query
+
+        page = self._get(path, query(None), accept)
+        while True:
             token = (page.get("metadata") or {}).get("continue") or None
+            ahead = _Ahead(partial(self._get, path, query(token), accept)) if token else None
             yield page
-            if not token:
+            if ahead is None:
                 return
+            page = ahead.result()
 
     def _get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
         self.requests += 1
@@ -579,16 +589,16 @@ class ClusterSource:
             annotations.pop(LAST_APPLIED, None)
             meta["annotations"] = annotations
         body["metadata"] = meta
-        kind = resource.kind
+        kind, api_version = resource.kind, resource.api_version
         body["kind"] = kind
-        body["apiVersion"] = resource.api_version
+        body["apiVersion"] = api_version
         name = str(meta.get("name") or "")
         namespace = meta.get("namespace")
         self.stats.objects += 1
         self.stats.documents += 1
         self.stats.kinds[kind] += 1
         return Manifest(
-            resource.api_version, kind, name, str(namespace) if namespace else None, body,
+            api_version, kind, name, str(namespace) if namespace else None, body,
             self._where(resource, namespace, name),
         )
 
@@ -643,3 +653,27 @@ class ClusterSource:
             token = (page.get("metadata") or {}).get("continue") or None
             if not token:
                 return
+
+
+class _Ahead:
+    """One request run on its own thread; `result()` waits for it and returns or raises as the
+    request did. Abandoned (the caller stopped reading), it ends with the request's own timeout."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work = work
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="pullguard-page-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as error:  # re-raised by result() on the reading thread
+            self._error = error
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
