@@ -14,6 +14,9 @@ Each child's wall time and peak RSS (os.wait4 ru_maxrss) are recorded. The ratio
 the median of the per-round ratios, so drift in machine speed hits both sides of a pair alike.
 Targets: ratio <= 1.3x on every dataset; 100,000 documents in < 15 s with < 1 GB peak RSS.
 
+Then the start-up times (`--version`, `checks`, `explain`, a 10-file scan) and the live-cluster
+scan / fetch ratio: benchmarks/startup_bench.py (--startup-rounds, --cluster-pods; 0 skips it).
+
 Exit status is 0 whatever the numbers (a failed scan is reported, not raised); only a crash of
 this script itself exits non-zero. Results also go to benchmarks/out/results.json.
 """
@@ -356,6 +359,22 @@ def table(datasets: list[Dataset]) -> str:
     return "\n".join(out)
 
 
+def measure_startup_and_cluster(rounds: int, cluster_pods: int) -> dict[str, Any]:
+    """Start-up times of --version, checks, explain and a 10-file scan, and the live-cluster
+    scan / fetch ratio (benchmarks/startup_bench.py)."""
+    import startup_bench  # benchmarks/, next to this script
+
+    print(f"\n== start-up: whole processes, median of {rounds} interleaved runs", flush=True)
+    startup = startup_bench.measure_startup(rounds)
+    print(startup_bench.startup_table(startup))
+    if not cluster_pods:
+        return {"startup": startup}
+    print(f"\n== live cluster: {cluster_pods:,} pods (benchmarks/cluster_bench.py)", flush=True)
+    cluster = startup_bench.measure_cluster(cluster_pods, max(1, cluster_pods // 20), rounds=3)
+    print(startup_bench.cluster_lines(cluster))
+    return {"startup": startup, "cluster": {k: v for k, v in cluster.items() if k != "lines"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="pullguard scan vs bare YAML parse, interleaved.")
     parser.add_argument(
@@ -372,6 +391,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed (default 1)")
     parser.add_argument(
         "--per-folder", action="store_true", help="also measure each sub-folder of the real-world corpus on its own"
+    )
+    parser.add_argument(
+        "--startup-rounds", type=int, default=10, help="runs of each start-up command (default 10)"
+    )
+    parser.add_argument(
+        "--cluster-pods",
+        type=int,
+        default=20_000,
+        help="pods of the live-cluster ratio (default 20000; 0 skips it)",
     )
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.documents < 1:
@@ -431,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this script's own peak RSS: {own_rss:.0f} MB; a child's peak RSS cannot read below it)")
 
+    startup_and_cluster = measure_startup_and_cluster(args.startup_rounds, args.cluster_pods)
+
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "python": platform.python_version(),
@@ -461,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             for ds in datasets
         ],
     }
+    results.update(startup_and_cluster)
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults written to {(OUT / 'results.json').relative_to(REPO)}")
     return 0
