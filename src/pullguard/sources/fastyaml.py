@@ -53,6 +53,12 @@ _YAML11_AMBIGUOUS = re.compile(
 # characters first; the exact pattern only when one is there.
 _RISKY_CHARACTERS = re.compile(r"[&*!\t]|<<|\{\{|\{%|\$\{|\n%|\n\.\.\.")
 _RISKY = re.compile(r"(?:^|[\s\[{,:\-])[&*!][^\s]|<<|^%|^\.\.\.|\t|\{\{|\{%|\$\{", re.MULTILINE)
+# Keys YAML 1.2 may read as something else than a string (numbers, booleans, null):
+# the reference reader keys mappings by the key's text, so such documents go to it.
+_NON_STRING_KEY = re.compile(
+    r"^[ ]*(?:- +)*(?:[-+]?[.0-9]|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)[^:\n]*:(?:[ ]|$)",
+    re.MULTILINE,
+)
 _KEY = re.compile(r"""( *)((?:- +)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[][^:#]*?) *:(?: |$)""")
 
 
@@ -61,6 +67,8 @@ def parse(chunk: str) -> dict[str, Any] | None:
     if not AVAILABLE or chunk.startswith("%"):
         return None
     if _RISKY_CHARACTERS.search(chunk) and _RISKY.search(chunk):
+        return None
+    if _NON_STRING_KEY.search(chunk):
         return None
     try:
         value = yaml_rs.loads(chunk, parse_datetime=False)
