@@ -236,7 +236,7 @@ def test_generated_workloads_read_the_same(documents: list[str]) -> None:
 def test_keys_yaml_1_2_reads_as_numbers_are_left_to_the_reference() -> None:
     """`0E0:` is a string key for YAML 1.1 readers and a float for YAML 1.2 ones (found by the
     JSON/YAML property test): such documents take the reference reader."""
-    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    0E0: x\n    1: y\n"
+    text = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n  labels:\n    0E0: x\n    1: y\n"
     stats = assert_same(text)
     assert stats.fast_documents == 0
     manifest = read(text, fast=True)[0][0]

@@ -62,6 +62,11 @@ _NON_STRING_KEY = re.compile(
 _KEY = re.compile(r"""( *)((?:- +)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[][^:#]*?) *:(?: |$)""")
 
 
+def yaml11_ambiguous(text: str) -> bool:
+    """Whether YAML 1.1 may read this plain scalar as something else than this string."""
+    return _YAML11_AMBIGUOUS.fullmatch(text) is not None
+
+
 def parse(chunk: str) -> dict[str, Any] | None:
     """The document as Python data, or None when the reference reader must read it."""
     if not AVAILABLE or chunk.startswith("%"):

@@ -356,8 +356,9 @@ class DocumentReader:
         if not isinstance(metadata, dict):
             return None
         name, namespace, generate_name = metadata.get("name"), metadata.get("namespace"), metadata.get("generateName")
-        if not all(v is None or isinstance(v, str) for v in (name, namespace, generate_name)):
-            return None
+        identity = (api_version, kind, name, namespace, generate_name)
+        if not all(v is None or (isinstance(v, str) and not fastyaml.yaml11_ambiguous(v)) for v in identity):
+            return None  # e.g. `name: no`, which YAML 1.1 reads as a boolean
         lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value)
         first_line = lines.mapping_line((), value)
         body = fastyaml.FastMap(value, lines, ()) if self._should_build(api_version, kind) else None
