@@ -817,3 +817,7 @@ main.add_command(fix_command)
 from pullguard.auditlog.command import audit_log  # noqa: E402
 
 main.add_command(audit_log)
+
+from pullguard.serve.command import serve as _serve  # noqa: E402  (imports click only; the rest on use)
+
+main.add_command(_serve)

@@ -126,6 +126,8 @@ class ScanOptions:
     external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
     now: datetime | None = None  # the clock of time-dependent checks (PG005, PG006); tests pin it
     audit_log: AuditLogSettings = AuditLogSettings()  # who may read pull secrets (PG040)
+    # keyring locations of pull secrets outside the inventory (serve judges one namespace at a time)
+    secret_locations: frozenset[str] = frozenset()
 
     @property
     def node_patterns(self) -> tuple[str, ...]:

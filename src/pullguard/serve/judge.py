@@ -1,0 +1,410 @@
+"""Incremental judging: a namespace is judged again only when something in it (or cluster-wide) changed.
+
+Each namespace is judged with the same analysis as `scan --cluster`
+(`pullguard.scan.analyse` over the live inventory): its secrets, ServiceAccounts,
+workloads, pods, Roles and RoleBindings, plus what every namespace sees (its
+Namespace object, nodes, ClusterRoles, ClusterRoleBindings). A change to a
+cluster-scoped object judges every namespace again. The one check that compares
+namespaces (PG007, one credential in several namespaces) runs over all pull secrets
+whenever a pull secret changed. What is kept per namespace is small: findings,
+image counts by coverage, and per pull secret its age, expiry and fingerprints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pullguard.checks import REGISTRY, Finding
+from pullguard.checks.lifecycle import _short_lived
+from pullguard.errors import ClusterError
+from pullguard.inventory.age import credential_age
+from pullguard.inventory.fingerprint import credential_fingerprint
+from pullguard.inventory.live import LiveInventoryBuilder, detect_platform
+from pullguard.inventory.model import Inventory, Secret, SecretOrigin
+from pullguard.inventory.resolve import Coverage, ImageJudgement
+from pullguard.scan import ScanOptions, ScanResult, analyse
+from pullguard.semantics.keyring import parse_registry_key
+from pullguard.semantics.registries import locations_of
+from pullguard.serve.kube import KubeClient
+from pullguard.serve.store import Store
+from pullguard.settings import fingerprint_key
+from pullguard.sources.cluster import (
+    NAMESPACES,
+    NODES,
+    PODS,
+    RBAC,
+    SECRETS,
+    SERVICE_ACCOUNTS,
+    WORKLOADS,
+    Resource,
+)
+from pullguard.sources.model import Location, Manifest
+
+log = logging.getLogger("pullguard.serve.judge")
+
+REUSE = "PG007"
+BY_TAG: dict[str, Resource] = {
+    "namespaces": NAMESPACES,
+    "nodes": NODES,
+    "secrets": SECRETS,
+    "secretmeta": SECRETS,
+    "serviceaccounts": SERVICE_ACCOUNTS,
+    "pods": PODS,
+    **{r.plural: r for r in WORKLOADS},
+    **{r.plural: r for r in RBAC},
+}
+# the order the cluster source reads in: owners before the pods they own
+NAMESPACED_ORDER = (
+    "secrets",
+    "serviceaccounts",
+    "deployments",
+    "statefulsets",
+    "daemonsets",
+    "cronjobs",
+    "jobs",
+    "pods",
+    "roles",
+    "rolebindings",
+)
+CLUSTER_ORDER = ("clusterroles", "clusterrolebindings")
+COVERAGE_LABEL = {
+    Coverage.POD: "pod_secret",
+    Coverage.SERVICE_ACCOUNT: "sa_secret",
+    Coverage.NODE: "node",
+    Coverage.NONE: "none",
+    Coverage.BROKEN: "broken",
+    Coverage.UNVERIFIABLE: "unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PullSecretView:
+    namespace: str
+    name: str
+    registries: tuple[str, ...]
+    written_at: float | None  # unix seconds the credential was last written, when known
+    expires_at: float | None  # unix seconds a registry-issued token in it expires, when known
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    namespace: str
+    secret: str
+    registry: str
+    fingerprint: str
+
+
+@dataclass(slots=True)
+class NamespaceView:
+    """What is kept of one namespace's judgement."""
+
+    namespace: str
+    findings: tuple[Finding, ...]
+    images: Counter[tuple[str, str, str]]  # (registry, visibility, coverage) -> images
+    private: int
+    covered: int
+    unverifiable: int
+    pull_secrets: tuple[PullSecretView, ...]
+    judged_at: float
+
+
+@dataclass(slots=True)
+class Snapshot:
+    views: dict[str, NamespaceView] = field(default_factory=dict)
+    reuse: tuple[Finding, ...] = ()
+    fingerprints: tuple[Fingerprint, ...] = ()
+    fingerprints_keyed: bool = False
+    last_duration: float = 0.0
+    last_timestamp: float = 0.0
+    judged_namespaces: int = 0
+    generation: int = 0
+
+    def findings(self) -> Iterator[Finding]:
+        for view in self.views.values():
+            yield from view.findings
+        yield from self.reuse
+
+
+@dataclass
+class Judge:
+    store: Store
+    client: KubeClient | None
+    options: ScanOptions
+    secret_data: bool = True
+    unreadable_secrets: set[str | None] = field(default_factory=set)
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    reflect_seconds: list[float] = field(default_factory=list)  # change -> judged, the last 1000
+    runs: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _referenced: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    secret_locations: frozenset[str] = frozenset()  # of every pull secret: which registries are private
+    listeners: list[Any] = field(default_factory=list)  # called with (snapshot, changed namespaces)
+    reflect_observers: list[Any] = field(default_factory=list)  # called with each change's seconds to judged
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, debounce: float = 0.05) -> None:
+        while not stop.is_set():
+            dirty, secrets_changed = self.store.take_dirty(timeout=0.5)
+            if not dirty and not secrets_changed:
+                continue
+            if debounce:
+                stop.wait(debounce)
+                more, more_secrets = self.store.take_dirty(timeout=0)
+                for namespace, since in more.items():
+                    dirty.setdefault(namespace, since)
+                secrets_changed = secrets_changed or more_secrets
+            try:
+                self.judge(dirty, secrets_changed)
+            except Exception:  # one bad round must not stop the server; it is logged and retried
+                log.exception("judging failed")
+                self.store.mark_all_dirty()
+                stop.wait(1.0)
+
+    def judge(self, dirty: Mapping[str, float], secrets_changed: bool = True) -> None:
+        started = time.monotonic()
+        views = dict(self.snapshot.views)
+        namespaces = self.store.namespaces()
+        reuse, fingerprints, keyed = (
+            self.snapshot.reuse,
+            self.snapshot.fingerprints,
+            self.snapshot.fingerprints_keyed,
+        )
+        if secrets_changed:
+            reuse, fingerprints, keyed, locations = self._cluster_wide()
+            if locations != self.secret_locations:
+                # a registry became (or stopped being) known as private: every namespace's images may change
+                self.secret_locations = locations
+                dirty = {**{n: started for n in namespaces}, **dirty}
+        for namespace in sorted(dirty):
+            if namespace not in namespaces:
+                views.pop(namespace, None)
+                continue
+            view = self.judge_namespace(namespace)
+            if view is None:
+                views.pop(namespace, None)
+            else:
+                views[namespace] = view
+        finished = time.monotonic()
+        snapshot = Snapshot(
+            views,
+            reuse,
+            fingerprints,
+            keyed,
+            finished - started,
+            time.time(),
+            len(dirty),
+            self.snapshot.generation + 1,
+        )
+        with self._lock:
+            self.snapshot = snapshot
+            self.runs += 1
+            self.reflect_seconds.extend(finished - since for since in dirty.values())
+            del self.reflect_seconds[:-1000]
+        for observe in self.reflect_observers:
+            for since in dirty.values():
+                observe(finished - since)
+        for listener in self.listeners:
+            listener(snapshot, set(dirty))
+
+    # -- one namespace -------------------------------------------------------------------
+
+    def inventory(
+        self, namespace: str, extra: Iterable[Manifest] = (), *, workloads: bool = True
+    ) -> tuple[Inventory, ScanOptions]:
+        """The live inventory of one namespace (without its workloads and pods for admission), and the options
+        with the platform's node credentials."""
+        builder = LiveInventoryBuilder(namespace, self.secret_data)
+        namespace_object = self.store.get("namespaces", None, namespace)
+        if namespace_object is not None:
+            builder.add(self._manifest("namespaces", namespace_object))
+        for _, node in self.store.cluster_objects(frozenset({"nodes"})):
+            builder.add(self._manifest("nodes", node))
+        tags = frozenset(NAMESPACED_ORDER) | {"secretmeta"}
+        if not workloads:
+            tags = frozenset({"secrets", "secretmeta", "serviceaccounts", "roles", "rolebindings"})
+        objects = self.store.namespace_objects(namespace, tags)
+        by_tag: dict[str, list[dict[str, Any]]] = {}
+        for tag, body in objects:
+            by_tag.setdefault(tag, []).append(body)
+        typed = {str((b.get("metadata") or {}).get("name")) for b in by_tag.get("secrets", ())}
+        for tag in NAMESPACED_ORDER:
+            for body in by_tag.get(tag, ()):
+                builder.add(self._manifest(tag, body))
+        for manifest in extra:
+            builder.add(manifest)
+        for tag, body in self.store.cluster_objects(frozenset(CLUSTER_ORDER)):
+            builder.add(self._manifest(tag, body))
+        self._add_referenced(builder, namespace, typed, by_tag.get("secretmeta", ()))
+        inventory = builder.finish(self.unreadable_secrets)
+        options = self.options
+        platform = detect_platform(builder.node_labels)
+        if platform is not None and platform.node_patterns:
+            options = dataclasses.replace(
+                options, node_patterns=options.node_patterns + platform.node_patterns
+            )
+        return inventory, options
+
+    def judge_namespace(self, namespace: str) -> NamespaceView | None:
+        inventory, options = self.inventory(namespace)
+        empty = not inventory.pod_templates and not inventory.secrets and not inventory.service_accounts
+        if empty and self.store.get("namespaces", None, namespace) is None:
+            return None
+        options = dataclasses.replace(
+            options, disabled_checks=options.disabled_checks | {REUSE}, secret_locations=self.secret_locations
+        )
+        result = analyse(inventory, options)
+        return self._view(namespace, result)
+
+    def _view(self, namespace: str, result: ScanResult) -> NamespaceView:
+        images: Counter[tuple[str, str, str]] = Counter()
+        for judgement in result.resolution.images:
+            if judgement.use.ref is None:
+                continue
+            visibility = judgement.visibility.value if judgement.visibility else "unknown"
+            images[(judgement.use.ref.domain or "docker.io", visibility, self._coverage(judgement))] += 1
+        private = [j for j in result.resolution.private_images()]
+        now = result.resolution.settings.now
+        secrets = tuple(
+            _secret_view(secret, now)
+            for secret in result.inventory.secrets.values()
+            if secret.is_pull_secret_type and (secret.ref.namespace or namespace) == namespace
+        )
+        return NamespaceView(
+            namespace,
+            tuple(result.findings),
+            images,
+            len(private),
+            sum(1 for j in private if j.coverage.configured),
+            sum(1 for j in private if j.coverage is Coverage.UNVERIFIABLE),
+            secrets,
+            time.time(),
+        )
+
+    def _coverage(self, judgement: ImageJudgement) -> str:
+        if judgement.coverage is Coverage.NODE:
+            via = {n.registry: n.via for n in self.options.node_credentials}
+            if any("provider" in via.get(m.location, "") for m in judgement.matches if m.secret is None):
+                return "provider"
+        return COVERAGE_LABEL[judgement.coverage]
+
+    def _add_referenced(
+        self,
+        builder: LiveInventoryBuilder,
+        namespace: str,
+        typed: set[str],
+        metadata: Iterable[dict[str, Any]],
+    ) -> None:
+        """A secret of another type referenced as a pull secret: its type and data keys (PG003), never values.
+        Read once per resourceVersion with a GET, as the cluster source does."""
+        inventory = builder.inventory
+        named = {name for t in inventory.pod_templates for name in t.pull_secrets}
+        named.update(name for sa in inventory.service_accounts.values() for name in sa.pull_secrets)
+        for body in metadata:
+            meta = body.get("metadata") or {}
+            name = str(meta.get("name") or "")
+            if name in typed or name not in named:
+                continue
+            key = (namespace, name, str(meta.get("resourceVersion") or ""))
+            document = self._referenced.get(key)
+            if document is None and self.client is not None and self.secret_data:
+                try:
+                    fetched = self.client.get(SECRETS.path(namespace, name))
+                    document = {
+                        "metadata": {"name": name, "namespace": namespace},
+                        "type": fetched.get("type") or "Opaque",
+                        "data": {str(k): "" for k in (fetched.get("data") or {})},
+                    }
+                    self._referenced[key] = document
+                except ClusterError as error:
+                    log.warning(
+                        "cannot read a referenced secret",
+                        extra={"namespace": namespace, "secret": name, "error": str(error)},
+                    )
+            if document is not None:
+                builder.add(self._manifest("secrets", document))
+
+    # -- cluster-wide ------------------------------------------------------------------------
+
+    def _cluster_wide(self) -> tuple[tuple[Finding, ...], tuple[Fingerprint, ...], bool, frozenset[str]]:
+        builder = LiveInventoryBuilder("default", self.secret_data)
+        for body in self.store.all_of("secrets"):
+            builder.add(self._manifest("secrets", body))
+        inventory = builder.finish()
+        only_reuse = frozenset(REGISTRY) - {REUSE}
+        reuse: tuple[Finding, ...] = ()
+        if REUSE not in self.options.disabled_checks:
+            result = analyse(inventory, dataclasses.replace(self.options, disabled_checks=only_reuse))
+            reuse = tuple(result.findings)
+        key, keyed = fingerprint_key(self.options.fingerprint_key)
+        prints: list[Fingerprint] = []
+        if keyed:
+            for secret in inventory.secrets.values():
+                if secret.payload is None or secret.payload.error or secret.origin is not SecretOrigin.PLAIN:
+                    continue
+                for entry in secret.payload.entries:
+                    fingerprint = credential_fingerprint(entry.credential, key)
+                    parsed = parse_registry_key(entry.key)
+                    if fingerprint is not None and parsed is not None:
+                        prints.append(
+                            Fingerprint(
+                                secret.ref.namespace or "default",
+                                secret.ref.name,
+                                parsed.location,
+                                fingerprint,
+                            )
+                        )
+        locations = locations_of(
+            entry.key
+            for secret in inventory.secrets.values()
+            if secret.payload is not None
+            for entry in secret.payload.entries
+        )
+        ordered = tuple(sorted(set(prints), key=lambda p: (p.namespace, p.secret, p.registry)))
+        return reuse, ordered, keyed, locations
+
+    def _manifest(self, tag: str, body: dict[str, Any]) -> Manifest:
+        resource = BY_TAG[tag]
+        meta = body.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        namespace = meta.get("namespace")
+        body = {**body, "kind": resource.kind, "apiVersion": resource.api_version}
+        cluster = self.client.name if self.client is not None else "cluster"
+        where = Location(f"{cluster}:{resource.path(namespace, name)}", 1, 1)
+        return Manifest(
+            resource.api_version, resource.kind, name, str(namespace) if namespace else None, body, where
+        )
+
+
+def _secret_view(secret: Secret, now: datetime) -> PullSecretView:
+    age = credential_age(secret, now)
+    written = age.since.timestamp() if age.since is not None else None
+    expires = None
+    if age.since is not None and secret.payload is not None:
+        lifetimes = [
+            kind.lifetime_hours
+            for entry in secret.payload.entries
+            if (kind := _short_lived(entry)) and kind.lifetime_hours is not None
+        ]
+        if lifetimes:
+            expires = (age.since + timedelta(hours=min(lifetimes))).timestamp()
+    registries = tuple(
+        dict.fromkeys(
+            parsed.location
+            for entry in (secret.payload.entries if secret.payload else ())
+            if (parsed := parse_registry_key(entry.key)) is not None
+        )
+    )
+    return PullSecretView(secret.ref.namespace or "default", secret.ref.name, registries, written, expires)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
