@@ -35,6 +35,7 @@ def free_port() -> int:
 def serving(
     api: ApiServerDouble, tmp_path: Path, options: ScanOptions | None = None, **kwargs: Any
 ) -> Iterator[Server]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     client = KubeClient(connect(kubeconfig_file(api, tmp_path / "kubeconfig")))
     kwargs.setdefault("watch_timeout", 20.0)
     server = Server(client, options or ScanOptions(), ("127.0.0.1", 0), ("127.0.0.1", 0), **kwargs)

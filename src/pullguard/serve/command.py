@@ -98,8 +98,9 @@ class Server:
             )
         self.webhook_server: Any = None
         if self.webhook is not None:
-            webhook_module = importlib.import_module("pullguard.serve.webhook")
-            self.webhook_server = webhook_module.WebhookServer(self.judge, self.webhook, self.ready)
+            from pullguard.serve.webhook import WebhookServer
+
+            self.webhook_server = WebhookServer(self.judge, self.webhook, self.ready)
         self.reporter: Any = None
         if self.reports != "off":
             reports_module = importlib.import_module("pullguard.serve.policyreport")
@@ -153,7 +154,7 @@ class Server:
         )
         started = time.monotonic()
         dirty, _ = self.store.take_dirty(timeout=0)
-        self.judge.judge({n: started for n in self.store.namespaces()} | dirty, True)
+        self.judge.judge({n: started for n in self.store.namespaces()} | dirty, True, observe=False)
         self.ready.set()
         snapshot = self.judge.snapshot
         log.info(
@@ -350,9 +351,11 @@ def serve(
         if webhook:
             if addresses[2] is None:
                 raise click.BadParameter("--webhook needs an address", param_hint="--webhook-bind-address")
-            webhook_settings = importlib.import_module(
-                "pullguard.serve.webhook"
-            ).WebhookSettings.from_cert_path(addresses[2], webhook_cert_path, webhook_timeout)
+            from pullguard.serve.webhook import WebhookSettings
+
+            webhook_settings = WebhookSettings.from_cert_path(
+                addresses[2], webhook_cert_path, webhook_timeout
+            )
         reports = policy_reports
         if reports != "off":
             reports = importlib.import_module("pullguard.serve.policyreport").detect(client, reports)

@@ -169,7 +169,9 @@ class Judge:
                 self.store.mark_all_dirty()
                 stop.wait(1.0)
 
-    def judge(self, dirty: Mapping[str, float], secrets_changed: bool = True) -> None:
+    def judge(
+        self, dirty: Mapping[str, float], secrets_changed: bool = True, *, observe: bool = True
+    ) -> None:
         started = time.monotonic()
         views = dict(self.snapshot.views)
         namespaces = self.store.namespaces()
@@ -209,9 +211,9 @@ class Judge:
             self.runs += 1
             self.reflect_seconds.extend(finished - since for since in dirty.values())
             del self.reflect_seconds[:-1000]
-        for observe in self.reflect_observers:
+        for observer in self.reflect_observers if observe else ():
             for since in dirty.values():
-                observe(finished - since)
+                observer(finished - since)
         for listener in self.listeners:
             listener(snapshot, set(dirty))
 

@@ -1,0 +1,171 @@
+"""`pullguard serve` at scale: 100,000 pods in 5,000 namespaces, served by the API-server double over HTTP.
+
+The double runs in this process (objects generated lazily, pages of 500); `pullguard
+serve` runs as its own process. Measured:
+- seconds from start to /readyz 200 (every list read, every namespace judged once);
+- the serve process's resident memory then (VmRSS) and at its peak (VmHWM), from /proc;
+- time to reflect a change: a pull secret is deleted (then created again) through the
+  double, and /metrics is polled until `pullguard_findings` of its namespace changes
+  (API write -> watch event -> namespace judged -> visible in a scrape), N times; plus
+  serve's own histogram `pullguard_change_reflect_seconds` (event -> judged).
+
+    make bench-serve                       # 100,000 pods / 5,000 namespaces
+    python benchmarks/serve_bench.py --pods 20000 --namespaces 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import yaml  # noqa: E402
+from cluster_bench import cluster  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from apiserver_double import ApiServerDouble  # noqa: E402
+from cluster.fixtures import pull_secret  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except OSError:
+        return 0, ""
+
+
+def findings_in(metrics_url: str, namespace: str) -> float:
+    _, text = fetch(metrics_url)
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name == "pullguard_findings":
+            total += sum(s.value for s in family.samples if s.labels.get("namespace") == namespace)
+    return total
+
+
+def histogram(metrics_url: str, name: str) -> tuple[float, float]:
+    _, text = fetch(metrics_url)
+    count = total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == f"{name}_count":
+                count = sample.value
+            elif sample.name == f"{name}_sum":
+                total = sample.value
+    return count, total
+
+
+def memory(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(rest.split()[0]) / 1024
+    return fields
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods", type=int, default=100_000)
+    parser.add_argument("--namespaces", type=int, default=5_000)
+    parser.add_argument("--changes", type=int, default=20)
+    args = parser.parse_args()
+    api = ApiServerDouble(cluster(args.pods, args.namespaces), log_requests=False)  # type: ignore[arg-type]
+    api.start()
+    metrics, probes = free_port(), free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        handle.write(yaml.safe_dump(api.kubeconfig("bench")))
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pullguard",
+            "serve",
+            "--kubeconfig",
+            handle.name,
+            "--log-level",
+            "warning",
+            "--metrics-bind-address",
+            f"127.0.0.1:{metrics}",
+            "--health-probe-bind-address",
+            f"127.0.0.1:{probes}",
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    metrics_url = f"http://127.0.0.1:{metrics}/metrics"
+    try:
+        started = time.monotonic()
+        while fetch(f"http://127.0.0.1:{probes}/readyz")[0] != 200:
+            if process.poll() is not None or time.monotonic() - started > 1800:
+                raise SystemExit("serve did not become ready")
+            time.sleep(0.5)
+        ready = time.monotonic() - started
+        at_ready = memory(process.pid)
+        scrape_started = time.monotonic()
+        fetch(metrics_url)
+        scrape = time.monotonic() - scrape_started
+        reflect: list[float] = []
+        for n in range(args.changes):
+            namespace = f"team-{(n // 2 * 37) % args.namespaces:05d}"
+            before = findings_in(metrics_url, namespace)
+            changed = time.monotonic()
+            if n % 2 == 0:  # the pull secret goes: its pods lose their credentials
+                api.delete("secrets", namespace, "regcred")
+            else:  # and comes back
+                api.create(
+                    "secrets", pull_secret("regcred", namespace, "registry.corp.example", "robot", "pw")
+                )
+            while findings_in(metrics_url, namespace) == before:
+                if time.monotonic() - changed > 120:
+                    raise SystemExit(f"change in {namespace} not reflected")
+            reflect.append(time.monotonic() - changed)
+        count, total = histogram(metrics_url, "pullguard_change_reflect_seconds")
+        after = memory(process.pid)
+    finally:
+        process.terminate()
+        process.wait(30)
+        api.stop()
+    reflect.sort()
+    print(
+        f"cluster: {args.pods:,} pods in {args.namespaces:,} namespaces (API-server double over HTTP, pages of 500)"
+    )
+    print(f"ready (all lists read, every namespace judged once): {ready:.1f} s")
+    print(
+        f"serve memory at ready: RSS {at_ready['VmRSS']:.0f} MiB (peak {at_ready['VmHWM']:.0f} MiB); "
+        f"after {args.changes} changes: RSS {after['VmRSS']:.0f} MiB (peak {after['VmHWM']:.0f} MiB)"
+    )
+    print(f"one /metrics scrape: {scrape * 1000:.0f} ms")
+    print(
+        f"change reflected in /metrics (API write -> scrape shows it, {len(reflect)} changes): "
+        f"p50 {statistics.median(reflect) * 1000:.0f} ms, max {reflect[-1] * 1000:.0f} ms"
+    )
+    if count:
+        print(f"serve's own event -> judged: mean {total / count * 1000:.1f} ms over {count:.0f} changes")
+
+
+if __name__ == "__main__":
+    main()
