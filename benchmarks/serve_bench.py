@@ -6,7 +6,8 @@ serve` runs as its own process. Measured:
 - the serve process's resident memory then (VmRSS) and at its peak (VmHWM), from /proc;
 - time to reflect a change: a pull secret is deleted (then created again) through the
   double, and /metrics is polled until `pullguard_findings` of its namespace changes
-  (API write -> watch event -> namespace judged -> visible in a scrape), N times; plus
+  (API write -> watch event -> namespace judged -> visible in a scrape of `?name[]=pullguard_findings`),
+  N times; plus
   serve's own histogram `pullguard_change_reflect_seconds` (event -> judged).
 
     make bench-serve                       # 100,000 pods / 5,000 namespaces
@@ -56,7 +57,7 @@ def fetch(url: str) -> tuple[int, str]:
 
 
 def findings_in(metrics_url: str, namespace: str) -> float:
-    _, text = fetch(metrics_url)
+    _, text = fetch(metrics_url + "?name[]=pullguard_findings")
     total = 0.0
     for family in text_string_to_metric_families(text):
         if family.name == "pullguard_findings":
@@ -65,7 +66,7 @@ def findings_in(metrics_url: str, namespace: str) -> float:
 
 
 def histogram(metrics_url: str, name: str) -> tuple[float, float]:
-    _, text = fetch(metrics_url)
+    _, text = fetch(f"{metrics_url}?name[]={name}_count&name[]={name}_sum")
     count = total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

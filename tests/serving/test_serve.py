@@ -213,3 +213,15 @@ def test_bad_address_is_a_usage_error(address: str) -> None:
         cwd=ROOT,
     )
     assert result.returncode == 2 and "not an address" in result.stderr
+
+
+def test_metrics_can_be_restricted_by_name(tmp_path: Path) -> None:
+    """`/metrics?name[]=...` as prometheus_client's handler: only those families (cheap polling)."""
+    with ApiServerDouble(shop_cluster()) as api, serving(api, tmp_path) as server:
+        port = metrics_port(server)
+        status, text = get(f"http://127.0.0.1:{port}/metrics?name[]=pullguard_findings")
+    assert status == 200
+    names = {
+        line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")
+    }
+    assert names == {"pullguard_findings"}

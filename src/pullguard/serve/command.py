@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import sys
@@ -103,8 +102,9 @@ class Server:
             self.webhook_server = WebhookServer(self.judge, self.webhook, self.ready)
         self.reporter: Any = None
         if self.reports != "off":
-            reports_module = importlib.import_module("pullguard.serve.policyreport")
-            self.reporter = reports_module.Reporter(self.client, self.reports)
+            from pullguard.serve.policyreport import Reporter
+
+            self.reporter = Reporter(self.client, self.reports)
             self.judge.listeners.append(self.reporter.changed)
 
     # -- probes -------------------------------------------------------------------------
@@ -358,7 +358,9 @@ def serve(
             )
         reports = policy_reports
         if reports != "off":
-            reports = importlib.import_module("pullguard.serve.policyreport").detect(client, reports)
+            from pullguard.serve.policyreport import detect
+
+            reports = detect(client, reports)
         server = Server(
             client,
             options,

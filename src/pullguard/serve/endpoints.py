@@ -10,10 +10,11 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-Route = Callable[[], tuple[int, str, bytes]]
+Route = Callable[[dict[str, list[str]]], tuple[int, str, bytes]]
 
 
 def parse_address(text: str) -> tuple[str, int] | None:
@@ -38,8 +39,11 @@ class Endpoints:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                route = server_routes.get(self.path.split("?", 1)[0])
-                status, content_type, body = route() if route else (404, "text/plain", b"not found\n")
+                path, _, query = self.path.partition("?")
+                route = server_routes.get(path)
+                status, content_type, body = (
+                    route(parse_qs(query)) if route else (404, "text/plain", b"not found\n")
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -74,8 +78,13 @@ class Endpoints:
 
 
 def metrics_route(registry: CollectorRegistry) -> Route:
-    def metrics() -> tuple[int, str, bytes]:
-        return 200, CONTENT_TYPE_LATEST, generate_latest(registry)
+    def metrics(query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        names = query.get("name[]")  # as prometheus_client's own handler: only these metric families
+        return (
+            200,
+            CONTENT_TYPE_LATEST,
+            generate_latest(registry.restricted_registry(names) if names else registry),
+        )
 
     return metrics
 
@@ -83,7 +92,7 @@ def metrics_route(registry: CollectorRegistry) -> Route:
 def check_route(check: Callable[[], str | None]) -> Route:
     """200 "ok", or 500 with the reason (controller-runtime's healthz answers the same way)."""
 
-    def route() -> tuple[int, str, bytes]:
+    def route(_query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         problem = check()
         if problem is None:
             return 200, "text/plain; charset=utf-8", b"ok\n"

@@ -13,6 +13,7 @@ image counts by coverage, and per pull secret its age, expiry and fingerprints.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -132,6 +133,14 @@ class Snapshot:
             yield from view.findings
         yield from self.reuse
 
+    def findings_by_namespace(self) -> Iterator[tuple[str, Finding]]:
+        """Each finding with the namespace it was judged in (a Namespace object's findings belong to it)."""
+        for namespace, view in self.views.items():
+            for finding in view.findings:
+                yield namespace, finding
+        for finding in self.reuse:
+            yield finding.object.namespace or "", finding
+
 
 @dataclass
 class Judge:
@@ -145,6 +154,7 @@ class Judge:
     runs: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _referenced: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    _secret_cache: dict[tuple[str, str], tuple[bytes, Secret | None]] = field(default_factory=dict)
     secret_locations: frozenset[str] = frozenset()  # of every pull secret: which registries are private
     listeners: list[Any] = field(default_factory=list)  # called with (snapshot, changed namespaces)
     reflect_observers: list[Any] = field(default_factory=list)  # called with each change's seconds to judged
@@ -337,10 +347,7 @@ class Judge:
     # -- cluster-wide ------------------------------------------------------------------------
 
     def _cluster_wide(self) -> tuple[tuple[Finding, ...], tuple[Fingerprint, ...], bool, frozenset[str]]:
-        builder = LiveInventoryBuilder("default", self.secret_data)
-        for body in self.store.all_of("secrets"):
-            builder.add(self._manifest("secrets", body))
-        inventory = builder.finish()
+        inventory = Inventory(secrets=self._all_pull_secrets())
         only_reuse = frozenset(REGISTRY) - {REUSE}
         reuse: tuple[Finding, ...] = ()
         if REUSE not in self.options.disabled_checks:
@@ -372,6 +379,20 @@ class Judge:
         )
         ordered = tuple(sorted(set(prints), key=lambda p: (p.namespace, p.secret, p.registry)))
         return reuse, ordered, keyed, locations
+
+    def _all_pull_secrets(self) -> dict[tuple[str, str], Secret]:
+        """Every pull secret, decoded once per version (the compact bytes are the cache key)."""
+        cache: dict[tuple[str, str], tuple[bytes, Secret | None]] = {}
+        for namespace, name, data in self.store.raw_of("secrets"):
+            known = self._secret_cache.get((namespace, name))
+            if known is not None and known[0] == data:
+                cache[(namespace, name)] = known
+                continue
+            builder = LiveInventoryBuilder(namespace, self.secret_data)
+            builder.add(self._manifest("secrets", json.loads(data)))
+            cache[(namespace, name)] = (data, builder.inventory.secrets.get((namespace, name)))
+        self._secret_cache = cache
+        return {key: secret for key, (_, secret) in cache.items() if secret is not None}
 
     def _manifest(self, tag: str, body: dict[str, Any]) -> Manifest:
         resource = BY_TAG[tag]

@@ -36,11 +36,15 @@ class PullguardCollector(Collector):
         self.judge = judge
         self.informers = informers
         self.per_finding = per_finding
+        self._cached: tuple[int, list[Metric]] = (-1, [])
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self.judge.snapshot
-        yield from _findings(snapshot, self.per_finding)
-        yield from _images(snapshot)
+        generation, families = self._cached
+        if generation != snapshot.generation:  # counted once per judgement, not per scrape
+            families = [*_findings(snapshot, self.per_finding), *_images(snapshot)]
+            self._cached = (snapshot.generation, families)
+        yield from families
         yield from _credentials(snapshot)
         yield from _scan(snapshot)
         yield from _informers(self.informers)
@@ -55,8 +59,7 @@ class PullguardCollector(Collector):
 
 def _findings(snapshot: Snapshot, per_finding: bool) -> Iterator[Metric]:
     counts: Counter[tuple[str, str, str]] = Counter()
-    for finding in snapshot.findings():
-        namespace = finding.object.namespace or ""
+    for namespace, finding in snapshot.findings_by_namespace():
         counts[(finding.check_id, finding.severity.value, namespace)] += 1
     family = GaugeMetricFamily(
         "pullguard_findings",

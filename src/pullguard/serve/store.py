@@ -130,6 +130,16 @@ class Store:
             items = list(self._cluster.items())
         return [(tag, json.loads(data)) for (tag, _), data in items if tags is None or tag in tags]
 
+    def raw_of(self, tag: str) -> list[tuple[str, str, bytes]]:
+        """(namespace, name, compact JSON) of every namespaced object of `tag`: cheap to compare with a cache."""
+        with self._lock:
+            return [
+                (namespace, name, data)
+                for namespace, objects in self._namespaced.items()
+                for (t, name), data in objects.items()
+                if t == tag
+            ]
+
     def all_of(self, tag: str) -> list[dict[str, Any]]:
         with self._lock:
             found = [
