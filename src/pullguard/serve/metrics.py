@@ -221,7 +221,7 @@ def registry(
     judge: Judge, informers: Sequence[Informer], per_finding: bool
 ) -> tuple[CollectorRegistry, Histogram]:
     """A registry with pullguard's metrics, the process metrics, and the change-to-judged histogram."""
-    registry = CollectorRegistry()
+    registry = CollectorRegistry(support_collectors_without_names=True)  # name[] filtering reaches it
     registry.register(PullguardCollector(judge, informers, per_finding))
     ProcessCollector(registry=registry)
     reflect = Histogram(
