@@ -44,6 +44,10 @@ system-deps:
 	  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi; \
 	  if command -v service >/dev/null 2>&1; then service prometheus stop >/dev/null 2>&1 || true; fi; \
 	fi
+	@# kubectl kustomize renders deploy/ (tests/serving/test_deploy.py)
+	@if command -v kubectl >/dev/null 2>&1; then :; else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubectl; \
+	fi
 	@# headless Chromium renders the HTML report in tests/report/test_html.py and for `make screenshot`
 	@if command -v chromium >/dev/null 2>&1; then :; else \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \

@@ -62,7 +62,7 @@ class Server:
         from pullguard.serve.watches import watched
 
         self.store = Store()
-        self.judge = Judge(self.store, self.client, self.options)
+        self.judge = Judge(self.store, self.client, self.options, stop=self.stop_event)
         self.informers = [
             Informer(
                 self.client,
@@ -180,10 +180,11 @@ class Server:
         self.client.close_all()
         if self.webhook_server is not None:
             self.webhook_server.stop()
+        deadline = time.monotonic() + 10  # one bound for the whole shutdown, not one per thread
         for thread in self.threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.reporter is not None:
-            self.reporter.join(5)
+            self.reporter.join(max(0.0, deadline - time.monotonic()))
         for server in self.servers:
             server.stop()
         self.stopped.set()

@@ -148,6 +148,7 @@ class Judge:
     client: KubeClient | None
     options: ScanOptions
     secret_data: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)  # set: a judging round ends early
     unreadable_secrets: set[str | None] = field(default_factory=set)
     snapshot: Snapshot = field(default_factory=Snapshot)
     reflect_seconds: list[float] = field(default_factory=list)  # change -> judged, the last 1000
@@ -197,6 +198,8 @@ class Judge:
                 self.secret_locations = locations
                 dirty = {**{n: started for n in namespaces}, **dirty}
         for namespace in sorted(dirty):
+            if self.stop.is_set():
+                return
             if namespace not in namespaces:
                 views.pop(namespace, None)
                 continue
