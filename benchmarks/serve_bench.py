@@ -37,7 +37,7 @@ from cluster_bench import cluster  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from apiserver_double import ApiServerDouble  # noqa: E402
-from cluster.fixtures import pull_secret  # noqa: E402
+from cluster.fixtures import pull_secret, service_account  # noqa: E402
 
 
 def free_port() -> int:
@@ -129,7 +129,8 @@ def main() -> None:
         scrape_started = time.monotonic()
         fetch(metrics_url)
         scrape = time.monotonic() - scrape_started
-        reflect: list[float] = []
+        secret_reflect: list[float] = []
+        other_reflect: list[float] = []
         for n in range(args.changes):
             namespace = f"team-{(n // 2 * 37) % args.namespaces:05d}"
             before = findings_in(metrics_url, namespace)
@@ -143,27 +144,45 @@ def main() -> None:
             while findings_in(metrics_url, namespace) == before:
                 if time.monotonic() - changed > 120:
                     raise SystemExit(f"change in {namespace} not reflected")
-            reflect.append(time.monotonic() - changed)
+            secret_reflect.append(time.monotonic() - changed)
+        for n in range(args.changes):
+            namespace = f"team-{(n // 2 * 41 + 1) % args.namespaces:05d}"
+            before = findings_in(metrics_url, namespace)
+            changed = time.monotonic()
+            # the ServiceAccount names a pull secret that does not exist (PG002), then no longer
+            account = service_account(
+                "default", namespace, ["regcred", "nope"] if n % 2 == 0 else ["regcred"]
+            )
+            api.update("serviceaccounts", account)
+            while findings_in(metrics_url, namespace) == before:
+                if time.monotonic() - changed > 120:
+                    raise SystemExit(f"change in {namespace} not reflected")
+            other_reflect.append(time.monotonic() - changed)
         count, total = histogram(metrics_url, "pullguard_change_reflect_seconds")
         after = memory(process.pid)
     finally:
         process.terminate()
         process.wait(30)
         api.stop()
-    reflect.sort()
+    secret_reflect.sort()
+    other_reflect.sort()
     print(
         f"cluster: {args.pods:,} pods in {args.namespaces:,} namespaces (API-server double over HTTP, pages of 500)"
     )
     print(f"ready (all lists read, every namespace judged once): {ready:.1f} s")
     print(
         f"serve memory at ready: RSS {at_ready['VmRSS']:.0f} MiB (peak {at_ready['VmHWM']:.0f} MiB); "
-        f"after {args.changes} changes: RSS {after['VmRSS']:.0f} MiB (peak {after['VmHWM']:.0f} MiB)"
+        f"after {2 * args.changes} changes: RSS {after['VmRSS']:.0f} MiB (peak {after['VmHWM']:.0f} MiB)"
     )
     print(f"one /metrics scrape: {scrape * 1000:.0f} ms")
-    print(
-        f"change reflected in /metrics (API write -> scrape shows it, {len(reflect)} changes): "
-        f"p50 {statistics.median(reflect) * 1000:.0f} ms, max {reflect[-1] * 1000:.0f} ms"
-    )
+    for what, reflect in (
+        ("pull secret deleted/created", secret_reflect),
+        ("ServiceAccount updated", other_reflect),
+    ):
+        print(
+            f"change reflected in /metrics, {what} (API write -> scrape shows it, {len(reflect)} changes): "
+            f"p50 {statistics.median(reflect) * 1000:.0f} ms, max {reflect[-1] * 1000:.0f} ms"
+        )
     if count:
         print(f"serve's own event -> judged: mean {total / count * 1000:.1f} ms over {count:.0f} changes")
 

@@ -33,7 +33,7 @@ from pullguard.inventory.model import Inventory, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, ImageJudgement
 from pullguard.scan import ScanOptions, ScanResult, analyse
 from pullguard.semantics.keyring import parse_registry_key
-from pullguard.semantics.registries import locations_of
+from pullguard.semantics.registries import Visibility, locations_of
 from pullguard.serve.kube import KubeClient
 from pullguard.serve.store import Store
 from pullguard.settings import fingerprint_key
@@ -52,6 +52,7 @@ from pullguard.sources.model import Location, Manifest
 log = logging.getLogger("pullguard.serve.judge")
 
 REUSE = "PG007"
+FULL_JUDGEMENT = 50  # this many changed namespaces (or half of all): one analysis of the whole cluster
 BY_TAG: dict[str, Resource] = {
     "namespaces": NAMESPACES,
     "nodes": NODES,
@@ -197,7 +198,11 @@ class Judge:
                 # a registry became (or stopped being) known as private: every namespace's images may change
                 self.secret_locations = locations
                 dirty = {**{n: started for n in namespaces}, **dirty}
-        for namespace in sorted(dirty):
+        whole = len(dirty) >= max(FULL_JUDGEMENT, len(namespaces) // 2)
+        if whole and not self.stop.is_set():
+            views = self.judge_all()
+            dirty = {**{n: started for n in views}, **dirty}
+        for namespace in () if whole else sorted(dirty):
             if self.stop.is_set():
                 return
             if namespace not in namespaces:
@@ -233,24 +238,30 @@ class Judge:
     # -- one namespace -------------------------------------------------------------------
 
     def inventory(
-        self, namespace: str, extra: Iterable[Manifest] = (), *, workloads: bool = True
+        self, namespace: str | None, extra: Iterable[Manifest] = (), *, workloads: bool = True
     ) -> tuple[Inventory, ScanOptions]:
-        """The live inventory of one namespace (without its workloads and pods for admission), and the options
-        with the platform's node credentials."""
-        builder = LiveInventoryBuilder(namespace, self.secret_data)
-        namespace_object = self.store.get("namespaces", None, namespace)
-        if namespace_object is not None:
-            builder.add(self._manifest("namespaces", namespace_object))
+        """The live inventory of one namespace, or of all (None); without workloads and pods for admission.
+        Objects are added in the cluster source's order: owners before the pods they own. Returns the
+        options with the platform's node credentials."""
+        names = sorted(self.store.namespaces()) if namespace is None else [namespace]
+        builder = LiveInventoryBuilder(namespace or "default", self.secret_data)
+        for name in names:
+            namespace_object = self.store.get("namespaces", None, name)
+            if namespace_object is not None:
+                builder.add(self._manifest("namespaces", namespace_object))
         for _, node in self.store.cluster_objects(frozenset({"nodes"})):
             builder.add(self._manifest("nodes", node))
         tags = frozenset(NAMESPACED_ORDER) | {"secretmeta"}
         if not workloads:
             tags = frozenset({"secrets", "secretmeta", "serviceaccounts", "roles", "rolebindings"})
-        objects = self.store.namespace_objects(namespace, tags)
         by_tag: dict[str, list[dict[str, Any]]] = {}
-        for tag, body in objects:
-            by_tag.setdefault(tag, []).append(body)
-        typed = {str((b.get("metadata") or {}).get("name")) for b in by_tag.get("secrets", ())}
+        for name in names:
+            for tag, body in self.store.namespace_objects(name, tags):
+                by_tag.setdefault(tag, []).append(body)
+        typed = {
+            (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            for meta in ((b.get("metadata") or {}) for b in by_tag.get("secrets", ()))
+        }
         for tag in NAMESPACED_ORDER:
             for body in by_tag.get(tag, ()):
                 builder.add(self._manifest(tag, body))
@@ -258,7 +269,7 @@ class Judge:
             builder.add(manifest)
         for tag, body in self.store.cluster_objects(frozenset(CLUSTER_ORDER)):
             builder.add(self._manifest(tag, body))
-        self._add_referenced(builder, namespace, typed, by_tag.get("secretmeta", ()))
+        self._add_referenced(builder, typed, by_tag.get("secretmeta", ()))
         inventory = builder.finish(self.unreadable_secrets)
         options = self.options
         platform = detect_platform(builder.node_labels)
@@ -268,40 +279,51 @@ class Judge:
             )
         return inventory, options
 
+    def _options(self, options: ScanOptions) -> ScanOptions:
+        """PG007 runs cluster-wide (see `_cluster_wide`); registries are private by every pull secret."""
+        return dataclasses.replace(
+            options, disabled_checks=options.disabled_checks | {REUSE}, secret_locations=self.secret_locations
+        )
+
     def judge_namespace(self, namespace: str) -> NamespaceView | None:
         inventory, options = self.inventory(namespace)
         empty = not inventory.pod_templates and not inventory.secrets and not inventory.service_accounts
         if empty and self.store.get("namespaces", None, namespace) is None:
             return None
-        options = dataclasses.replace(
-            options, disabled_checks=options.disabled_checks | {REUSE}, secret_locations=self.secret_locations
-        )
-        result = analyse(inventory, options)
-        return self._view(namespace, result)
+        return self._view(namespace, analyse(inventory, self._options(options)))
+
+    def judge_all(self) -> dict[str, NamespaceView]:
+        """Every namespace in one analysis (as `scan --cluster` does), split into namespace views:
+        much cheaper than one analysis per namespace when most of them changed (start, resync)."""
+        inventory, options = self.inventory(None)
+        result = analyse(inventory, self._options(options))
+        present = {n for n in self.store.namespaces() if self.store.get("namespaces", None, n) is not None}
+        present |= {t.namespace for t in inventory.pod_templates}
+        present |= {ns for ns, _ in inventory.secrets} | {ns for ns, _ in inventory.service_accounts}
+        return {namespace: self._view(namespace, result) for namespace in sorted(present)}
 
     def _view(self, namespace: str, result: ScanResult) -> NamespaceView:
+        """What is kept of a result, for one namespace (a result may hold several)."""
         images: Counter[tuple[str, str, str]] = Counter()
+        private = covered = unverifiable = 0
         for judgement in result.resolution.images:
-            if judgement.use.ref is None:
+            if judgement.pod.template.namespace != namespace or judgement.use.ref is None:
                 continue
             visibility = judgement.visibility.value if judgement.visibility else "unknown"
             images[(judgement.use.ref.domain or "docker.io", visibility, self._coverage(judgement))] += 1
-        private = [j for j in result.resolution.private_images()]
+            if judgement.visibility is Visibility.PRIVATE:
+                private += 1
+                covered += judgement.coverage.configured
+                unverifiable += judgement.coverage is Coverage.UNVERIFIABLE
         now = result.resolution.settings.now
         secrets = tuple(
             _secret_view(secret, now)
-            for secret in result.inventory.secrets.values()
-            if secret.is_pull_secret_type and (secret.ref.namespace or namespace) == namespace
+            for (secret_namespace, _), secret in result.inventory.secrets.items()
+            if secret.is_pull_secret_type and secret_namespace == namespace
         )
+        findings = tuple(f for f in result.findings if _namespace_of(f) == namespace)
         return NamespaceView(
-            namespace,
-            tuple(result.findings),
-            images,
-            len(private),
-            sum(1 for j in private if j.coverage.configured),
-            sum(1 for j in private if j.coverage is Coverage.UNVERIFIABLE),
-            secrets,
-            time.time(),
+            namespace, findings, images, private, covered, unverifiable, secrets, time.time()
         )
 
     def _coverage(self, judgement: ImageJudgement) -> str:
@@ -312,21 +334,21 @@ class Judge:
         return COVERAGE_LABEL[judgement.coverage]
 
     def _add_referenced(
-        self,
-        builder: LiveInventoryBuilder,
-        namespace: str,
-        typed: set[str],
-        metadata: Iterable[dict[str, Any]],
+        self, builder: LiveInventoryBuilder, typed: set[tuple[str, str]], metadata: Iterable[dict[str, Any]]
     ) -> None:
         """A secret of another type referenced as a pull secret: its type and data keys (PG003), never values.
         Read once per resourceVersion with a GET, as the cluster source does."""
         inventory = builder.inventory
-        named = {name for t in inventory.pod_templates for name in t.pull_secrets}
-        named.update(name for sa in inventory.service_accounts.values() for name in sa.pull_secrets)
+        named = {(t.namespace, name) for t in inventory.pod_templates for name in t.pull_secrets}
+        named.update(
+            (sa.ref.namespace or "default", name)
+            for sa in inventory.service_accounts.values()
+            for name in sa.pull_secrets
+        )
         for body in metadata:
             meta = body.get("metadata") or {}
-            name = str(meta.get("name") or "")
-            if name in typed or name not in named:
+            namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "")
+            if (namespace, name) in typed or (namespace, name) not in named:
                 continue
             key = (namespace, name, str(meta.get("resourceVersion") or ""))
             document = self._referenced.get(key)
@@ -408,6 +430,13 @@ class Judge:
         return Manifest(
             resource.api_version, resource.kind, name, str(namespace) if namespace else None, body, where
         )
+
+
+def _namespace_of(finding: Finding) -> str:
+    ref = finding.object
+    if ref.namespace:
+        return ref.namespace
+    return ref.name if ref.kind == "Namespace" else ""
 
 
 def _secret_view(secret: Secret, now: datetime) -> PullSecretView:
