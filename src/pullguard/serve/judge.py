@@ -274,9 +274,7 @@ class Judge:
         options = self.options
         platform = detect_platform(builder.node_labels)
         if platform is not None and platform.node_patterns:
-            options = dataclasses.replace(
-                options, node_patterns=options.node_patterns + platform.node_patterns
-            )
+            options = options.with_node_patterns(platform.node_patterns, f"{platform.name} node identity")
         return inventory, options
 
     def _options(self, options: ScanOptions) -> ScanOptions:
