@@ -14,9 +14,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from apiserver_double import ApiServerDouble
-from pullguard.scan import ScanOptions
 from pullguard.serve.command import Server
 from pullguard.serve.kube import KubeClient
+from pullguard.settings import ScanOptions
 from pullguard.sources.cluster import connect
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from apiserver_double import ApiServerDouble
 from cluster.fixtures import CANARY_PASSWORD, CANARY_USER, pod, shop_cluster
-from pullguard.scan import ScanOptions
 from pullguard.serve.kube import KubeClient
 from pullguard.serve.policyreport import detect
+from pullguard.settings import ScanOptions
 from pullguard.sources.cluster import connect
 from serving.support import eventually, kubeconfig_file, serving
 

@@ -15,7 +15,7 @@ import yaml
 
 from apiserver_double import ApiServerDouble
 from cluster.fixtures import namespace, pull_secret, service_account, shop_cluster
-from pullguard.scan import ScanOptions
+from pullguard.settings import ScanOptions
 from serving.support import free_port, get, metrics_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import pytest
 from apiserver_double import ApiServerDouble
 from cluster.fixtures import CANARY_PASSWORD, CANARY_USER, pod, pull_secret, shop_cluster
 from pullguard.fleet import scan_cluster
-from pullguard.scan import ScanOptions
+from pullguard.settings import ScanOptions
 from pullguard.sources.cluster import ClusterOptions, connect
 from serving.support import (
     eventually,

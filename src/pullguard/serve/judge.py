@@ -31,12 +31,13 @@ from pullguard.inventory.fingerprint import credential_fingerprint
 from pullguard.inventory.live import LiveInventoryBuilder, detect_platform
 from pullguard.inventory.model import Inventory, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, ImageJudgement
-from pullguard.scan import ScanOptions, ScanResult, analyse
+from pullguard.pipeline import analyse
+from pullguard.result import ScanResult
 from pullguard.semantics.keyring import parse_registry_key
 from pullguard.semantics.registries import Visibility, locations_of
 from pullguard.serve.kube import KubeClient
 from pullguard.serve.store import Store
-from pullguard.settings import fingerprint_key
+from pullguard.settings import ScanOptions, fingerprint_key
 from pullguard.sources.cluster import (
     NAMESPACES,
     NODES,

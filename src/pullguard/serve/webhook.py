@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from pullguard.checks import REGISTRY, Finding
 from pullguard.errors import PullguardError
 from pullguard.inventory.model import ObjectRef
-from pullguard.scan import analyse
+from pullguard.pipeline import analyse
 from pullguard.sources.model import Location, Manifest
 
 if TYPE_CHECKING:
