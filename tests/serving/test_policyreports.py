@@ -15,7 +15,7 @@ from pullguard.serve.kube import KubeClient
 from pullguard.serve.policyreport import detect
 from pullguard.settings import ScanOptions
 from pullguard.sources.cluster import connect
-from serving.support import eventually, kubeconfig_file, serving
+from serving.support import eventually, kubeconfig_file, metrics_port, scrape, serving, value
 
 WG = "policyreports.wgpolicyk8s.io"
 OPEN = "reports.openreports.io"
@@ -187,3 +187,66 @@ def test_double_server_side_apply() -> None:
         )
     with ApiServerDouble({}) as api:
         assert apply(api, body(results=[]), "a")[0] == 404  # no CRD, no resource
+
+
+def test_only_the_leader_writes_and_another_takes_over(tmp_path: Path) -> None:
+    """Two replicas with --leader-elect: one Lease holder writes the reports; when it stops (and
+    releases the Lease), the other takes over and writes."""
+    timings = (2.0, 1.5, 0.1)  # lease duration, renew deadline, retry period (seconds)
+    with ApiServerDouble(shop_cluster(), crds={WG}, bookmark_interval=0.2) as api:
+        with (
+            serving(
+                api, tmp_path / "a", reports="wgpolicyk8s", leader_elect=True, lease_timings=timings
+            ) as first,
+            serving(
+                api, tmp_path / "b", reports="wgpolicyk8s", leader_elect=True, lease_timings=timings
+            ) as second,
+        ):
+            eventually(lambda: first.elector.leader.is_set() != second.elector.leader.is_set())
+            leader, follower = (first, second) if first.elector.leader.is_set() else (second, first)
+            eventually(lambda: set(reports(api)) == {"shop", "ops"})
+            lease = next(o for o in api.objects["leases"] if o["metadata"]["name"] == "pullguard-serve")
+            assert lease["spec"]["holderIdentity"] == leader.elector.identity
+            assert follower.reporter.writes == 0 and leader.reporter.writes >= 2
+            assert value(scrape(metrics_port(leader)), "pullguard_leader") == 1
+            assert value(scrape(metrics_port(follower)), "pullguard_leader") == 0
+            leader.stop()  # graceful: releases the Lease
+            eventually(lambda: follower.elector.leader.is_set(), timeout=10)
+            api.create("pods", pod("after-0", "ops", "registry.example.com/ops/after:1", ["nowhere"]))
+            eventually(lambda: ("PG002", "after-0") in objects_of(reports(api)["ops"]))
+            assert follower.reporter.writes >= 1
+        lease = next(o for o in api.objects["leases"] if o["metadata"]["name"] == "pullguard-serve")
+        assert lease["spec"]["leaseTransitions"] >= 1
+
+
+def test_double_optimistic_concurrency(tmp_path: Path) -> None:
+    """PUT with a stale resourceVersion is 409 Conflict; POST of an existing object 409 AlreadyExists."""
+    with ApiServerDouble({}) as api:
+        client = KubeClient(connect(kubeconfig_file(api, tmp_path / "k")))
+        path = "/apis/coordination.k8s.io/v1/namespaces/pullguard/leases"
+        lease = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "x"},
+            "spec": {},
+        }
+        status, created = client.request(
+            "POST", path, body=lease, content_type="application/json", allow=(409,)
+        )
+        assert status == 201
+        assert (
+            client.request("POST", path, body=lease, content_type="application/json", allow=(409,))[1][
+                "reason"
+            ]
+            == "AlreadyExists"
+        )
+        fresh = {**created, "spec": {"holderIdentity": "a"}}
+        assert (
+            client.request("PUT", f"{path}/x", body=fresh, content_type="application/json", allow=(409,))[0]
+            == 200
+        )
+        stale = {**created, "spec": {"holderIdentity": "b"}}  # the resourceVersion of before
+        status, conflict = client.request(
+            "PUT", f"{path}/x", body=stale, content_type="application/json", allow=(409,)
+        )
+        assert status == 409 and conflict["reason"] == "Conflict"

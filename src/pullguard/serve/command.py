@@ -51,6 +51,9 @@ class Server:
     page_size: int = 500
     webhook: Any = None  # WebhookSettings
     reports: str = "off"
+    leader_elect: bool = False
+    leader_election_namespace: str | None = None
+    lease_timings: tuple[float, float, float] = (15.0, 10.0, 2.0)  # duration, renew deadline, retry period
     stop_event: threading.Event = field(default_factory=threading.Event)
     stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -106,6 +109,29 @@ class Server:
 
             self.reporter = Reporter(self.client, self.reports)
             self.judge.listeners.append(self.reporter.changed)
+        self.elector: Any = None
+        if self.leader_elect:
+            from pullguard.serve.leader import LeaderElector
+
+            duration, deadline, retry = self.lease_timings
+            self.elector = LeaderElector(
+                self.client,
+                self.leader_election_namespace or self.client.namespace,
+                lease_duration=duration,
+                renew_deadline=deadline,
+                retry_period=retry,
+            )
+            if self.reporter is not None:
+                self.reporter.leader = self.elector.leader
+                self.elector.on_change = self.reporter.leading
+            from prometheus_client import Gauge
+
+            leader = self.elector.leader
+            Gauge(
+                "pullguard_leader",
+                "1 while this replica holds the leader Lease (it writes the reports).",
+                registry=self.registry,
+            ).set_function(lambda: 1.0 if leader.is_set() else 0.0)
 
     # -- probes -------------------------------------------------------------------------
 
@@ -142,6 +168,8 @@ class Server:
         self.threads.append(resync)
         if self.reporter is not None:
             self.reporter.start(self.stop_event)
+        if self.elector is not None:
+            self.elector.start(self.stop_event)
 
     def _first_judgement(self) -> None:
         from pullguard.serve.informer import wait_synced
@@ -185,6 +213,8 @@ class Server:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.reporter is not None:
             self.reporter.join(max(0.0, deadline - time.monotonic()))
+        if self.elector is not None:
+            self.elector.join(max(0.0, deadline - time.monotonic()))  # it releases the Lease
         for server in self.servers:
             server.stop()
         self.stopped.set()
@@ -306,6 +336,8 @@ def serve(
     webhook_cert_path: str,
     webhook_timeout: float,
     policy_reports: str,
+    leader_elect: bool,
+    leader_election_namespace: str | None,
     config_path: str | None,
     private_registries: tuple[str, ...],
     public_registries: tuple[str, ...],
@@ -372,6 +404,8 @@ def serve(
             watch_timeout,
             webhook=webhook_settings,
             reports=reports,
+            leader_elect=leader_elect,
+            leader_election_namespace=leader_election_namespace,
         )
     except PullguardError as error:
         click.echo(f"pullguard: {error}", err=True)

@@ -57,7 +57,7 @@ class KubeClient:
         path: str,
         query: list[tuple[str, str]] | None = None,
         *,
-        body: str | None = None,
+        body: str | dict[str, Any] | None = None,  # a dict for JSON, text for other content types
         content_type: str | None = None,
         accept: str = "application/json",
         allow: tuple[int, ...] = (),
@@ -134,7 +134,7 @@ class KubeClient:
         path: str,
         query: list[tuple[str, str]] | None,
         headers: dict[str, str],
-        body: str | None,
+        body: str | dict[str, Any] | None,
         timeout: tuple[float, float],
     ) -> Any:
         from kubernetes.client.exceptions import ApiException

@@ -196,6 +196,15 @@ class Reporter:
         self._snapshot: Snapshot | None = None
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self.leader: threading.Event | None = None  # with leader election: write only while set
+
+    def leading(self, leader: bool) -> None:
+        """Leadership changed: a new leader writes every namespace once (another may have written them)."""
+        with self._wake:
+            self.written.clear()
+            if leader and self._snapshot is not None:
+                self._pending |= set(self._snapshot.views)
+            self._wake.notify()
 
     def changed(self, snapshot: Snapshot, namespaces: set[str]) -> None:
         """Judge listener: these namespaces were judged again (reuse findings may move others)."""
@@ -225,6 +234,8 @@ class Reporter:
                 snapshot = self._snapshot
             if snapshot is None:
                 continue
+            if self.leader is not None and not self.leader.is_set():
+                continue  # not the leader: nothing is written (leading() re-queues all on election)
             for namespace in pending:
                 if stop.is_set():
                     return
