@@ -52,6 +52,8 @@ class Server:
     webhook: Any = None  # WebhookSettings
     reports: str = "off"
     leader_elect: bool = False
+    verify_interval: float = 0.0  # 0: no registry checks
+    verify_options: Any = None  # VerifyOptions
     leader_election_namespace: str | None = None
     lease_timings: tuple[float, float, float] = (15.0, 10.0, 2.0)  # duration, renew deadline, retry period
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -77,7 +79,17 @@ class Server:
             )
             for w in watched()
         ]
-        self.registry, reflect = metrics.registry(self.judge, self.informers, self.per_finding)
+        self.registry_checks: Any = None
+        if self.verify_interval > 0:
+            from pullguard.registry.verify import VerifyOptions
+            from pullguard.serve.registry_checks import RegistryChecks
+
+            self.registry_checks = RegistryChecks(
+                self.judge, self.verify_options or VerifyOptions(), self.verify_interval
+            )
+        self.registry, reflect = metrics.registry(
+            self.judge, self.informers, self.per_finding, self.registry_checks
+        )
         self.judge.reflect_observers.append(reflect.observe)
         self.ready = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -170,6 +182,8 @@ class Server:
             self.reporter.start(self.stop_event)
         if self.elector is not None:
             self.elector.start(self.stop_event)
+        if self.registry_checks is not None:
+            self.registry_checks.start(self.stop_event, self.ready)
 
     def _first_judgement(self) -> None:
         from pullguard.serve.informer import wait_synced
@@ -338,6 +352,9 @@ def serve(
     policy_reports: str,
     leader_elect: bool,
     leader_election_namespace: str | None,
+    verify_interval: float,
+    verify_deadline: float,
+    ca_file: str | None,
     config_path: str | None,
     private_registries: tuple[str, ...],
     public_registries: tuple[str, ...],
@@ -406,6 +423,8 @@ def serve(
             reports=reports,
             leader_elect=leader_elect,
             leader_election_namespace=leader_election_namespace,
+            verify_interval=verify_interval,
+            verify_options=_verify_options(verify_deadline, ca_file) if verify_interval else None,
         )
     except PullguardError as error:
         click.echo(f"pullguard: {error}", err=True)
@@ -434,3 +453,10 @@ def serve(
     server.wait()
     log.info("stopped")
     sys.exit(0)
+
+
+def _verify_options(deadline: float, ca_file: str | None) -> Any:
+    from pullguard.registry.client import ClientOptions
+    from pullguard.registry.verify import VerifyOptions
+
+    return VerifyOptions(client=ClientOptions(ca_file=ca_file), deadline=deadline)

@@ -278,7 +278,7 @@ class Judge:
             options = options.with_node_patterns(platform.node_patterns, f"{platform.name} node identity")
         return inventory, options
 
-    def _options(self, options: ScanOptions) -> ScanOptions:
+    def scan_options(self, options: ScanOptions) -> ScanOptions:
         """PG007 runs cluster-wide (see `_cluster_wide`); registries are private by every pull secret."""
         return dataclasses.replace(
             options, disabled_checks=options.disabled_checks | {REUSE}, secret_locations=self.secret_locations
@@ -289,13 +289,13 @@ class Judge:
         empty = not inventory.pod_templates and not inventory.secrets and not inventory.service_accounts
         if empty and self.store.get("namespaces", None, namespace) is None:
             return None
-        return self._view(namespace, analyse(inventory, self._options(options)))
+        return self._view(namespace, analyse(inventory, self.scan_options(options)))
 
     def judge_all(self) -> dict[str, NamespaceView]:
         """Every namespace in one analysis (as `scan --cluster` does), split into namespace views:
         much cheaper than one analysis per namespace when most of them changed (start, resync)."""
         inventory, options = self.inventory(None)
-        result = analyse(inventory, self._options(options))
+        result = analyse(inventory, self.scan_options(options))
         present = {n for n in self.store.namespaces() if self.store.get("namespaces", None, n) is not None}
         present |= {t.namespace for t in inventory.pod_templates}
         present |= {ns for ns, _ in inventory.secrets} | {ns for ns, _ in inventory.service_accounts}

@@ -27,12 +27,20 @@ from pullguard import __version__
 if TYPE_CHECKING:
     from pullguard.serve.informer import Informer
     from pullguard.serve.judge import Judge, Snapshot
+    from pullguard.serve.registry_checks import RegistryChecks
 
 REFLECT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 class PullguardCollector(Collector):
-    def __init__(self, judge: Judge, informers: Sequence[Informer], per_finding: bool = False) -> None:
+    def __init__(
+        self,
+        judge: Judge,
+        informers: Sequence[Informer],
+        per_finding: bool = False,
+        checks: RegistryChecks | None = None,
+    ) -> None:
+        self.checks = checks
         self.judge = judge
         self.informers = informers
         self.per_finding = per_finding
@@ -48,6 +56,8 @@ class PullguardCollector(Collector):
         yield from _credentials(snapshot)
         yield from _scan(snapshot)
         yield from _informers(self.informers)
+        if self.checks is not None:
+            yield from _registry_checks(self.checks)
         build = GaugeMetricFamily(
             "pullguard_build_info",
             "pullguard's version, as a series with value 1.",
@@ -208,6 +218,28 @@ def _informers(informers: Iterable[Informer]) -> Iterator[Metric]:
     yield from (synced, lists, expired, errors)
 
 
+def _registry_checks(checks: RegistryChecks) -> Iterator[Metric]:
+    outcomes = GaugeMetricFamily(
+        "pullguard_registry_check",
+        "Images by what their registry answered to the credentials the kubelet would use (--verify-interval): "
+        "ok, unauthorized, denied, not_found, expired, rate_limited, tls_error, unreachable, registry_error, ...",
+        labels=["image_registry", "result"],
+    )
+    for (registry, result), count in sorted(checks.outcomes.items()):
+        outcomes.add_metric([registry, result], count)
+    yield outcomes
+    last = GaugeMetricFamily(
+        "pullguard_registry_check_timestamp_seconds", "When the last registry check finished."
+    )
+    last.add_metric([], checks.last_timestamp)
+    yield last
+    duration = GaugeMetricFamily(
+        "pullguard_registry_check_duration_seconds", "Seconds the last registry check took."
+    )
+    duration.add_metric([], checks.last_duration)
+    yield duration
+
+
 def _registry_of(image: str) -> str:
     from pullguard.semantics.imageref import parse_image
 
@@ -218,11 +250,11 @@ def _registry_of(image: str) -> str:
 
 
 def registry(
-    judge: Judge, informers: Sequence[Informer], per_finding: bool
+    judge: Judge, informers: Sequence[Informer], per_finding: bool, checks: RegistryChecks | None = None
 ) -> tuple[CollectorRegistry, Histogram]:
     """A registry with pullguard's metrics, the process metrics, and the change-to-judged histogram."""
     registry = CollectorRegistry(support_collectors_without_names=True)  # name[] filtering reaches it
-    registry.register(PullguardCollector(judge, informers, per_finding))
+    registry.register(PullguardCollector(judge, informers, per_finding, checks))
     ProcessCollector(registry=registry)
     reflect = Histogram(
         "pullguard_change_reflect_seconds",
