@@ -37,7 +37,7 @@ from cluster_bench import cluster  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from apiserver_double import ApiServerDouble  # noqa: E402
-from cluster.fixtures import pull_secret, service_account  # noqa: E402
+from cluster.fixtures import deployment, pull_secret  # noqa: E402
 
 
 def free_port() -> int:
@@ -149,11 +149,13 @@ def main() -> None:
             namespace = f"team-{(n // 2 * 41 + 1) % args.namespaces:05d}"
             before = findings_in(metrics_url, namespace)
             changed = time.monotonic()
-            # the ServiceAccount names a pull secret that does not exist (PG002), then no longer
-            account = service_account(
-                "default", namespace, ["regcred", "nope"] if n % 2 == 0 else ["regcred"]
-            )
-            api.update("serviceaccounts", account)
+            # a Deployment (no pods yet) naming a pull secret that does not exist (PG002), then deleted
+            if n % 2 == 0:
+                api.create(
+                    "deployments", deployment("extra", namespace, "registry.corp.example/x:1", ["nope"])
+                )
+            else:
+                api.delete("deployments", namespace, "extra")
             while findings_in(metrics_url, namespace) == before:
                 if time.monotonic() - changed > 120:
                     raise SystemExit(f"change in {namespace} not reflected")
@@ -177,7 +179,7 @@ def main() -> None:
     print(f"one /metrics scrape: {scrape * 1000:.0f} ms")
     for what, reflect in (
         ("pull secret deleted/created", secret_reflect),
-        ("ServiceAccount updated", other_reflect),
+        ("Deployment created/deleted", other_reflect),
     ):
         print(
             f"change reflected in /metrics, {what} (API write -> scrape shows it, {len(reflect)} changes): "

@@ -123,3 +123,15 @@ def test_prometheus_rule_matches_the_rule_file() -> None:
     assert rule["spec"] == plain
     monitor = one(render("servicemonitor"), "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_deployment_args_are_serve_flags(overlay: str) -> None:
+    """Every flag the manifests pass is one `pullguard serve` takes (parsed, not run)."""
+    from pullguard.serve.command import serve
+
+    args = one(render(overlay), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[0] == "serve"
+    context = serve.make_context("serve", list(args[1:]))
+    assert context.params["metrics_bind_address"] == ":8080"
+    assert context.params["leader_elect"] is True

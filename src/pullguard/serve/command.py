@@ -299,9 +299,42 @@ class Server:
     "--policy-reports",
     "policy_reports",
     type=click.Choice(["auto", "wgpolicyk8s", "openreports", "off"]),
-    default="off",
+    default="auto",
     show_default=True,
     help="Write one report per namespace: auto = wgpolicyk8s.io/v1alpha2 when its CRD is installed.",
+)
+@click.option(
+    "--leader-elect",
+    is_flag=True,
+    help="Elect a leader through a coordination.k8s.io Lease: with more than one replica, only the "
+    "leader writes PolicyReports (every replica serves metrics and the webhook).",
+)
+@click.option(
+    "--leader-election-namespace",
+    metavar="NAMESPACE",
+    help="Namespace of the Lease 'pullguard-serve' (default: the pod's, or the context's).",
+)
+@click.option(
+    "--verify-interval",
+    type=click.FloatRange(0, 86400),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Ask the registries this often whether each image pulls with the credentials the kubelet "
+    "would use (as `verify`; 0: never). Outcomes in pullguard_registry_check.",
+)
+@click.option(
+    "--verify-deadline",
+    type=click.FloatRange(1, 3600),
+    default=120,
+    show_default=True,
+    metavar="SECONDS",
+    help="Bound of one registry check round; images not answered by then are unreachable.",
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="With --verify-interval: also trust the CA certificates in this PEM file.",
 )
 @click.option(
     "--config",
