@@ -18,7 +18,7 @@ from typing import Any
 from pullguard.sources.cluster import LAST_APPLIED
 
 CLUSTER_TAGS = frozenset({"nodes", "clusterroles", "clusterrolebindings", "namespaces"})
-_CONTAINER_KEYS = ("name", "image", "env", "envFrom")
+_CONTAINER_KEYS = ("name", "image", "imagePullPolicy", "env", "envFrom")
 _POD_SPEC_KEYS = (
     "serviceAccountName",
     "serviceAccount",
