@@ -221,6 +221,9 @@ class WebhookServer:
             def get_request(self) -> tuple[socket.socket, Any]:
                 connection, address = super().get_request()
                 connection.settimeout(10)
+                # headers and body leave in separate writes: without this, Nagle's algorithm and the
+                # client's delayed ACK add ~40 ms to every answer
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 # the handshake happens on the connection's own thread, not in the accept loop
                 tls = webhook.tls_context().wrap_socket(
                     connection, server_side=True, do_handshake_on_connect=False
