@@ -8,7 +8,9 @@ serve` runs as its own process. Measured:
   double, and /metrics is polled until `pullguard_findings` of its namespace changes
   (API write -> watch event -> namespace judged -> visible in a scrape of `?name[]=pullguard_findings`),
   N times; plus
-  serve's own histogram `pullguard_change_reflect_seconds` (event -> judged).
+  serve's own histogram `pullguard_change_reflect_seconds` (event -> judged);
+- the admission webhook's latency: AdmissionReviews for pods in random namespaces over one
+  keep-alive HTTPS connection (certificate checked), p50 and p99 as the client sees them.
 
     make bench-serve                       # 100,000 pods / 5,000 namespaces
     python benchmarks/serve_bench.py --pods 20000 --namespaces 1000
@@ -17,14 +19,19 @@ serve` runs as its own process. Measured:
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
+import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +44,8 @@ from cluster_bench import cluster  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from apiserver_double import ApiServerDouble  # noqa: E402
-from cluster.fixtures import deployment, pull_secret  # noqa: E402
+from cluster.fixtures import deployment, pod, pull_secret  # noqa: E402
+from integration.registry_env import Pki  # noqa: E402
 
 
 def free_port() -> int:
@@ -77,6 +85,45 @@ def histogram(metrics_url: str, name: str) -> tuple[float, float]:
     return count, total
 
 
+def admission_latencies(port: int, ca: Path, namespaces: int, reviews: int) -> list[float]:
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", port, context=ssl.create_default_context(cafile=str(ca)), timeout=30
+    )
+    seconds = []
+    for n in range(reviews):
+        namespace = f"team-{(n * 7919) % namespaces:05d}"
+        obj = pod(
+            f"bench-{n}",
+            namespace,
+            f"registry.corp.example/team/app:{n}",
+            ["regcred" if n % 2 else "missing"],
+        )
+        gvk = {"group": "", "version": "v1", "kind": "Pod"}
+        review = {
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "request": {
+                "uid": str(uuid.uuid4()),
+                "kind": gvk,
+                "requestKind": gvk,
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "name": f"bench-{n}",
+                "namespace": namespace,
+                "operation": "CREATE",
+                "object": {"apiVersion": "v1", "kind": "Pod", **obj},
+                "dryRun": False,
+            },
+        }
+        body = json.dumps(review)
+        started = time.perf_counter()
+        connection.request("POST", "/validate", body, {"Content-Type": "application/json"})
+        answer = json.loads(connection.getresponse().read())
+        seconds.append(time.perf_counter() - started)
+        warnings = answer["response"].get("warnings", [])
+        assert bool(warnings) != bool(n % 2), answer  # a real judgement each time
+    return sorted(seconds)
+
+
 def memory(pid: int) -> dict[str, float]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -91,10 +138,15 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=100_000)
     parser.add_argument("--namespaces", type=int, default=5_000)
     parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--reviews", type=int, default=500)
     args = parser.parse_args()
     api = ApiServerDouble(cluster(args.pods, args.namespaces), log_requests=False)  # type: ignore[arg-type]
     api.start()
-    metrics, probes = free_port(), free_port()
+    metrics, probes, webhook = free_port(), free_port(), free_port()
+    certs = Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    pki = Pki(certs / "pki")
+    shutil.copy(pki.server_cert, certs / "tls.crt")
+    shutil.copy(pki.server_key, certs / "tls.key")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         handle.write(yaml.safe_dump(api.kubeconfig("bench")))
     env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
@@ -113,6 +165,11 @@ def main() -> None:
             f"127.0.0.1:{metrics}",
             "--health-probe-bind-address",
             f"127.0.0.1:{probes}",
+            "--webhook",
+            "--webhook-bind-address",
+            f"127.0.0.1:{webhook}",
+            "--webhook-cert-path",
+            str(certs),
         ],
         env=env,
         stderr=subprocess.DEVNULL,
@@ -160,6 +217,7 @@ def main() -> None:
                 if time.monotonic() - changed > 120:
                     raise SystemExit(f"change in {namespace} not reflected")
             other_reflect.append(time.monotonic() - changed)
+        latencies = admission_latencies(webhook, pki.ca_pem, args.namespaces, args.reviews)
         count, total = histogram(metrics_url, "pullguard_change_reflect_seconds")
         after = memory(process.pid)
     finally:
@@ -185,6 +243,11 @@ def main() -> None:
             f"change reflected in /metrics, {what} (API write -> scrape shows it, {len(reflect)} changes): "
             f"p50 {statistics.median(reflect) * 1000:.0f} ms, max {reflect[-1] * 1000:.0f} ms"
         )
+    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
+    print(
+        f"admission webhook over HTTPS ({len(latencies)} reviews): p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms"
+    )
     if count:
         print(f"serve's own event -> judged: mean {total / count * 1000:.1f} ms over {count:.0f} changes")
 
