@@ -59,3 +59,10 @@ def test_watch_event_objects_pass(kind: str, obj: dict[str, int]) -> None:
 def test_bad_watch_events_are_errors(line: bytes) -> None:
     with pytest.raises(ClusterError):
         _event(line, "c")
+
+
+@pytest.mark.parametrize("text", ["²", ":²", "host:٣"])
+def test_unicode_digits_are_not_ports(text: str) -> None:
+    """Regression (found by the property test): str.isdigit() accepts superscripts and other scripts' digits."""
+    with pytest.raises(ValueError, match="not an address"):
+        parse_address(text)

@@ -161,7 +161,9 @@ def test_double_server_side_apply() -> None:
 
     with ApiServerDouble({}, crds={WG}) as api:
         assert apply(api, body(results=[]), None)[0] == 400  # fieldManager is required
-        assert apply(api, body(results=[]), "a", content_type="application/merge-patch+json")[0] == 415
+        # other patch types need the object to exist (no upsert), unknown ones are 415
+        assert apply(api, body(results=[]), "a", content_type="application/merge-patch+json")[0] == 404
+        assert apply(api, body(results=[]), "a", content_type="text/plain")[0] in (404, 415)
         status, created = apply(api, body(results=[{"policy": "PG001"}], summary={"fail": 1}), "a")
         assert status == 201 and created["metadata"]["managedFields"][0]["fieldsV1"] == {
             "f:results": {},
@@ -196,16 +198,30 @@ def test_only_the_leader_writes_and_another_takes_over(tmp_path: Path) -> None:
     with ApiServerDouble(shop_cluster(), crds={WG}, bookmark_interval=0.2) as api:
         with (
             serving(
-                api, tmp_path / "a", reports="wgpolicyk8s", leader_elect=True, lease_timings=timings
+                api,
+                tmp_path / "a",
+                reports="wgpolicyk8s",
+                leader_elect=True,
+                lease_timings=timings,
+                leader_election_namespace="ops",
             ) as first,
             serving(
-                api, tmp_path / "b", reports="wgpolicyk8s", leader_elect=True, lease_timings=timings
+                api,
+                tmp_path / "b",
+                reports="wgpolicyk8s",
+                leader_elect=True,
+                lease_timings=timings,
+                leader_election_namespace="ops",
             ) as second,
         ):
             eventually(lambda: first.elector.leader.is_set() != second.elector.leader.is_set())
             leader, follower = (first, second) if first.elector.leader.is_set() else (second, first)
             eventually(lambda: set(reports(api)) == {"shop", "ops"})
-            lease = next(o for o in api.objects["leases"] if o["metadata"]["name"] == "pullguard-serve")
+            lease = next(
+                o
+                for o in api.objects["leases"]
+                if o["metadata"]["name"] == "pullguard-serve" and o["metadata"]["namespace"] == "ops"
+            )
             assert lease["spec"]["holderIdentity"] == leader.elector.identity
             assert follower.reporter.writes == 0 and leader.reporter.writes >= 2
             assert value(scrape(metrics_port(leader)), "pullguard_leader") == 1
@@ -215,7 +231,11 @@ def test_only_the_leader_writes_and_another_takes_over(tmp_path: Path) -> None:
             api.create("pods", pod("after-0", "ops", "registry.example.com/ops/after:1", ["nowhere"]))
             eventually(lambda: ("PG002", "after-0") in objects_of(reports(api)["ops"]))
             assert follower.reporter.writes >= 1
-        lease = next(o for o in api.objects["leases"] if o["metadata"]["name"] == "pullguard-serve")
+        lease = next(
+            o
+            for o in api.objects["leases"]
+            if o["metadata"]["name"] == "pullguard-serve" and o["metadata"]["namespace"] == "ops"
+        )
         assert lease["spec"]["leaseTransitions"] >= 1
 
 

@@ -23,7 +23,7 @@ def parse_address(text: str) -> tuple[str, int] | None:
     if text in ("0", ""):
         return None
     host, _, port = text.rpartition(":")
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:  # "²".isdigit() is True
         raise ValueError(f"{text!r} is not an address: use :PORT, HOST:PORT, or 0 to disable")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)
