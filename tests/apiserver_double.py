@@ -133,6 +133,7 @@ class RequestLog:
     path: str
     query: dict[str, str]
     accept: str
+    user_agent: str = ""  # the real API server logs it in every audit event (userAgent)
 
 
 @dataclass
@@ -303,7 +304,7 @@ class ApiServerDouble:
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         accept = headers.get("Accept", "")
         if self.log_requests:
-            entry = RequestLog(method, path, query, accept)
+            entry = RequestLog(method, path, query, accept, headers.get("User-Agent", ""))
             with self._lock:
                 self.requests.append(entry)
             if self.on_request is not None:
