@@ -29,7 +29,7 @@ from pullguard.errors import ClusterError
 from pullguard.inventory.age import credential_age
 from pullguard.inventory.fingerprint import credential_fingerprint
 from pullguard.inventory.live import LiveInventoryBuilder, detect_platform
-from pullguard.inventory.model import Inventory, Secret, SecretOrigin
+from pullguard.inventory.model import Inventory, PodTemplate, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, ImageJudgement
 from pullguard.pipeline import analyse
 from pullguard.result import ScanResult
@@ -242,8 +242,9 @@ class Judge:
         self, namespace: str | None, extra: Iterable[Manifest] = (), *, workloads: bool = True
     ) -> tuple[Inventory, ScanOptions]:
         """The live inventory of one namespace, or of all (None); without workloads and pods for admission.
-        Objects are added in the cluster source's order: owners before the pods they own. Returns the
-        options with the platform's node credentials."""
+        Namespace by namespace, objects are added in the cluster source's order (owners before the pods
+        they own) and decoded one namespace at a time, so memory is the inventory's, not every object's.
+        Returns the options with the platform's node credentials."""
         names = sorted(self.store.namespaces()) if namespace is None else [namespace]
         builder = LiveInventoryBuilder(namespace or "default", self.secret_data)
         for name in names:
@@ -255,22 +256,21 @@ class Judge:
         tags = frozenset(NAMESPACED_ORDER) | {"secretmeta"}
         if not workloads:
             tags = frozenset({"secrets", "secretmeta", "serviceaccounts", "roles", "rolebindings"})
-        by_tag: dict[str, list[dict[str, Any]]] = {}
+        extra = list(extra)
         for name in names:
+            by_tag: dict[str, list[dict[str, Any]]] = {}
             for tag, body in self.store.namespace_objects(name, tags):
                 by_tag.setdefault(tag, []).append(body)
-        typed = {
-            (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-            for meta in ((b.get("metadata") or {}) for b in by_tag.get("secrets", ()))
-        }
-        for tag in NAMESPACED_ORDER:
-            for body in by_tag.get(tag, ()):
-                builder.add(self._manifest(tag, body))
-        for manifest in extra:
-            builder.add(manifest)
+            first_template = len(builder.inventory.pod_templates)
+            for tag in NAMESPACED_ORDER:
+                for body in by_tag.get(tag, ()):
+                    builder.add(self._manifest(tag, body))
+            if name == namespace:
+                for manifest in extra:
+                    builder.add(manifest)
+            self._add_referenced(builder, name, by_tag, builder.inventory.pod_templates[first_template:])
         for tag, body in self.store.cluster_objects(frozenset(CLUSTER_ORDER)):
             builder.add(self._manifest(tag, body))
-        self._add_referenced(builder, typed, by_tag.get("secretmeta", ()))
         inventory = builder.finish(self.unreadable_secrets)
         options = self.options
         platform = detect_platform(builder.node_labels)
@@ -292,38 +292,60 @@ class Judge:
         return self._view(namespace, analyse(inventory, self.scan_options(options)))
 
     def judge_all(self) -> dict[str, NamespaceView]:
-        """Every namespace in one analysis (as `scan --cluster` does), split into namespace views:
-        much cheaper than one analysis per namespace when most of them changed (start, resync)."""
+        """Every namespace in one analysis (as `scan --cluster` does), split into namespace views in one
+        pass: much cheaper than one analysis per namespace when most of them changed (start, resync)."""
         inventory, options = self.inventory(None)
         result = analyse(inventory, self.scan_options(options))
         present = {n for n in self.store.namespaces() if self.store.get("namespaces", None, n) is not None}
         present |= {t.namespace for t in inventory.pod_templates}
         present |= {ns for ns, _ in inventory.secrets} | {ns for ns, _ in inventory.service_accounts}
-        return {namespace: self._view(namespace, result) for namespace in sorted(present)}
+        return self._views(result, present)
 
     def _view(self, namespace: str, result: ScanResult) -> NamespaceView:
-        """What is kept of a result, for one namespace (a result may hold several)."""
-        images: Counter[tuple[str, str, str]] = Counter()
-        private = covered = unverifiable = 0
+        return self._views(result, {namespace})[namespace]
+
+    def _views(self, result: ScanResult, namespaces: set[str]) -> dict[str, NamespaceView]:
+        """What is kept of a result, per namespace (a result may hold several)."""
+        images: dict[str, Counter[tuple[str, str, str]]] = {n: Counter() for n in namespaces}
+        private = dict.fromkeys(namespaces, 0)
+        covered = dict.fromkeys(namespaces, 0)
+        unverifiable = dict.fromkeys(namespaces, 0)
         for judgement in result.resolution.images:
-            if judgement.pod.template.namespace != namespace or judgement.use.ref is None:
+            namespace = judgement.pod.template.namespace
+            if namespace not in images or judgement.use.ref is None:
                 continue
             visibility = judgement.visibility.value if judgement.visibility else "unknown"
-            images[(judgement.use.ref.domain or "docker.io", visibility, self._coverage(judgement))] += 1
+            images[namespace][
+                (judgement.use.ref.domain or "docker.io", visibility, self._coverage(judgement))
+            ] += 1
             if judgement.visibility is Visibility.PRIVATE:
-                private += 1
-                covered += judgement.coverage.configured
-                unverifiable += judgement.coverage is Coverage.UNVERIFIABLE
+                private[namespace] += 1
+                covered[namespace] += judgement.coverage.configured
+                unverifiable[namespace] += judgement.coverage is Coverage.UNVERIFIABLE
         now = result.resolution.settings.now
-        secrets = tuple(
-            _secret_view(secret, now)
-            for (secret_namespace, _), secret in result.inventory.secrets.items()
-            if secret.is_pull_secret_type and secret_namespace == namespace
-        )
-        findings = tuple(f for f in result.findings if _namespace_of(f) == namespace)
-        return NamespaceView(
-            namespace, findings, images, private, covered, unverifiable, secrets, time.time()
-        )
+        secrets: dict[str, list[PullSecretView]] = {n: [] for n in namespaces}
+        for (namespace, _), secret in result.inventory.secrets.items():
+            if secret.is_pull_secret_type and namespace in secrets:
+                secrets[namespace].append(_secret_view(secret, now))
+        findings: dict[str, list[Finding]] = {n: [] for n in namespaces}
+        for finding in result.findings:
+            namespace = _namespace_of(finding)
+            if namespace in findings:
+                findings[namespace].append(finding)
+        judged_at = time.time()
+        return {
+            n: NamespaceView(
+                n,
+                tuple(findings[n]),
+                images[n],
+                private[n],
+                covered[n],
+                unverifiable[n],
+                tuple(secrets[n]),
+                judged_at,
+            )
+            for n in namespaces
+        }
 
     def _coverage(self, judgement: ImageJudgement) -> str:
         if judgement.coverage is Coverage.NODE:
@@ -333,21 +355,25 @@ class Judge:
         return COVERAGE_LABEL[judgement.coverage]
 
     def _add_referenced(
-        self, builder: LiveInventoryBuilder, typed: set[tuple[str, str]], metadata: Iterable[dict[str, Any]]
+        self,
+        builder: LiveInventoryBuilder,
+        namespace: str,
+        by_tag: Mapping[str, list[dict[str, Any]]],
+        templates: Iterable[PodTemplate],
     ) -> None:
-        """A secret of another type referenced as a pull secret: its type and data keys (PG003), never values.
-        Read once per resourceVersion with a GET, as the cluster source does."""
-        inventory = builder.inventory
-        named = {(t.namespace, name) for t in inventory.pod_templates for name in t.pull_secrets}
-        named.update(
-            (sa.ref.namespace or "default", name)
-            for sa in inventory.service_accounts.values()
-            for name in sa.pull_secrets
-        )
-        for body in metadata:
+        """A secret of another type that a pod or ServiceAccount of `namespace` names as a pull secret: its
+        type and data keys (PG003), never its values. Read once per resourceVersion with a GET, as the
+        cluster source reads it."""
+        typed = {str((b.get("metadata") or {}).get("name") or "") for b in by_tag.get("secrets", ())}
+        named = {name for template in templates for name in template.pull_secrets}
+        for account in by_tag.get("serviceaccounts", ()):
+            for item in account.get("imagePullSecrets") or ():
+                if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                    named.add(item["name"])
+        for body in by_tag.get("secretmeta", ()):
             meta = body.get("metadata") or {}
-            namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "")
-            if (namespace, name) in typed or (namespace, name) not in named:
+            name = str(meta.get("name") or "")
+            if name in typed or name not in named:
                 continue
             key = (namespace, name, str(meta.get("resourceVersion") or ""))
             document = self._referenced.get(key)
