@@ -27,14 +27,16 @@ from pullguard.checks import REGISTRY, Finding
 from pullguard.checks.lifecycle import _short_lived
 from pullguard.errors import ClusterError
 from pullguard.inventory.age import credential_age
+from pullguard.inventory.evidence import collect as collect_evidence
 from pullguard.inventory.fingerprint import credential_fingerprint
 from pullguard.inventory.live import LiveInventoryBuilder, detect_platform
 from pullguard.inventory.model import Inventory, PodTemplate, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, ImageJudgement
 from pullguard.pipeline import analyse
 from pullguard.result import ScanResult
+from pullguard.semantics.evidence import SecretEvidence
 from pullguard.semantics.keyring import parse_registry_key
-from pullguard.semantics.registries import Visibility, locations_of
+from pullguard.semantics.registries import Visibility
 from pullguard.serve.kube import KubeClient
 from pullguard.serve.store import Store
 from pullguard.settings import ScanOptions, fingerprint_key
@@ -158,7 +160,7 @@ class Judge:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _referenced: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     _secret_cache: dict[tuple[str, str], tuple[bytes, Secret | None]] = field(default_factory=dict)
-    secret_locations: frozenset[str] = frozenset()  # of every pull secret: which registries are private
+    evidence: SecretEvidence | None = None  # what every pull secret proves private (None: not judged yet)
     listeners: list[Any] = field(default_factory=list)  # called with (snapshot, changed namespaces)
     reflect_observers: list[Any] = field(default_factory=list)  # called with each change's seconds to judged
 
@@ -194,10 +196,10 @@ class Judge:
             self.snapshot.fingerprints_keyed,
         )
         if secrets_changed:
-            reuse, fingerprints, keyed, locations = self._cluster_wide()
-            if locations != self.secret_locations:
+            reuse, fingerprints, keyed, evidence = self._cluster_wide()
+            if evidence != self.evidence:
                 # a registry became (or stopped being) known as private: every namespace's images may change
-                self.secret_locations = locations
+                self.evidence = evidence
                 dirty = {**{n: started for n in namespaces}, **dirty}
         whole = len(dirty) >= max(FULL_JUDGEMENT, len(namespaces) // 2)
         if whole and not self.stop.is_set():
@@ -281,7 +283,7 @@ class Judge:
     def scan_options(self, options: ScanOptions) -> ScanOptions:
         """PG007 runs cluster-wide (see `_cluster_wide`); registries are private by every pull secret."""
         return dataclasses.replace(
-            options, disabled_checks=options.disabled_checks | {REUSE}, secret_locations=self.secret_locations
+            options, disabled_checks=options.disabled_checks | {REUSE}, evidence=self.evidence
         )
 
     def judge_namespace(self, namespace: str) -> NamespaceView | None:
@@ -396,7 +398,7 @@ class Judge:
 
     # -- cluster-wide ------------------------------------------------------------------------
 
-    def _cluster_wide(self) -> tuple[tuple[Finding, ...], tuple[Fingerprint, ...], bool, frozenset[str]]:
+    def _cluster_wide(self) -> tuple[tuple[Finding, ...], tuple[Fingerprint, ...], bool, SecretEvidence]:
         inventory = Inventory(secrets=self._all_pull_secrets())
         only_reuse = frozenset(REGISTRY) - {REUSE}
         reuse: tuple[Finding, ...] = ()
@@ -421,14 +423,9 @@ class Judge:
                                 fingerprint,
                             )
                         )
-        locations = locations_of(
-            entry.key
-            for secret in inventory.secrets.values()
-            if secret.payload is not None
-            for entry in secret.payload.entries
-        )
+        evidence = collect_evidence(inventory)  # the same rule as a scan's, over the whole cluster
         ordered = tuple(sorted(set(prints), key=lambda p: (p.namespace, p.secret, p.registry)))
-        return reuse, ordered, keyed, locations
+        return reuse, ordered, keyed, evidence
 
     def _all_pull_secrets(self) -> dict[tuple[str, str], Secret]:
         """Every pull secret, decoded once per version (the compact bytes are the cache key)."""

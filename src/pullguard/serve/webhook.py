@@ -158,7 +158,7 @@ class Admission:
         templates = inventory.pod_templates
         if not templates:
             return []
-        options = _only(options, ADMISSION_CHECKS, self.judge.secret_locations)
+        options = _only(options, ADMISSION_CHECKS, self.judge.evidence)
         result = analyse(inventory, options)
         template = templates[0]
         owners = {template.owner, ObjectRef(body["kind"], namespace, name)}
@@ -176,13 +176,13 @@ class Admission:
         ]
 
 
-def _only(options: Any, checks: frozenset[str], secret_locations: frozenset[str]) -> Any:
+def _only(options: Any, checks: frozenset[str], evidence: Any) -> Any:
     import dataclasses
 
     return dataclasses.replace(
         options,
         disabled_checks=frozenset(REGISTRY) - (checks - options.disabled_checks),
-        secret_locations=secret_locations,
+        evidence=evidence,
     )
 
 
