@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit verify-demo secret-demo bench bench-cluster bench-audit fuzz docs clean system-deps screenshot
+.PHONY: demo test lint unit verify-demo secret-demo bench bench-cluster bench-audit bench-serve fuzz docs clean system-deps screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ system-deps:
 	  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi; \
 	  if command -v service >/dev/null 2>&1; then service docker-registry stop >/dev/null 2>&1 || true; fi; \
 	fi
+	@# promtool and prometheus test the shipped rules and scrape `pullguard serve` (tests/serving); the
+	@# package's own service is stopped: the tests start their own server on 127.0.0.1
+	@if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then :; else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+	  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi; \
+	  if command -v service >/dev/null 2>&1; then service prometheus stop >/dev/null 2>&1 || true; fi; \
+	fi
+	@# kubectl kustomize renders deploy/ (tests/serving/test_deploy.py)
+	@if command -v kubectl >/dev/null 2>&1; then :; else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubectl; \
+	fi
 	@# headless Chromium renders the HTML report in tests/report/test_html.py and for `make screenshot`
 	@if command -v chromium >/dev/null 2>&1; then :; else \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
@@ -63,6 +74,10 @@ bench-cluster: $(STAMP)
 # `pullguard audit-log` over a generated 1 GiB audit log in /tmp (plus its gzip with --gzip): time, peak RSS
 bench-audit: $(STAMP)
 	$(BIN)/python benchmarks/audit_bench.py $(BENCH_ARGS)
+
+# `pullguard serve` at 100,000 pods: time to ready, memory, time to reflect a change
+bench-serve: $(STAMP)
+	$(BIN)/python benchmarks/serve_bench.py $(BENCH_ARGS)
 
 FUZZ_RUNS ?= 100000
 fuzz: $(STAMP)

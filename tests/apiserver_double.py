@@ -32,6 +32,39 @@ or change stored objects before the request is served (a concurrent writer).
 
 Objects can be a plain list, or any sequence (the scale benchmark generates them lazily).
 Nothing here is patched into a client: clients speak HTTP to it.
+
+Changes and watches (for `pullguard serve`), as kube-apiserver's watch cache serves them
+(k8s.io/apiserver `pkg/storage/cacher/cacher.go`, `watch_cache.go`; docs "API concepts:
+Efficient detection of changes", "Watch bookmarks", "Resource versions"):
+
+- `create`/`update`/`delete` bump one cluster-wide resourceVersion, stamp it into the object's
+  `metadata.resourceVersion`, and record an event; lists report the current one;
+- `GET ...?watch=1&resourceVersion=RV`: HTTP 200, `Transfer-Encoding: chunked`, one JSON
+  event per line (`{"type": "ADDED|MODIFIED|DELETED|BOOKMARK|ERROR", "object": ...}`) for
+  every change after RV that matches the field and label selectors; without RV (or "0")
+  first a synthetic ADDED per current object (as the cache does);
+- `compact()` forgets the events so far: a watch from an older RV gets HTTP 200 and one
+  ERROR event carrying a `Status` with code 410, reason `Expired`, "too old resource
+  version: RV (OLDEST)" (the cacher answers with an error watcher, not an HTTP 410);
+- `allowWatchBookmarks=true`: a BOOKMARK event (an object of the kind holding only
+  `metadata.resourceVersion`) when the watch has been idle `bookmark_interval` seconds;
+- `timeoutSeconds`: the server ends the stream (the client watches again from its last RV);
+- `Accept: ...;as=PartialObjectMetadata` turns each event's object into metadata only.
+
+Custom resources and server-side apply (for PolicyReports; docs "Server-Side Apply",
+k8s.io/apiserver `pkg/endpoints/handlers/patch.go`):
+
+- PolicyReport/ClusterPolicyReport (`wgpolicyk8s.io/v1alpha2`) and Report/ClusterReport
+  (`openreports.io/v1alpha1`) are served only when their CRD is in `crds`; discovery
+  (`GET /apis/GROUP/VERSION`, an APIResourceList) answers 404 otherwise;
+- `PATCH` with `Content-Type: application/apply-patch+yaml` needs `fieldManager` (else 400);
+  it creates the object (201) or updates it (200). Ownership is tracked per top-level field
+  (and per metadata label/annotation) in `metadata.managedFields` (`operation: Apply`,
+  `fieldsType: FieldsV1`): a field another manager owns with a different value is a 409
+  Conflict unless `force=true` (then ownership moves); a field this manager applied before
+  and leaves out now is removed. (The real server tracks ownership down to list items by
+  their keys; the reports' `results` list has no list-map keys, so it is atomic there too.)
+  Other patch types are 415.
 """
 
 from __future__ import annotations
@@ -40,7 +73,8 @@ import base64
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,7 +100,20 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "rolebindings": ("/apis/rbac.authorization.k8s.io/v1", "RoleBinding", True),
     "clusterroles": ("/apis/rbac.authorization.k8s.io/v1", "ClusterRole", False),
     "clusterrolebindings": ("/apis/rbac.authorization.k8s.io/v1", "ClusterRoleBinding", False),
+    "policyreports": ("/apis/wgpolicyk8s.io/v1alpha2", "PolicyReport", True),
+    "clusterpolicyreports": ("/apis/wgpolicyk8s.io/v1alpha2", "ClusterPolicyReport", False),
+    "reports": ("/apis/openreports.io/v1alpha1", "Report", True),
+    "clusterreports": ("/apis/openreports.io/v1alpha1", "ClusterReport", False),
+    "leases": ("/apis/coordination.k8s.io/v1", "Lease", True),
 }
+# custom resources: served only when their CRD (plural.group) is installed
+CUSTOM = {
+    "policyreports": "policyreports.wgpolicyk8s.io",
+    "clusterpolicyreports": "clusterpolicyreports.wgpolicyk8s.io",
+    "reports": "reports.openreports.io",
+    "clusterreports": "clusterreports.openreports.io",
+}
+APPLY_PATCH = "application/apply-patch+yaml"
 _BY_PREFIX = {(prefix, plural): plural for plural, (prefix, _kind, _ns) in RESOURCES.items()}
 _VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.3", "platform": "linux/amd64"}
 
@@ -104,12 +151,23 @@ class ApiServerDouble:
     on_request: Callable[[RequestLog], None] | None = None
     # fault injection: may answer a request instead of the server (status, document), or None
     intercept: Callable[[RequestLog, Any], tuple[int, Any] | None] | None = None
+    bookmark_interval: float = 1.0  # seconds of idle watch before a BOOKMARK (the server's is ~1 min)
+    max_watch_seconds: float = 30.0  # the server's cap on one watch (kube-apiserver: --min-request-timeout)
+    # True: open watches end and new ones get 503 ServiceUnavailable (an API server restarting)
+    watch_unavailable: bool = False
+    crds: set[str] = field(default_factory=set)  # installed CRDs by name, e.g. "policyreports.wgpolicyk8s.io"
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.last_body = b""  # the last write's body (fault injection replays it)
+        self._changed = threading.Condition(self._lock)
+        self._oldest = int(self.resource_version)  # events after this RV are kept; older watches are 410 Expired
+        self._events: list[tuple[int, str, str, dict[str, Any]]] = []  # (rv, type, plural, object)
+        self._stopping = False
+        self.watches_started = 0
+        self.patches = 0
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -132,6 +190,9 @@ class ApiServerDouble:
         self._thread.start()
 
     def stop(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -159,6 +220,82 @@ class ApiServerDouble:
     def paths(self, method: str = "GET") -> list[str]:
         return [r.path for r in self.requests if r.method == method]
 
+    # -- changes ---------------------------------------------------------------------
+
+    @property
+    def current_resource_version(self) -> str:
+        return self.resource_version
+
+    @property
+    def _rv(self) -> int:
+        """The cluster-wide resourceVersion (main's writes and the changes below bump the same one)."""
+        return int(self.resource_version)
+
+    @_rv.setter
+    def _rv(self, value: int) -> None:
+        self.resource_version = str(value)
+
+    def create(self, plural: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return self._change(plural, "ADDED", obj)
+
+    def update(self, plural: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return self._change(plural, "MODIFIED", obj)
+
+    def delete(self, plural: str, namespace: str | None, name: str) -> dict[str, Any]:
+        found = self._find(plural, namespace, name)
+        if found is None:
+            raise KeyError(f"{plural} {namespace}/{name}")
+        return self._change(plural, "DELETED", found)
+
+    def set_watch_unavailable(self, unavailable: bool) -> None:
+        with self._changed:
+            self.watch_unavailable = unavailable
+            self._changed.notify_all()
+
+    def compact(self) -> None:
+        """As etcd compaction: events up to now are gone; watching from before now is 410 Expired."""
+        with self._changed:
+            self._oldest = self._rv
+            self._events.clear()
+
+    def _find(self, plural: str, namespace: str | None, name: str) -> Mapping[str, Any] | None:
+        for item in self.objects.get(plural, ()):
+            meta = item.get("metadata", {})
+            if meta.get("name") == name and meta.get("namespace") == namespace:
+                return item
+        return None
+
+    def _change(self, plural: str, kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        with self._changed:
+            return self._change_locked(plural, kind, obj)
+
+    def _change_locked(self, plural: str, kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        meta = obj.get("metadata", {})
+        name, namespace = meta.get("name"), meta.get("namespace")
+        items = self.objects.get(plural)
+        current = list(items) if items is not None else []  # a lazy sequence becomes a list
+        index = next(
+            (i for i, item in enumerate(current)
+             if item.get("metadata", {}).get("name") == name and item.get("metadata", {}).get("namespace") == namespace),
+            None,
+        )
+        if kind == "ADDED" and index is not None:
+            kind = "MODIFIED"
+        self._rv += 1
+        stored = json.loads(json.dumps(obj))
+        stored.setdefault("metadata", {})["resourceVersion"] = str(self._rv)
+        if kind == "DELETED":
+            if index is not None:
+                del current[index]
+        elif index is None:
+            current.append(stored)
+        else:
+            current[index] = stored
+        self.objects[plural] = current
+        self._events.append((self._rv, kind, plural, stored))
+        self._changed.notify_all()
+        return stored
+
     # -- answering -----------------------------------------------------------------
 
     def answer(self, method: str, raw_path: str, headers: Any, body: bytes = b"") -> tuple[int, Any]:
@@ -184,26 +321,211 @@ class ApiServerDouble:
                 return injected
         if path in ("/version", "/version/"):
             return 200, _VERSION
+        custom = self._custom_discovery(path)
+        if custom is not None:
+            return custom
         if method == "GET" and (path in ("/api", "/apis") or path.rstrip("/") in _GROUP_VERSIONS):
-            return 200, _discovery(path.rstrip("/"), self.url)
+            return 200, self._installed(_discovery(path.rstrip("/"), self.url))
         route = _route(path)
-        if route is None:
+        if route is None or (route[0] in CUSTOM and CUSTOM[route[0]] not in self.crds):
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         plural, namespace, name = route
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+        if method == "PATCH" and content_type == APPLY_PATCH:
+            denied = self._denied("patch", plural, namespace)
+            if denied is not None:
+                return 403, denied
+            if name is None:
+                return 405, _status(405, "MethodNotAllowed", "PATCH needs an object name")
+            return self._apply(plural, namespace, name, query, content_type, body)
         if method != "GET":
             verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "")
             denied = self._denied(verb, plural, namespace)
             if denied is not None:
                 return 403, denied
-            with self._lock:
-                return apiserver_writes.write(self, method, plural, namespace, name, query, headers, body)
+            with self._changed:
+                before = self._rv
+                status, document = apiserver_writes.write(self, method, plural, namespace, name, query, headers, body)
+                if status in (200, 201) and self._rv != before:  # stored: watchers see it
+                    stored = {k: v for k, v in document.items() if k not in ("kind", "apiVersion")}
+                    self._events.append((self._rv, "ADDED" if status == 201 else "MODIFIED", plural, stored))
+                    self._changed.notify_all()
+            return status, document
         verb = "get" if name else ("list" if "watch" not in query else "watch")
         denied = self._denied(verb, plural, namespace)
         if denied is not None:
             return 403, denied
         if name is not None:
             return self._get(plural, namespace, name)
+        if query.get("watch") in ("1", "true"):
+            if self.watch_unavailable:
+                return 503, _status(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+            return 200, _Watch(self, plural, namespace, query, accept)
         return self._list(plural, namespace, query, accept)
+
+    def watch_events(self, watch: _Watch) -> Iterator[dict[str, Any]]:
+        """The events of one watch request, as the watch cache sends them (see the module docstring)."""
+        prefix, kind, _ = RESOURCES[watch.plural]
+        api_version = prefix.removeprefix("/apis/").removeprefix("/api/")
+        selectors = _field_selector(watch.query.get("fieldSelector", ""))
+        labels = _label_selector(watch.query.get("labelSelector", ""))
+        metadata_only = "as=PartialObjectMetadata" in watch.accept
+        bookmarks = watch.query.get("allowWatchBookmarks") in ("1", "true")
+        timeout = min(float(watch.query.get("timeoutSeconds") or self.max_watch_seconds), self.max_watch_seconds)
+        deadline = time.monotonic() + timeout
+
+        def shaped(item: Mapping[str, Any]) -> dict[str, Any]:
+            if metadata_only:
+                return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": item.get("metadata", {})}
+            return {"kind": kind, "apiVersion": api_version, **item}
+
+        with self._changed:
+            self.watches_started += 1
+            requested = watch.query.get("resourceVersion") or "0"
+            since = int(requested) if requested.isdigit() else -1
+            if since < 0:
+                yield {"type": "ERROR", "object": _status(400, "BadRequest", f"invalid resource version {requested!r}")}
+                return
+            if since == 0:
+                initial = [i for i in self.objects.get(watch.plural, ()) if _selected(i, watch.namespace, selectors, labels)]
+                since = self._rv
+            else:
+                initial = []
+                if since < self._oldest:
+                    message = f"too old resource version: {since} ({self._oldest})"
+                    yield {"type": "ERROR", "object": _status(410, "Expired", message)}
+                    return
+        for item in initial:
+            yield {"type": "ADDED", "object": shaped(item)}
+        last_sent = time.monotonic()
+        while True:
+            with self._changed:
+                pending = [e for e in self._events if e[0] > since and e[2] == watch.plural]
+                if not pending and not self._stopping:
+                    wait = min(deadline, last_sent + self.bookmark_interval) - time.monotonic()
+                    if wait > 0:
+                        self._changed.wait(wait)
+                    pending = [e for e in self._events if e[0] > since and e[2] == watch.plural]
+                stopping, current, oldest = self._stopping or self.watch_unavailable, self._rv, self._oldest
+            if stopping:
+                return
+            if since < oldest:
+                # compacted under an open watch: the cacher closes a watcher it cannot feed, and the
+                # client's next watch from its resourceVersion is 410 Expired
+                yield {"type": "ERROR", "object": _status(410, "Expired", f"too old resource version: {since} ({oldest})")}
+                return
+            for rv, event_type, _, item in pending:
+                since = rv
+                if _selected(item, watch.namespace, selectors, labels):
+                    yield {"type": event_type, "object": shaped(item)}
+                    last_sent = time.monotonic()
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if bookmarks and now - last_sent >= self.bookmark_interval:
+                since = max(since, current)
+                yield {"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version,
+                                                      "metadata": {"resourceVersion": str(since)}}}
+                last_sent = now
+
+    def _custom_discovery(self, path: str) -> tuple[int, Any] | None:
+        """`GET /apis/GROUP/VERSION` for the custom resources: served only with the CRD installed."""
+        parts = [p for p in path.split("/") if p]
+        if len(parts) != 3 or parts[0] != "apis":
+            return None
+        prefix = "/" + "/".join(parts)
+        served = [p for p, crd in CUSTOM.items() if RESOURCES[p][0] == prefix and crd in self.crds]
+        if not any(RESOURCES[p][0] == prefix for p in CUSTOM):
+            return None
+        if not served:
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        resources = [
+            {"name": p, "singularName": RESOURCES[p][1].lower(), "namespaced": RESOURCES[p][2], "kind": RESOURCES[p][1],
+             "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]}
+            for p in served
+        ]
+        return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "/".join(parts[1:]),
+                     "resources": resources}
+
+    def _installed(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Legacy discovery without the custom resources whose CRD is not installed."""
+        if document.get("kind") == "APIGroupList":
+            custom_groups = {RESOURCES[p][0].removeprefix("/apis/").split("/")[0] for p in CUSTOM}
+            installed = {crd.split(".", 1)[1] for crd in self.crds}
+            document["groups"] = [g for g in document["groups"] if g["name"] not in custom_groups - installed]
+        return document
+
+    def _apply(
+        self, plural: str, namespace: str | None, name: str, query: Mapping[str, str], content_type: str, body: bytes
+    ) -> tuple[int, Any]:
+        """Server-side apply (see the module docstring)."""
+        if content_type.split(";")[0].strip() != APPLY_PATCH:
+            return 415, _status(415, "UnsupportedMediaType", f"the double only applies {APPLY_PATCH} patches")
+        manager = query.get("fieldManager")
+        if not manager:
+            return 400, _status(400, "BadRequest", "PATCH /apply requires a fieldManager parameter")
+        import yaml
+
+        try:
+            applied = yaml.safe_load(body.decode("utf-8"))
+        except (UnicodeDecodeError, yaml.YAMLError) as error:
+            return 400, _status(400, "BadRequest", f"error decoding YAML: {error}")
+        prefix, kind, _ = RESOURCES[plural]
+        api_version = prefix.removeprefix("/apis/").removeprefix("/api/")
+        meta = (applied or {}).get("metadata") or {}
+        if not isinstance(applied, dict) or applied.get("kind") != kind or applied.get("apiVersion") != api_version:
+            return 400, _status(400, "BadRequest", f"the applied object must be apiVersion {api_version}, kind {kind}")
+        if meta.get("name") != name or (namespace is not None and meta.get("namespace", namespace) != namespace):
+            return 400, _status(400, "BadRequest", "the name (and namespace) of the object and the URL differ")
+        fields = _fields(applied)
+        with self._changed:
+            existing = self._find(plural, namespace, name)
+            current: dict[str, Any] = json.loads(json.dumps(existing)) if existing is not None else {}
+            managed = list((current.get("metadata") or {}).get("managedFields") or [])
+            conflicts = []
+            for entry in managed:
+                if entry.get("manager") == manager:
+                    continue
+                theirs = _fields_of(entry)
+                for path in sorted(theirs & fields):
+                    if _at(current, path) != _at(applied, path):
+                        conflicts.append((entry.get("manager"), path))
+            if conflicts and query.get("force") != "true":
+                message = f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: " + "; ".join(
+                    f'conflict with "{who}": .{".".join(path)}' for who, path in conflicts
+                )
+                return 409, {**_status(409, "Conflict", message), "details": {"causes": [
+                    {"type": "FieldManagerConflict", "message": f'conflict with "{who}"', "field": "." + ".".join(path)}
+                    for who, path in conflicts]}}
+            mine_before = next((_fields_of(e) for e in managed if e.get("manager") == manager), set())
+            others: set[tuple[str, ...]] = set()
+            entries = []
+            for entry in managed:
+                if entry.get("manager") == manager:
+                    continue
+                kept = _fields_of(entry) - fields  # forced: the fields move to this manager
+                others |= kept
+                if kept:
+                    entries.append({**entry, "fieldsV1": _fields_v1(kept)})
+            result = current or {"apiVersion": api_version, "kind": kind, "metadata": {}}
+            for path in mine_before - fields - others:
+                _remove(result, path)
+            for path in fields:
+                _put(result, path, _at(applied, path))
+            result["apiVersion"], result["kind"] = api_version, kind
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            entries.append({"manager": manager, "operation": "Apply", "apiVersion": api_version, "time": now,
+                            "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(fields)})
+            result_meta = result.setdefault("metadata", {})
+            result_meta.update({"name": name, "managedFields": entries})
+            if namespace is not None:
+                result_meta["namespace"] = namespace
+            result_meta.setdefault("uid", f"uid-{plural}-{namespace}-{name}")
+            result_meta.setdefault("creationTimestamp", now)
+            result_meta["generation"] = int(result_meta.get("generation") or 0) + 1
+            self.patches += 1
+            stored = self._change_locked(plural, "MODIFIED" if existing is not None else "ADDED", result)
+        return (200 if existing is not None else 201), stored
 
     def _denied(self, verb: str, plural: str, namespace: str | None) -> dict[str, Any] | None:
         if Denial(verb, plural, namespace) not in self.denials and (
@@ -248,10 +570,10 @@ class ApiServerDouble:
         limit = int(query.get("limit") or 0)
         end = len(items) if limit <= 0 else min(len(items), start + min(limit, self.max_limit))
         page = items[start:end]
-        metadata: dict[str, Any] = {"resourceVersion": self.resource_version}
+        metadata: dict[str, Any] = {"resourceVersion": str(self._rv)}
         if end < len(items):
             metadata["continue"] = base64.urlsafe_b64encode(
-                json.dumps({"rv": self.resource_version, "start": end}).encode()
+                json.dumps({"rv": str(self._rv), "start": end}).encode()
             ).decode()
             metadata["remainingItemCount"] = len(items) - end
         api_version = prefix.removeprefix("/apis/").removeprefix("/api/")
@@ -297,6 +619,15 @@ def _discovery(path: str, url: str) -> dict[str, Any]:
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 
+@dataclass(frozen=True, slots=True)
+class _Watch:
+    api: ApiServerDouble
+    plural: str
+    namespace: str | None
+    query: Mapping[str, str]
+    accept: str
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: ApiServerDouble
     protocol_version = "HTTP/1.1"
@@ -329,6 +660,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if isinstance(document, _Watch):
+            self._stream(document)
+            return
         body = json.dumps(document, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -336,6 +670,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _stream(self, watch: _Watch) -> None:
+        """A watch: chunked transfer encoding, one JSON event per line, as kube-apiserver streams them."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for event in self.api.watch_events(watch):
+                line = json.dumps(event, separators=(",", ":")).encode() + b"\n"
+                self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -373,6 +724,57 @@ def _route(path: str) -> tuple[str, str | None, str | None] | None:
     if plural is None or len(rest) > 2:
         return None
     return plural, namespace, rest[1] if len(rest) == 2 else None
+
+
+def _fields(obj: Mapping[str, Any]) -> set[tuple[str, ...]]:
+    """The fields an apply sets: top-level fields, and metadata labels and annotations one by one."""
+    found: set[tuple[str, ...]] = {(k,) for k in obj if k not in ("apiVersion", "kind", "metadata", "status")}
+    meta = obj.get("metadata") or {}
+    for group in ("labels", "annotations"):
+        found |= {("metadata", group, k) for k in meta.get(group) or {}}
+    return found
+
+
+def _fields_v1(fields: set[tuple[str, ...]]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in sorted(fields):
+        node = tree
+        for step in path:
+            node = node.setdefault(f"f:{step}", {})
+    return tree
+
+
+def _fields_of(entry: Mapping[str, Any]) -> set[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+
+    def walk(node: Mapping[str, Any], path: tuple[str, ...]) -> None:
+        if not node:
+            found.add(path)
+        for key, child in node.items():
+            walk(child or {}, (*path, key.removeprefix("f:")))
+
+    for key, child in (entry.get("fieldsV1") or {}).items():
+        walk(child or {}, (key.removeprefix("f:"),))
+    return found
+
+
+def _at(obj: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = obj
+    for step in path:
+        node = node.get(step) if isinstance(node, Mapping) else None
+    return node
+
+
+def _put(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for step in path[:-1]:
+        obj = obj.setdefault(step, {})
+    obj[path[-1]] = value
+
+
+def _remove(obj: dict[str, Any], path: tuple[str, ...]) -> None:
+    for step in path[:-1]:
+        obj = obj.get(step) or {}
+    obj.pop(path[-1], None)
 
 
 def _field_selector(text: str) -> list[tuple[str, str, bool]]:

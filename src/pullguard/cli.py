@@ -854,3 +854,4 @@ def _fail(message: str) -> NoReturn:
 main.add_lazy_command("secret", "pullguard.secrets.cli:secret")
 main.add_lazy_command("fix", "pullguard.fixer.cli:fix")
 main.add_lazy_command("audit-log", "pullguard.auditlog.command:audit_log")
+main.add_lazy_command("serve", "pullguard.serve.command:serve")

@@ -184,7 +184,8 @@ def _merge_stats(total: ReadStats, part: ReadStats) -> None:
 
 def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     """Resolution, facts, every enabled check, then finalisation."""
-    evidence = collect_evidence(inventory)  # which pull-secret entries prove a registry private
+    # which pull-secret entries prove a registry private (a cluster's, when the inventory is one namespace)
+    evidence = options.evidence if options.evidence is not None else collect_evidence(inventory)
     policy = RegistryPolicy(
         private_patterns=options.private_patterns,
         public_patterns=options.public_patterns,

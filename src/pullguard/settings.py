@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pullguard.findings import Severity
+    from pullguard.semantics.evidence import SecretEvidence
 
 FINGERPRINT_KEY_ENV = "PULLGUARD_FINGERPRINT_KEY"
 DEFAULT_MAX_AGE_DAYS = 90
@@ -126,6 +127,9 @@ class ScanOptions:
     external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
     now: datetime | None = None  # the clock of time-dependent checks (PG005, PG006); tests pin it
     audit_log: AuditLogSettings = AuditLogSettings()  # who may read pull secrets (PG040)
+    # what every pull secret of a cluster proves private, when the inventory is one namespace of it
+    # (serve judges namespace by namespace); None: the inventory's own pull secrets
+    evidence: SecretEvidence | None = None
 
     @property
     def node_patterns(self) -> tuple[str, ...]:

@@ -153,7 +153,7 @@ class KubernetesTransport:
 
     @property
     def api_client(self) -> Any:
-        """The authenticated client (``pullguard secret`` writes through it)."""
+        """The authenticated client (``pullguard secret`` writes, ``pullguard serve`` watches through it)."""
         return self._client
 
     def get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
