@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/pullguard scan examples/ ; status=$$?; \
-	  echo "(pullguard exited with $$status: 0 clean, 1 findings, 2 input or usage error)"; \
+	  echo "(pullguard exited with $$status: 0 clean; 1 a finding breaks a pull or is at --fail-on; 2 input or usage error)"; \
 	  test $$status -le 1
 
 lint: $(STAMP)

@@ -20,6 +20,7 @@ import click
 
 from pullguard import __version__
 from pullguard.errors import PullguardError
+from pullguard.report.console import COLOR_MODES, color_flag
 from pullguard.report.formats import (
     Format,
     Report,
@@ -60,8 +61,10 @@ against the image's registry, then node credentials. The report starts with
 
 \b
 Exit codes:
-  0  no finding at or above --fail-on, every document read
-  1  findings at or above --fail-on
+  0  no finding that breaks a pull nor at or above --fail-on, every
+     document read
+  1  a finding that breaks a pull (unless --no-fail-on-broken-pulls),
+     or findings at or above --fail-on
   2  usage error, or input that could not be read (the findings of
      every readable document are still reported; --allow-input-errors
      keeps unreadable documents out of the exit code)
@@ -86,6 +89,26 @@ def _connect_to_option(
         return tuple(parse_connect_to(value) for value in values)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+
+
+def _color_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--color auto|always|never (bare --color: always); NO_COLOR (no-color.org) is honoured in auto."""
+    command = click.option(
+        "--no-color", "no_color", is_flag=True, hidden=True, help="Same as --color never."
+    )(command)
+    return click.option(
+        "--color",
+        "color_mode",
+        type=click.Choice(COLOR_MODES),
+        default=None,
+        is_flag=False,
+        flag_value="always",
+        help="Colours: auto (on a terminal, unless NO_COLOR is set; the default), always, never.",
+    )(command)
+
+
+def _color(mode: str | None, no_color: bool) -> bool | None:
+    return False if no_color else color_flag(mode)
 
 
 class _Commands(click.Group):
@@ -154,7 +177,16 @@ def main() -> None:
     type=click.Choice(FAIL_ON),
     default="low",
     show_default=True,
-    help="Lowest finding severity that makes the exit code 1.",
+    help="Lowest security severity that makes the exit code 1. Findings that break a pull fail "
+    "the run whatever their severity (see --no-fail-on-broken-pulls).",
+)
+@click.option(
+    "--fail-on-broken-pulls/--no-fail-on-broken-pulls",
+    "fail_on_broken_pulls",
+    default=True,
+    show_default=True,
+    help="Exit 1 on any finding that breaks a pull (the pod would sit in ImagePullBackOff), "
+    "whatever --fail-on says.",
 )
 @click.option(
     "--assume-private", is_flag=True, help="Treat images on registries of unknown visibility as private."
@@ -269,13 +301,14 @@ def main() -> None:
     type=click.Path(allow_dash=True),
     help="Also judge who read the pull secrets in this API server audit log (PG040; see `pullguard audit-log`).",
 )
-@click.option("--color/--no-color", default=None, help="Force or disable colors (default: when a terminal).")
+@_color_options
 def scan(
     paths: tuple[str, ...],
     namespace: str,
     output_format: str,
     output: str,
     fail_on: str,
+    fail_on_broken_pulls: bool,
     assume_private: bool,
     private_registries: tuple[str, ...],
     public_registries: tuple[str, ...],
@@ -297,8 +330,10 @@ def scan(
     probe_ca_file: str | None,
     probe_connect_to: tuple[tuple[str, int | None, str, int], ...],
     audit_logs: tuple[str, ...],
-    color: bool | None,
+    color_mode: str | None,
+    no_color: bool,
 ) -> None:
+    color = _color(color_mode, no_color)
     fmt = _guarded(lambda: choose_format(output_format, output))
     if STDIN in audit_logs and STDIN in paths:
         raise click.UsageError("standard input (-) holds either the manifests or the audit log")
@@ -339,7 +374,7 @@ def scan(
 
             _guarded(lambda: audit_fleet(fleet, audit_logs, options))
         _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
-        sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
+        sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors, fail_on_broken_pulls))
     _guarded(lambda: check_supported(Report.SCAN, fmt))
     from pullguard.scan import scan_paths
 
@@ -357,7 +392,7 @@ def scan(
 
         result = _guarded(lambda: with_audit_logs(result, audit_logs, options))
     _write(output, lambda out: render_scan(result, fmt, out, text_options))
-    sys.exit(exit_code(result, fail_on, allow_input_errors))
+    sys.exit(exit_code(result, fail_on, allow_input_errors, fail_on_broken_pulls))
 
 
 def _options(
@@ -427,13 +462,19 @@ def _scan_clusters(
     )
 
 
-def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) -> int:
+def fleet_exit_code(
+    fleet: FleetResult, fail_on: str, allow_input_errors: bool, fail_on_broken_pulls: bool = True
+) -> int:
     """As for files; a cluster that could not be scanned, or a partial read, is an input error (2)."""
     from pullguard.findings import Severity
 
     if any(c.result is None for c in fleet.clusters):
         return EXIT_ERROR
-    codes = [exit_code(c.result, fail_on, allow_input_errors) for c in fleet.clusters if c.result is not None]
+    codes = [
+        exit_code(c.result, fail_on, allow_input_errors, fail_on_broken_pulls)
+        for c in fleet.clusters
+        if c.result is not None
+    ]
     if EXIT_ERROR in codes:
         return EXIT_ERROR
     if fail_on != "never" and any(f.severity.rank >= Severity(fail_on).rank for f in fleet.reuse):
@@ -441,11 +482,16 @@ def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) 
     return max(codes, default=EXIT_CLEAN)
 
 
-def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int:
+def exit_code(
+    result: ScanResult, fail_on: str, allow_input_errors: bool, fail_on_broken_pulls: bool = True
+) -> int:
+    """2 on input errors; 1 on a finding that breaks a pull, or one at or above --fail-on; else 0."""
     from pullguard.findings import Severity
 
     if result.summary.input_errors and not allow_input_errors:
         return EXIT_ERROR
+    if fail_on_broken_pulls and any(f.breaks_pull for f in result.findings):
+        return EXIT_FINDINGS
     if fail_on != "never":
         threshold = Severity(fail_on).rank
         if any(f.severity.rank >= threshold for f in result.findings):
@@ -584,7 +630,7 @@ def exit_code(result: ScanResult, fail_on: str, allow_input_errors: bool) -> int
     is_flag=True,
     help="Report unreadable documents but do not let them set exit code 2.",
 )
-@click.option("--color/--no-color", default=None, help="Force or disable colors (default: when a terminal).")
+@_color_options
 def verify(
     paths: tuple[str, ...],
     namespace: str,
@@ -604,7 +650,8 @@ def verify(
     concurrency: int,
     per_registry: int,
     allow_input_errors: bool,
-    color: bool | None,
+    color_mode: str | None,
+    no_color: bool,
     fail_on: str,
     config_path: str | None,
     no_config: bool,
@@ -686,12 +733,14 @@ def verify(
         with _progress() as progress:
             scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
     result = _guarded(lambda: verify_images(scanned, options))
+    color = _color(color_mode, no_color)
     _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)))
     if scanned.summary.input_errors and not allow_input_errors:
         sys.exit(EXIT_ERROR)
     if result.failing:
         sys.exit(EXIT_FINDINGS)
-    sys.exit(exit_code(scanned, fail_on, allow_input_errors))
+    # the registries answered for every image: a finding's "breaks a pull" is superseded by that answer
+    sys.exit(exit_code(scanned, fail_on, allow_input_errors, fail_on_broken_pulls=False))
 
 
 @main.command()
@@ -725,7 +774,8 @@ def doctor(
     tries for each failing image and in which order (the same resolution as
     `scan`), checks each credential against the registry (no layer is
     downloaded), and names the cause with the exact command that fixes it.
-    deploy/NAME (or sts/NAME, ds/NAME) diagnoses the workload's failing pods.
+    deploy/NAME (or sts/NAME, ds/NAME) diagnoses the workload's failing pods, or its
+    pod template when it has no pod.
 
     \b
     Exit codes: 0 the pod pulls fine; 1 a cause was found; 2 no cause could be
@@ -736,7 +786,7 @@ def doctor(
       pullguard doctor web-7c9f8d6b5-x2x9q -n shop
       pullguard doctor deploy/web -n shop --context prod
     """
-    from pullguard.doctor import diagnose, pods_for, render_text
+    from pullguard.doctor import diagnose_target, render_text
     from pullguard.registry.client import ClientOptions
     from pullguard.sources.cluster import ClusterSource, connect
 
@@ -746,9 +796,8 @@ def doctor(
     options = ClientOptions(
         request_timeout=timeout, ca_file=ca_file, plain_http=frozenset(plain_http), skip_tls_verify=frozenset(skip_tls_verify)
     )
-    pods = _guarded(lambda: pods_for(source, where, target))
     scan_options = _options((), config_path, no_config, namespace=where or "default")
-    diagnoses = [_guarded(partial(diagnose, source, pod, options, scan_options)) for pod in pods]
+    diagnoses = _guarded(lambda: diagnose_target(source, where, target, options, scan_options))
     if output_format == "json":
         import json
 
@@ -758,11 +807,13 @@ def doctor(
                 "owner": {"kind": d.owner.kind, "namespace": d.owner.namespace, "name": d.owner.name},
                 "node": d.node,
                 "healthy": d.healthy,
+                "templateOnly": d.template_only,
                 "containers": [
                     {"container": c.container, "image": c.image, "reason": c.reason, "event": c.event,
                      "tries": [{"credential": t.source, "outcome": t.outcome.kind.value if t.outcome else None,
                                 "detail": t.outcome.detail if t.outcome else None} for t in c.tries],
-                     "cause": c.cause.name.lower().replace("_", "-"), "explanation": c.explanation, "fix": c.fix}
+                     "cause": c.cause.name.lower().replace("_", "-"), "explanation": c.explanation, "fix": c.fix,
+                     "notes": c.notes}
                     for c in d.containers
                 ],
             }

@@ -40,3 +40,5 @@ class Finding:
     image: str | None = None
     container: str | None = None
     cluster: str | None = None  # the kubeconfig context, for findings read from a live cluster
+    # the pod will not pull an image because of it (pullguard.breakage); a second axis next to severity
+    breaks_pull: bool = False

@@ -20,14 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from pullguard import breakage, completeness
 from pullguard.checks import REGISTRY, Finding, Hit, Severity
 from pullguard.inventory.build import InventoryBuilder
 from pullguard.inventory.evidence import collect as collect_evidence
+from pullguard.inventory.exported import ExportedPods
 from pullguard.inventory.external import add_external_pull_secrets
 from pullguard.inventory.facts import compute_facts
 from pullguard.inventory.live import LiveInventoryBuilder, LiveStats, Platform, detect_platform
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.resolve import Coverage, Resolution, resolve
+from pullguard.remediation import plan as fix_plan
 from pullguard.result import ScanResult, Summary
 from pullguard.semantics.registries import RegistryPolicy, Visibility
 from pullguard.settings import AuditSettings, ScanOptions, fingerprint_key
@@ -103,7 +106,8 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     secret_data = all(getattr(source, "secret_data", True) for source in sources)
     live_builder = LiveInventoryBuilder(options.default_namespace, secret_data) if live else None
     builder = live_builder.base if live_builder is not None else InventoryBuilder(options.default_namespace)
-    add: Callable[[Manifest], None] = live_builder.add if live_builder is not None else builder.add
+    # files: pods exported from a cluster are judged once per owner, as a live read judges them
+    add: Callable[[Manifest], None] = live_builder.add if live_builder is not None else ExportedPods(builder).add
     tracking = any(source.context for source in sources)
     defined: set[tuple[str, str, str]] = set()
     from_context: set[tuple[str, str, str]] = set()
@@ -152,6 +156,9 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     add_external_pull_secrets(inventory, options.external_pull_secrets)
     inventory.stats = stats
     inventory.problems = problems + inventory.problems
+    if not live:  # nothing to judge is not a pass: no object, or images that are templates
+        paths = list(dict.fromkeys(p for source in sources for p in getattr(source, "paths", ())))
+        inventory.problems += completeness.problems(inventory, paths)
     inventory.origins = {name: counts for name, counts in origins.items() if counts}
     inventory.replaced = tuple(replaced)
     inventory.context_objects = frozenset(from_context)
@@ -210,9 +217,12 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
             findings.extend(check.findings(resolution))
     if inventory.context_objects:
         findings = about_the_files(findings, resolution)
+    findings = breakage.mark(findings, resolution)  # the second axis: does it break a pull?
     findings, suppressed = finalise(findings, inventory, options, resolution.settings.now.date())
+    plan = fix_plan.build(resolution, findings)  # one coherent fix per namespace for the reported findings
+    findings = fix_plan.with_plan_remediation(findings, plan)
     summary = dataclasses.replace(summarize(resolution, findings), suppressed=len(suppressed))
-    return ScanResult(inventory, resolution, findings, summary, inventory.problems, suppressed)
+    return ScanResult(inventory, resolution, findings, summary, inventory.problems, suppressed, plan)
 
 
 def about_the_files(findings: Iterable[Finding], resolution: Resolution) -> list[Finding]:

@@ -15,6 +15,7 @@ from pullguard.inventory.facts import Facts
 from pullguard.inventory.live import LiveStats, Platform
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.resolve import Resolution
+from pullguard.remediation.plan import Plan
 from pullguard.sources.model import InputProblem
 from pullguard.suppress import SuppressedFinding
 
@@ -63,6 +64,8 @@ class ScanResult:
     problems: list[InputProblem] = field(default_factory=list)
     # findings silenced by a suppression or a pullguard.io/ignore annotation, with the reason
     suppressed: list[SuppressedFinding] = field(default_factory=list)
+    # one coherent fix plan per namespace for the findings that break pulls (remediation/plan.py)
+    plan: Plan = field(default_factory=lambda: Plan([]))
 
     @property
     def facts(self) -> Facts:

@@ -87,7 +87,10 @@ def test_no_secrets_message_object_and_line() -> None:
     assert j.coverage is Coverage.NONE
     assert j.pod.secrets_from is SecretsFrom.NONE
     assert j.visibility is Visibility.PRIVATE
-    assert "regcred" in finding.remediation and "--docker-server=myregistry.azurecr.io" in finding.remediation
+    # one new secret named after the registry, appended to the ServiceAccount with a JSON patch
+    assert "kubectl create secret docker-registry pull-myregistry.azurecr.io -n shop" in finding.remediation
+    assert "--docker-server=myregistry.azurecr.io" in finding.remediation
+    assert "kubectl patch serviceaccount default -n shop --type=json" in finding.remediation
 
 
 def test_no_secrets_with_service_account_not_in_input_says_so(tmp_path: Path) -> None:
@@ -133,7 +136,9 @@ def test_pod_secret_shadows_the_service_accounts() -> None:
         "myregistry.azurecr.io/api (keys tried: registry.example.com)."
     )
     assert finding.location.line == line_of(path, f"image: {ACR_IMAGE}")
-    assert "add the secret to the template" in finding.remediation
+    # the ServiceAccount's own secret covers the registry: reused, attached to the template's list
+    assert "Reuse pull secret 'acr-creds'" in finding.remediation
+    assert "kubectl patch deployment api -n shop" in finding.remediation
 
 
 @pytest.mark.parametrize(

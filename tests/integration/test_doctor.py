@@ -45,6 +45,16 @@ def cluster(env: Environment) -> dict[str, list[dict[str, Any]]]:
         "denied": (f"{token}/secret/app:1.0", ["bob-token"], "insufficient_scope: authorization failed"),
         "platform": (f"{basic}/team/app:1.0", ["alice-basic"], "no match for platform in manifest: not found"),
         "unreachable": (f"{closed}/team/app:1.0", ["alice-closed"], f"dial tcp {closed}: connect: connection refused"),
+        # issue 12: pullguard runs where the registry cannot be reached; the kubelet reached it and got 401
+        "laptop-missing": (f"{closed}/team/app:1.0", ["gone"], "401 Unauthorized"),
+        "laptop-refused": (f"{closed}/team/app:1.0", ["alice-closed"], "401 Unauthorized"),
+        # the node pulls through a mirror configured in containerd
+        "mirrored": (
+            f"{basic}/team/app:1.0",
+            ["wrong-pw"],
+            "failed to resolve reference: unexpected status from HEAD request to "
+            "https://mirror.internal:5000/v2/team/app/manifests/1.0?ns=registry: 401 Unauthorized",
+        ),
     }
     pods = [pod(name, "shop", image, secrets, waiting="ImagePullBackOff") for name, (image, secrets, _) in cases.items()]
     pods.append(pod("healthy", "shop", f"{basic}/team/app:1.0", ["alice-basic"]))
@@ -59,7 +69,11 @@ def cluster(env: Environment) -> dict[str, list[dict[str, Any]]]:
     return {
         "pods": pods,
         "events": events,
-        "deployments": [deployment("web", "shop", f"{basic}/team/app:1.0", ["alice-basic"])],
+        "deployments": [
+            deployment("web", "shop", f"{basic}/team/app:1.0", ["alice-basic"]),
+            # no pod at all (scaled to zero, or its pods cannot be created): the template is judged
+            deployment("idle", "shop", f"{basic}/team/app:1.0", ["gone"], replicas=0),
+        ],
         "serviceaccounts": [service_account("default", "shop")],
         "nodes": [node("node-1", {"kubernetes.io/arch": "arm64"})],
         "secrets": [
@@ -140,3 +154,42 @@ def test_doctor_deployment_picks_failing_pods(doctor_env: tuple[Environment, str
 def test_doctor_unknown_pod(doctor_env: tuple[Environment, str]) -> None:
     result = doctor(doctor_env, "nope", "-n", "shop")
     assert result.returncode == 2 and "not found" in result.stderr
+
+
+def test_doctor_trusts_the_kubelet_over_its_own_reach(doctor_env: tuple[Environment, str]) -> None:
+    """The registry cannot be reached from where pullguard runs; the kubelet's event says 401 and the
+    pod's pull secret does not exist: the cause is the missing secret, the reach is a noted limit."""
+    result = doctor(doctor_env, "laptop-missing", "-n", "shop", "-f", "json")
+    assert result.returncode == 1, result.stderr
+    [container] = json.loads(result.stdout)[0]["containers"]
+    assert container["cause"] == "missing-secret", container
+    assert "gone" in container["explanation"] and "kubectl create secret" in container["fix"]
+    assert any("could not reach" in note and "not the cause" in note for note in container["notes"])
+    assert any("'gone' does not exist" in note for note in container["notes"])
+    assert "dns" not in container["fix"].lower() and "wget" not in container["fix"]
+
+
+def test_doctor_sent_credential_refused_while_unreachable_here(doctor_env: tuple[Environment, str]) -> None:
+    result = doctor(doctor_env, "laptop-refused", "-n", "shop")
+    assert result.returncode == 1, result.stderr
+    assert "cause: bad credentials" in result.stdout
+    assert "note: pullguard could not reach" in result.stdout
+    assert "cause: registry unreachable" not in result.stdout
+
+
+def test_doctor_notes_a_mirror_named_by_the_event(doctor_env: tuple[Environment, str]) -> None:
+    result = doctor(doctor_env, "mirrored", "-n", "shop", "-f", "json")
+    assert result.returncode == 1, result.stderr
+    [container] = json.loads(result.stdout)[0]["containers"]
+    assert container["cause"] == "bad-credentials"
+    assert any("mirror.internal:5000" in note and "mirror" in note for note in container["notes"]), container
+
+
+def test_doctor_workload_without_pods_judges_its_template(doctor_env: tuple[Environment, str]) -> None:
+    result = doctor(doctor_env, "deploy/idle", "-n", "shop", "-f", "json")
+    assert result.returncode == 1, result.stderr
+    [diagnosis] = json.loads(result.stdout)
+    assert diagnosis["templateOnly"] is True
+    assert diagnosis["owner"] == {"kind": "Deployment", "namespace": "shop", "name": "idle"}
+    [container] = diagnosis["containers"]
+    assert container["cause"] == "missing-secret", container

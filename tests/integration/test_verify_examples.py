@@ -315,7 +315,7 @@ def test_scan_probe_classifies_unknown_registries(examples: ExamplesEnvironment,
     }
     probe = ["--probe", "--ca-file", str(examples.pki.ca_pem), *examples.connect_to()]
     after = CliRunner().invoke(main, [*args, *probe])
-    assert after.exit_code == 0, after.output
+    assert after.exit_code == 1, after.output  # the probed private image has no credential: it breaks a pull
     document = json.loads(after.output)
     assert {i["object"]["name"]: i["visibility"] for i in document["images"]} == {
         "open": "public",

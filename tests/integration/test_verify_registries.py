@@ -396,6 +396,37 @@ def test_real_cli_process(case_file: tuple[Path, list[Case]], registries: Enviro
         check=False,
     )
     assert done.returncode == 1, done.stderr
-    assert "token-denied" in done.stdout
+    assert "token-denied" in done.stdout, done.stdout
     for canary in _canaries():
         assert canary not in done.stdout + done.stderr
+
+
+def test_summary_tells_no_credential_sent_from_credential_refused(
+    case_file: tuple[Path, list[Case]], registries: Environment
+) -> None:
+    """Issue 12: an image whose pod sends no credential (no key matches) is not 'recreate the password'."""
+    import io
+
+    from pullguard.report import verify_report
+
+    path, _ = case_file
+    options = ClientOptions(ca_file=str(registries.pki.ca_pem))
+    result = verify(scan_paths([str(path)], ScanOptions()), VerifyOptions(client=options, deadline=60))
+    groups = {
+        title: {v.judgement.pod.template.owner.name for v in verdicts}
+        for title, _, _, verdicts in verify_report.failure_groups(result)
+    }
+    none_sent = groups[verify_report.NO_CREDENTIAL]
+    refused = groups["unauthorized: the credential was refused"]
+    assert {"basic-anonymous", "token-anonymous-private"} <= none_sent
+    assert {"basic-bad-password", "token-bad-password", "token-no-fallback"} <= refused
+    assert not none_sent & refused
+    out = io.StringIO()
+    verify_report.render_text(result, out, color=False)
+    text = out.getvalue()
+    assert f"{verify_report.NO_CREDENTIAL} ({len(none_sent)}):" in text
+    assert "give the pod a credential for the registry" in text  # its own fix
+    assert f"unauthorized: the credential was refused ({len(refused)}):" in text
+    rows = {r["object"]["name"]: r for r in json.loads(verify_report.render_json(result))["results"]}
+    assert rows["basic-anonymous"]["credentialSent"] is False
+    assert rows["basic-bad-password"]["credentialSent"] is True

@@ -32,6 +32,7 @@ def test_top_level_keys(report: dict[str, Any]) -> None:
         "unanalysedWorkloads",
         "inputProblems",
         "suppressedFindings",
+        "fixes",
     ]
     assert report["schemaVersion"] == "1"
     assert report["tool"]["name"] == "pullguard" and isinstance(report["tool"]["version"], str)
@@ -150,7 +151,8 @@ def test_every_finding_is_complete(report: dict[str, Any]) -> None:
     assert report["findings"]
     for finding in report["findings"]:
         assert set(finding) == {
-            "checkId", "severity", "object", "message", "image", "container", "location", "remediation",
+            "checkId", "severity", "breaksPull", "object", "message", "image", "container", "location",
+            "remediation",
         }  # fmt: skip
         assert finding["checkId"].startswith("PG")
         assert finding["severity"] in {"info", "low", "medium", "high", "critical"}

@@ -39,7 +39,7 @@ def namespace_without_pod_security(resolution: Resolution) -> Iterator[Hit]:
     Without enforcement, Pod Security Admission lets any pod into the namespace:
     privileged containers, host paths and host namespaces, from which the node's
     kubelet credentials, every pod's mounted secrets and the node's registry
-    credentials are within reach (seed 001 §5). `privileged` enforces nothing;
+    credentials are within reach (https://kubernetes.io/docs/concepts/security/pod-security-standards/). `privileged` enforces nothing;
     `warn` and `audit` only report. Only namespaces defined in the input are
     judged (their labels are known); `kube-system`, `kube-public` and
     `kube-node-lease` are skipped, as the cluster's own components there need
@@ -147,10 +147,10 @@ def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Hit
     (`azure.workload.identity/client-id`) annotations on the ServiceAccount (or
     the pod template) give the *containers* cloud credentials. Image pulls are
     made by the kubelet before any container runs, with the node's identity or a
-    kubelet credential provider (SEMANTICS §4); a credential provider may use the
+    kubelet credential provider (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/); a credential provider may use the
     pod's ServiceAccount token only from v1.33 (KEP-4412, alpha) and only when it
-    is configured to. Seed 001 §3 shows this misplaced trust: an IRSA role "to
-    pull from ECR". Reported when such a workload has a private image that
+    is configured to. A common misplaced trust is an IRSA role "to pull from ECR"
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_EKS.html: the node role pulls). Reported when such a workload has a private image that
     neither a pull secret nor a declared node credential covers (PG001 reports
     the missing credential too); the finding says what to configure on the
     nodes. EKS Pod Identity associations live in the AWS API, not in Kubernetes

@@ -144,7 +144,7 @@ def _short_lived(entry: AuthEntry) -> _Issued | None:
 
 _REFRESH = {
     "aws": (
-        "Refresh options (seed 002 §5.1): (1) node identity: give the node role AmazonEC2ContainerRegistryReadOnly "
+        "Refresh options (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/): (1) node identity: give the node role AmazonEC2ContainerRegistryReadOnly "
         "and drop the secret (EKS does this by default); (2) a kubelet credential provider "
         "(ecr-credential-provider, CredentialProviderConfig, v1.26+) on self-managed nodes; (3) let the External "
         "Secrets Operator write it from an ECRAuthorizationToken generator; (4) a CronJob running "
@@ -154,7 +154,7 @@ _REFRESH = {
         "| kubectl apply -f -"
     ),
     "gcp": (
-        "Refresh options (seed 002 §5.1): (1) node identity: grant the node service account "
+        "Refresh options (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/): (1) node identity: grant the node service account "
         "roles/artifactregistry.reader and drop the secret (GKE pulls with it); (2) a kubelet credential "
         "provider on self-managed nodes; (3) let the External Secrets Operator write it from a GCRAccessToken "
         "generator; (4) a CronJob that re-creates it with a fresh token every 30 minutes:\n"
@@ -165,7 +165,7 @@ _REFRESH = {
         "--iam-account=<SA_EMAIL>"
     ),
     "azure": (
-        "Refresh options (seed 002 §5.1): (1) node identity: `az aks update -n <cluster> -g <group> "
+        "Refresh options (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/): (1) node identity: `az aks update -n <cluster> -g <group> "
         "--attach-acr <registry>` and drop the secret; (2) a kubelet credential provider (acr-credential-provider) "
         "on self-managed nodes; (3) let the External Secrets Operator write it from an ACRAccessToken generator; "
         "(4) a CronJob that re-creates it every 2 hours:\n"
@@ -282,8 +282,8 @@ def _ago(hours: float) -> str:
 def credential_reused(resolution: Resolution) -> Iterator[Hit]:
     """The same registry credential (same registry key, username and password) in pull secrets of several namespaces.
 
-    Seed 000 calls this the most common misuse: one static pull secret copied into
-    every namespace (and cluster). A leak anywhere exposes the registry everywhere,
+    A common misuse (OWASP Non-Human Identity Top 10, NHI-09 NHI Reuse): one static
+    pull secret copied into every namespace (and cluster). A leak anywhere exposes the registry everywhere,
     and rotating or revoking it means touching every copy at once. Credentials are
     compared by a keyed fingerprint — HMAC-SHA256 over username and password with
     a key from `PULLGUARD_FINGERPRINT_KEY` or `fingerprintKey` in the configuration

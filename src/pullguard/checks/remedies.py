@@ -36,8 +36,11 @@ def create_pull_secret(name: str, namespace: str, server: str) -> str:
 
 
 def attach_to_service_account(secret: str, account: str, namespace: str) -> str:
-    patch = json.dumps({"imagePullSecrets": [{"name": secret}]})
-    return f"kubectl patch serviceaccount {account} --namespace {namespace} -p '{patch}'"
+    """Append with a JSON patch: ServiceAccount.imagePullSecrets has no patch merge key, so a
+    strategic-merge patch would replace the list and detach the other pull secrets."""
+    from pullguard.remediation.plan import patch_service_account
+
+    return patch_service_account(account, namespace, [secret], None)
 
 
 # Custom resources whose pods get their pull secrets from another field (inventory/podcrds.py)

@@ -3,7 +3,7 @@
 For each container waiting on an image pull:
 1. the kubelet's own words (the pod's events, newest pull failure for that image);
 2. which pull secrets the kubelet tries for the image, in its order — the same
-   resolution as `scan` (live pod as stored, keyring rules, SEMANTICS §2);
+   resolution as `scan` (live pod as stored, the kubelet's keyring rules);
 3. a live check of each credential with the registry client of `verify`
    (ping, token for `repository:NAME:pull`, HEAD on the manifest);
 4. a cause, from the inventory (missing secret, wrong type, wrong registry,
@@ -25,10 +25,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pullguard.checks.remedies import attach_to_service_account
 from pullguard.errors import ClusterError
+from pullguard.inventory.kinds import POD_SPEC_PATHS
+from pullguard.inventory.live import LiveInventoryBuilder
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import Coverage, ImageJudgement, SecretState
-from pullguard.pipeline import run
+from pullguard.pipeline import analyse, run
 from pullguard.registry.client import ClientOptions, RegistryClient
 from pullguard.registry.outcome import Outcome, OutcomeKind
 from pullguard.registry.verify import ANONYMOUS, pod_logins, target_of
@@ -37,6 +40,7 @@ from pullguard.sources.cluster import (
     EVENTS,
     PODS,
     SECRETS,
+    SERVICE_ACCOUNTS,
     WORKLOADS,
     ClusterForbidden,
     ClusterNotFound,
@@ -84,6 +88,8 @@ class ContainerDiagnosis:
     cause: Cause = Cause.UNKNOWN
     explanation: str = ""
     fix: str = ""
+    # what else the evidence shows, and the limits of pullguard's own check (never the cause)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -93,6 +99,7 @@ class Diagnosis:
     node: str | None
     arch: str | None
     containers: list[ContainerDiagnosis]
+    template_only: bool = False  # a workload with no pod, judged from its template
 
     @property
     def healthy(self) -> bool:
@@ -121,10 +128,80 @@ def pods_for(source: ClusterSource, namespace: str, target: str) -> list[dict[st
     labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     pods = list(source.list_objects(PODS, namespace, label_selector=selector)) if selector else []
-    if not pods:
-        raise ClusterError(f"doctor: {resource.kind} {namespace}/{name} has no pods (selector {selector or 'none'})")
     failing = [p for p in pods if _waiting(p)]
     return failing or pods[:1]
+
+
+def diagnose_target(
+    source: ClusterSource,
+    namespace: str,
+    target: str,
+    client: ClientOptions | None = None,
+    options: ScanOptions | None = None,
+) -> list[Diagnosis]:
+    """The failing pods of the target; a workload with no pod is judged from its template."""
+    pods = pods_for(source, namespace, target)
+    if pods:
+        return [diagnose(source, pod, client, options) for pod in pods]
+    kind, _, name = target.rpartition("/")
+    aliases = {"deploy": "deployments", "deployment": "deployments", "sts": "statefulsets",
+               "statefulset": "statefulsets", "ds": "daemonsets", "daemonset": "daemonsets"}
+    resource = next(r for r in WORKLOADS if r.plural == aliases[kind.lower()])
+    return [diagnose_template(source, resource, namespace, name, client, options)]
+
+
+def diagnose_template(
+    source: ClusterSource,
+    resource: Any,
+    namespace: str,
+    name: str,
+    client: ClientOptions | None = None,
+    options: ScanOptions | None = None,
+) -> Diagnosis:
+    """No pod to read (scaled to zero, or pods that cannot be created): judge the pod template as the
+    next pod would be admitted (its own imagePullSecrets, else its ServiceAccount's), then check it live."""
+    workload = source.get_object(resource, namespace, name)
+    builder = LiveInventoryBuilder(namespace)
+    builder.add(workload)
+    spec = _template_spec(resource.kind, dict(workload.body or {}))
+    account = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+    names = [str(r.get("name")) for r in spec.get("imagePullSecrets") or () if isinstance(r, Mapping)]
+    unknown: set[str | None] = set()
+    try:
+        sa = source.get_object(SERVICE_ACCOUNTS, namespace, account)
+        builder.add(sa)
+        if not names:
+            names = [str(r.get("name")) for r in (sa.body or {}).get("imagePullSecrets") or () if isinstance(r, Mapping)]
+    except (ClusterNotFound, ClusterForbidden):
+        pass
+    for secret in dict.fromkeys(names):
+        try:
+            builder.add(source.get_object(SECRETS, namespace, secret))
+        except ClusterNotFound:
+            pass
+        except ClusterForbidden:
+            unknown.add(namespace)
+    scan_options = dataclasses.replace(options or ScanOptions(), default_namespace=namespace)
+    resolution = analyse(builder.finish(unknown), scan_options).resolution
+    owner = ObjectRef(resource.kind, namespace, name)
+    diagnosis = Diagnosis(owner, owner, None, None, [], template_only=True)
+    for judgement in resolution.images:
+        if judgement.coverage.configured or judgement.coverage is Coverage.UNVERIFIABLE:
+            continue
+        item = ContainerDiagnosis(judgement.use.name, judgement.use.image, "no pod (template judged)", None)
+        asyncio.run(_live_check(item, judgement, client or ClientOptions()))
+        if item.tries and item.tries[-1].outcome is not None and item.tries[-1].outcome.ok:
+            continue  # pulls with what the pod will have (e.g. a public image)
+        classify(item, judgement, namespace, owner, None)
+        diagnosis.containers.append(item)
+    return diagnosis
+
+
+def _template_spec(kind: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec: Any = body
+    for step in POD_SPEC_PATHS[kind]:
+        spec = spec.get(step) if isinstance(spec, Mapping) else None
+    return spec if isinstance(spec, Mapping) else {}
 
 
 def _raw(source: ClusterSource, resource: Any, namespace: str, name: str) -> dict[str, Any]:
@@ -299,13 +376,23 @@ def event_cause(message: str | None) -> Cause:
     return Cause.UNKNOWN
 
 
+_REACH = (OutcomeKind.UNREACHABLE, OutcomeKind.TLS_ERROR, OutcomeKind.REGISTRY_ERROR, OutcomeKind.RATE_LIMITED)
+# a live outcome that refines the kubelet's "unauthorized" (same class, more precise)
+_REFINES = {Cause.BAD_CREDENTIALS: (Cause.EXPIRED_TOKEN, Cause.ACCESS_DENIED)}
+
+
 def classify(item: ContainerDiagnosis, judgement: ImageJudgement | None, namespace: str, owner: ObjectRef,
              arch: str | None) -> None:
+    """The kubelet's evidence (its event) and the static facts (missing secret, wrong type, no matching
+    key) decide the cause; pullguard's own live check confirms or refines it, and when pullguard cannot
+    reach the registry from where it runs, that is a limit of the check, never the cause."""
     from_event = event_cause(item.event) if item.reason != "InvalidImageName" else Cause.INVALID_REFERENCE
     if judgement is None or judgement.use.ref is None:
         _explain(item, Cause.INVALID_REFERENCE if judgement is not None else from_event, judgement, namespace, owner, arch)
         return
     pod = judgement.pod
+    _note_mirror(item, judgement)
+    _note_static_facts(item, judgement)
     if judgement.coverage is Coverage.BROKEN:
         _explain(item, Cause.MALFORMED_SECRET, judgement, namespace, owner, arch)
         return
@@ -313,24 +400,35 @@ def classify(item: ContainerDiagnosis, judgement: ImageJudgement | None, namespa
         _explain(item, from_event, judgement, namespace, owner, arch)
         return
     failing = [t for t in item.tries if t.outcome is not None and not t.outcome.ok]
+    live = failing[0].outcome.kind if failing and failing[0].outcome else None
+    if live in _REACH:
+        item.notes.append(
+            f"pullguard could not reach {judgement.use.ref.domain} from where it runs ({live.value if live else ''}): "
+            "a limit of this check, not the cause; the kubelet's event and the pod's secrets decide"
+        )
+        live = None
     if item.tries and item.tries[-1].outcome is not None and item.tries[-1].outcome.ok:
         # the registry serves the image now to these credentials: what the node saw differs
         now: Cause = from_event if from_event not in (Cause.BAD_CREDENTIALS, Cause.UNKNOWN) else Cause.UNKNOWN
         item.explanation = "pullguard's live check pulls this image with the same credentials; "
         _explain(item, now, judgement, namespace, owner, arch)
         return
-    if judgement.matches:
-        kind = failing[0].outcome.kind if failing and failing[0].outcome else None
-        matched: Cause = _OUTCOME_CAUSES.get(kind, from_event) if kind else from_event
+    live_cause = _OUTCOME_CAUSES.get(live) if live is not None else None
+    if judgement.matches:  # a credential was sent
+        if from_event is Cause.UNKNOWN:
+            matched: Cause = live_cause or Cause.UNKNOWN
+        elif live_cause in _REFINES.get(from_event, ()):
+            matched = live_cause or from_event
+        else:
+            matched = from_event
         if matched is Cause.BAD_CREDENTIALS and _ECR.match(judgement.use.ref.domain):
             matched = Cause.EXPIRED_TOKEN  # a static ECR token is valid for 12 hours
         _explain(item, matched, judgement, namespace, owner, arch)
         return
     # no credential matched: the kubelet pulled anonymously
-    anonymous = failing[0].outcome.kind if failing and failing[0].outcome else None
     cause: Cause
-    if anonymous in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DENIED) or (
-        anonymous is None and from_event in (Cause.BAD_CREDENTIALS, Cause.ACCESS_DENIED)
+    if from_event in (Cause.BAD_CREDENTIALS, Cause.ACCESS_DENIED) or (
+        from_event is Cause.UNKNOWN and (live in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DENIED) or live is None)
     ):
         if pod.by_state(SecretState.MISSING):
             cause = Cause.MISSING_SECRET
@@ -338,11 +436,57 @@ def classify(item: ContainerDiagnosis, judgement: ImageJudgement | None, namespa
             cause = Cause.WRONG_SECRET_TYPE
         elif pod.by_state(SecretState.USABLE):
             cause = Cause.WRONG_REGISTRY
+        elif from_event is Cause.UNKNOWN and live is None:
+            cause = Cause.UNKNOWN  # no event, no answer, no static fact: nothing tells
         else:
             cause = Cause.NO_CREDENTIALS
+    elif from_event is not Cause.UNKNOWN:
+        cause = from_event
     else:
-        cause = _OUTCOME_CAUSES.get(anonymous, from_event) if anonymous else from_event
+        cause = live_cause or Cause.UNKNOWN
     _explain(item, cause, judgement, namespace, owner, arch)
+
+
+_EVENT_HOSTS = (
+    re.compile(r"https?://([A-Za-z0-9.-]+(?::[0-9]+)?)/"),
+    re.compile(r"lookup ([A-Za-z0-9.-]+)"),
+    re.compile(r"dial tcp ([A-Za-z0-9.-]+:[0-9]+)"),
+)
+_DOCKER_HUB = {"docker.io", "registry-1.docker.io", "index.docker.io", "auth.docker.io", "production.cloudflare.docker.com"}
+
+
+def event_hosts(message: str | None) -> list[str]:
+    """Registry hosts the kubelet's event names (URLs, DNS lookups, dials)."""
+    hosts: list[str] = []
+    for pattern in _EVENT_HOSTS:
+        for match in pattern.finditer(message or ""):
+            if match[1] not in hosts:
+                hosts.append(match[1])
+    return hosts
+
+
+def _note_mirror(item: ContainerDiagnosis, judgement: ImageJudgement) -> None:
+    """The node pulled from another host than the image's: a mirror in its container runtime."""
+    assert judgement.use.ref is not None
+    domain = judgement.use.ref.domain
+    same = {domain, domain.split(":")[0]} | (_DOCKER_HUB if domain == "docker.io" else set())
+    others = [h for h in event_hosts(item.event) if h not in same and h.split(":")[0] not in same]
+    if others:
+        item.notes.append(
+            f"the kubelet's event names {', '.join(others)}, not {domain}: the node pulls through a mirror "
+            "configured in its container runtime (containerd hosts.toml, CRI-O registries.conf); the mirror's "
+            "answer, not the registry's, is what failed"
+        )
+
+
+def _note_static_facts(item: ContainerDiagnosis, judgement: ImageJudgement) -> None:
+    pod = judgement.pod
+    namespace = pod.template.namespace
+    for ref in pod.references:
+        if ref.state is SecretState.MISSING:
+            item.notes.append(f"pull secret '{ref.name}' does not exist in namespace '{namespace}'")
+        elif ref.state in (SecretState.WRONG_TYPE, SecretState.EMPTY) and ref.secret is not None:
+            item.notes.append(f"pull secret '{ref.name}' has type {ref.secret.type} or no data: the kubelet ignores it")
 
 
 def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement | None, namespace: str,
@@ -410,9 +554,9 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
         ),
         Cause.NO_CREDENTIALS: (
             f"the pod has no pull secret (nor has its ServiceAccount) and {registry} refuses anonymous pulls",
-            f"{create.replace(secret, 'regcred', 1)}\n  kubectl patch serviceaccount "
-            f"{pod.template.service_account if pod else 'default'} -n {namespace} -p "
-            "'{\"imagePullSecrets\": [{\"name\": \"regcred\"}]}'\n  "
+            f"{create.replace(secret, 'regcred', 1)}\n  "
+            + attach_to_service_account("regcred", pod.template.service_account if pod else "default", namespace)
+            + "\n  "
             f"{restart}  (pods get the ServiceAccount's secrets when they are created)",
         ),
         Cause.NOT_FOUND: (
@@ -478,8 +622,14 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
         owner = f" ({diagnosis.owner})" if diagnosis.owner != diagnosis.pod else ""
         node = f", node {diagnosis.node}" + (f" ({diagnosis.arch})" if diagnosis.arch else "") if diagnosis.node else ""
         lines.append(f"{diagnosis.pod}{owner}{node}")
+        if diagnosis.template_only:
+            lines.append("  no pod: the pod template is judged as its next pod would be admitted.")
         if diagnosis.healthy:
-            lines.append("  no container is waiting on an image pull: the pod pulls fine.")
+            lines.append(
+                "  every image pulls with the credentials its pods will have."
+                if diagnosis.template_only
+                else "  no container is waiting on an image pull: the pod pulls fine."
+            )
         for item in diagnosis.containers:
             lines.append(f"  container {item.container}: {item.reason}  {item.image}")
             if item.event:
@@ -489,6 +639,8 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
                 for number, attempt in enumerate(item.tries, 1):
                     said = f"{attempt.outcome.kind.value}: {attempt.outcome.detail}" if attempt.outcome else "not checked"
                     lines.append(f"      {number}. {attempt.source} -> {said}")
+            for note in item.notes:
+                lines.append(f"    note: {note}")
             lines.append(f"    cause: {item.cause.value}: {item.explanation}")
             lines.append("    fix:   " + item.fix.replace("\n", "\n         "))
         lines.append("")

@@ -37,16 +37,15 @@ def docs_page(info: CheckInfo) -> str:
     from pullguard.checks.base import STANDARDS
 
     standards = "\n".join(f"- {STANDARDS.get(s, s)}" for s in info.standards)
-    seeds = ", ".join(info.seeds) or "-"
     return (
         f"# {info.id}: {info.title}\n\n"
         f"Severity: **{info.severity.value}**\n\n"
+        f"Breaks a pull: {_breaks(info.id)}\n\n"
         f"## What it finds\n\n{info.description}\n\n"
         f"## How to fix it\n\n{info.remediation}\n\n"
         "Each finding carries the exact command or YAML patch for its object "
         "(`--show-fixes`, or `remediation` in the JSON report).\n\n"
-        f"## Standards\n\n{standards}\n\n"
-        f"Seeds: {seeds}\n"
+        f"## Standards\n\n{standards}\n"
     )
 
 
@@ -91,3 +90,16 @@ def print_table(out: TextIO, entries: Mapping[str, Entry]) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         out.write("   ".join([*cells, row[3]]) + "\n")
+
+
+def _breaks(check_id: str) -> str:
+    from pullguard.breakage import ALWAYS, WHEN_A_POD_IS_LEFT_WITHOUT
+
+    if check_id in ALWAYS:
+        return "**always** (`scan` exits 1 on it whatever `--fail-on` says)"
+    if check_id in WHEN_A_POD_IS_LEFT_WITHOUT:
+        return (
+            "**when a pod it concerns is left with no usable credential** for a non-public image, or holds a "
+            "pull secret the kubelet cannot decode (`scan` then exits 1 on it whatever `--fail-on` says)"
+        )
+    return "no (a security finding: `--fail-on` decides)"

@@ -42,6 +42,7 @@ def finding(item: Finding) -> dict[str, Any]:
         **cluster,
         "checkId": item.check_id,
         "severity": item.severity.value,
+        "breaksPull": item.breaks_pull,
         "object": object_ref(item.object),
         "message": item.message,
         "image": item.image,
@@ -247,6 +248,8 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
 
 def _tail(result: ScanResult) -> dict[str, Any]:
     inventory = result.inventory
+    from pullguard.remediation.render import as_json
+
     combined: dict[str, Any] = (
         {
             "sources": {origin: dict(sorted(kinds.items())) for origin, kinds in inventory.origins.items()},
@@ -272,4 +275,5 @@ def _tail(result: ScanResult) -> dict[str, Any]:
         "suppressedFindings": [
             {**finding(s.finding), "suppression": suppression(s.suppression)} for s in result.suppressed
         ],
+        "fixes": as_json(result.plan),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pullguard.checks import Finding, Severity
-from pullguard.report.words import count
+from pullguard.report.console import plural
 from pullguard.result import ScanResult
 
 _ICONS = {
@@ -26,45 +26,72 @@ def cell(text: str) -> str:
     return " ".join(escaped.split())
 
 
-def render(result: ScanResult) -> str:
+GITHUB_COMMENT_LIMIT = 65_536  # characters in one issue or pull-request comment (GitHub's limit)
+
+
+def render(result: ScanResult, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The comment; when the findings do not fit in `limit` characters, the rows that do not fit
+    are left out (most severe first are kept) and a note says how many and where to see them."""
     summary = result.summary
     lines = [f"### pullguard: {summary.headline}", ""]
     counts = ", ".join(f"{n} {s}" for s, n in summary.findings.items()) or "none"
+    breaking = sum(1 for f in result.findings if f.breaks_pull)
     lines.append(
-        f"**{count(len(result.findings), 'finding')}** ({counts}) · {count(summary.files, 'file')}, "
-        f"{count(summary.objects, 'object')}, {count(summary.pod_templates, 'pod template')}, "
-        f"{count(summary.images, 'image')} ({summary.private_images} private, "
-        f"{summary.public_images} public, {summary.unknown_images} unknown registry)."
+        f"**{plural(len(result.findings), 'finding')}** ({counts})"
+        + (f", **{breaking} {'breaks' if breaking == 1 else 'break'} a pull**" if breaking else "")
+        + f" · {plural(summary.files, 'file')}, {plural(summary.objects, 'object')}, "
+        f"{plural(summary.pod_templates, 'pod template')}, {plural(summary.images, 'image')} "
+        f"({summary.private_images} private, {summary.public_images} public, {summary.unknown_images} unknown registry)."
     )
     if summary.input_errors or summary.input_warnings:
         lines.append(
-            f"\n⚠️ {count(summary.input_errors, 'input error')}, {count(summary.input_warnings, 'warning')}: "
+            f"\n⚠️ {plural(summary.input_errors, 'input error')}, {plural(summary.input_warnings, 'warning')}: "
             "some documents could not be read (see the text or JSON report)."
         )
+    footer = [
+        "",
+        "<sub>Exact fixes: `pullguard scan --show-fixes`, or `fixes` in `--format json`.</sub>",
+        "",
+    ]
+    note_room = 400  # for the note on what was left out
+    budget = limit - len("\n".join(footer)) - note_room
+    used = len("\n".join(lines))
+    left_out = 0
     grouped: dict[Severity, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         grouped[finding.severity].append(finding)
     for severity in sorted(grouped, key=lambda s: -s.rank):
         findings = grouped[severity]
-        lines += [
+        head = [
             "",
             f"#### {_ICONS[severity]} {severity.value.capitalize()} ({len(findings)})",
             "",
             "| Check | Object | Where | Finding |",
             "|---|---|---|---|",
         ]
-        for f in findings[:_LIMIT]:
-            lines.append(
+        head_size = len("\n".join(head)) + 1
+        if left_out or used + head_size > budget:
+            left_out += len(findings)
+            continue
+        lines += head
+        used += head_size
+        for index, f in enumerate(findings):
+            mark = " **(breaks pull)**" if f.breaks_pull else ""
+            row = (
                 f"| {f.check_id} | {cell(str(f.object))} | {cell(f'{f.location.path}:{f.location.line}')} "
-                f"| {cell(f.message)} |"
+                f"| {cell(f.message)}{mark} |"
             )
-        if len(findings) > _LIMIT:
-            lines.append(f"\n… and {len(findings) - _LIMIT} more {severity.value} findings.")
+            if index >= _LIMIT or used + len(row) + 1 > budget:
+                left_out += len(findings) - index
+                break
+            lines.append(row)
+            used += len(row) + 1
+    if left_out:
+        lines.append(
+            f"\n… {plural(left_out, 'more finding is', 'more findings are')} not shown: a comment holds "
+            f"{limit:,} characters. The full list: `pullguard scan --format json` or `--format sarif`."
+        )
     if not result.findings:
         lines += ["", "✅ No findings."]
-    lines += [
-        "",
-        "<sub>Exact fixes: `pullguard scan --show-fixes`, or `remediation` in `--format json`.</sub>",
-        "",
-    ]
+    lines += footer
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from urllib.parse import quote
 from pullguard import __version__
 from pullguard.checks import REGISTRY, Finding, Severity
 from pullguard.checks.base import STANDARDS
+from pullguard.remediation.plan import Plan
+from pullguard.remediation.render import sarif_fixes
 from pullguard.result import ScanResult
 from pullguard.sources.model import Level, Location
 from pullguard.suppress import SuppressedFinding
@@ -70,7 +72,17 @@ def _rules() -> list[dict[str, Any]]:
     return rules
 
 
-def results_of(findings: Sequence[Finding], suppressed: Sequence[SuppressedFinding]) -> list[dict[str, Any]]:
+def _fixes(plan: Plan | None, finding: Finding) -> dict[str, Any]:
+    """SARIF `fixes`: the fix plan's steps for this finding (remediation/plan.py)."""
+    if plan is None:
+        return {}
+    fixes = sarif_fixes(plan, finding, _uri(finding.location.path), finding.location.line)
+    return {"fixes": fixes} if fixes else {}
+
+
+def results_of(
+    findings: Sequence[Finding], suppressed: Sequence[SuppressedFinding], plan: Plan | None = None
+) -> list[dict[str, Any]]:
     """SARIF results of findings, then of suppressed findings (kept, marked, so reviews can audit them)."""
     rule_index = {check_id: index for index, check_id in enumerate(sorted(REGISTRY))}
 
@@ -85,9 +97,9 @@ def results_of(findings: Sequence[Finding], suppressed: Sequence[SuppressedFindi
                 "pullguard/v1": f"{f.check_id}:{f.cluster + ':' if f.cluster else ''}{f.object}:"
                 f"{f.container or ''}:{f.image or ''}"
             },
-            "properties": {"severity": f.severity.value, "remediation": f.remediation}
+            "properties": {"severity": f.severity.value, "breaksPull": f.breaks_pull, "remediation": f.remediation}
             | ({"cluster": f.cluster} if f.cluster else {}),
-        }
+        } | _fixes(plan, f)
 
     results = [result_of(f) for f in findings]
     for silenced in suppressed:
@@ -112,7 +124,7 @@ def render_findings(findings: Sequence[Finding], suppressed: Sequence[Suppressed
 
 
 def render(result: ScanResult) -> str:
-    results = results_of(result.findings, result.suppressed)
+    results = results_of(result.findings, result.suppressed, result.plan)
     notifications = [
         {
             "level": "error" if p.level is Level.ERROR else "warning",

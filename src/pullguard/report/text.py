@@ -1,19 +1,26 @@
-"""The human report: summary line first, then findings, then what could not be read."""
+"""The human report: summary line first, then one block per finding, then what could not be read.
+
+Each finding is a block, as the field's linters print them (ruff, kube-linter):
+
+    path:line  PGxxx  severity  Kind namespace/name  [breaks pull]
+      the message, wrapped to the terminal (or COLUMNS) at word boundaries
+
+Names, paths and images are never cut; piped output is neither coloured nor wrapped
+unless COLUMNS says so, and no line ends in a space.
+"""
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from pullguard.checks import Severity
+from pullguard.checks import Finding, Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
+from pullguard.report.console import make_console, plural, width_of, wrap
 from pullguard.report.problems import files_shown, grouped
-from pullguard.report.words import count as _count
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
 
@@ -24,9 +31,22 @@ _STYLES = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-# Past this many rows a rich table costs more than it helps; plain lines read as well.
-_TABLE_LIMIT = 1000
+BREAKS_PULL = "breaks pull"
 _GROUP_FILES = 10  # files named for a group of identical input problems
+
+
+class _Printer:
+    """Wrapped, styled lines on one console."""
+
+    def __init__(self, console: Console, width: int | None) -> None:
+        self.console, self.width = console, width
+
+    def line(self, text: str = "", style: str | None = None, indent: str = "") -> None:
+        for part in wrap(text, self.width, indent) if text else [""]:
+            self.console.print(Text(part, style=style or ""))
+
+    def raw(self, text: Text) -> None:
+        self.console.print(text)
 
 
 def render(
@@ -37,35 +57,29 @@ def render(
     show_fixes: bool = False,
     show_images: bool = False,
 ) -> None:
-    console = Console(
-        file=out,
-        force_terminal=color,
-        no_color=color is False,
-        width=160 if not out.isatty() else None,
-        highlight=False,
-        soft_wrap=False,
-    )
+    p = _Printer(make_console(out, color), width_of(out))
     summary = result.summary
-    console.print(Text(summary.headline, style="bold"))
+    p.line(summary.headline, style="bold")
     if summary.private_images_unverifiable:
-        console.print(
-            f"{summary.private_images_unverifiable} more private images use pull secrets whose registries are "
-            "unknown until rendered (ExternalSecret, SealedSecret, SOPS) or read without their data: not counted."
+        p.line(
+            f"{plural(summary.private_images_unverifiable, 'more private image')} use pull secrets whose "
+            "registries are unknown until rendered (ExternalSecret, SealedSecret, SOPS) or read without their "
+            "data: not counted."
         )
-    console.print(
+    p.line(
         # a live cluster has objects but no files or documents
         (
-            f"{_count(summary.files, 'file')}, {_count(summary.documents, 'document')}, "
+            f"{plural(summary.files, 'file')}, {plural(summary.documents, 'document')}, "
             if summary.files or summary.documents
             else ""
         )
-        + f"{_count(summary.objects, 'object')}, "
-        f"{_count(summary.pod_templates, 'pod template')}, {_count(summary.images, 'image')} "
+        + f"{plural(summary.objects, 'object')}, "
+        f"{plural(summary.pod_templates, 'pod template')}, {plural(summary.images, 'image')} "
         f"({summary.private_images} private, {summary.public_images} public, "
         f"{summary.unknown_images} unknown registry, "
         f"{summary.invalid_references} invalid, "
         + (
-            f"{_count(summary.placeholder_references, 'build-time placeholder')}, "
+            f"{plural(summary.placeholder_references, 'build-time placeholder')}, "
             if summary.placeholder_references
             else ""
         )
@@ -79,21 +93,18 @@ def render(
             + ")"
             for origin, kinds in origins.items()
         ]
-        console.print("Objects: " + "; ".join(parts) + ".", soft_wrap=True)
+        p.line("Objects: " + "; ".join(parts) + ".")
         if result.inventory.replaced:
             shown = ", ".join(result.inventory.replaced[:5])
             more = len(result.inventory.replaced) - 5
-            console.print(
-                f"{len(result.inventory.replaced)} cluster objects replaced by the files' definitions: {shown}"
-                + (f" and {more} more" if more > 0 else "")
-                + ".",
-                soft_wrap=True,
+            p.line(
+                f"{plural(len(result.inventory.replaced), 'cluster object')} replaced by the files' definitions: "
+                f"{shown}" + (f" and {more} more" if more > 0 else "") + "."
             )
     if summary.unknown_images:
-        console.print(
-            f"{_count(summary.unknown_images, 'image')} {'are' if summary.unknown_images != 1 else 'is'} on "
-            "registries not known to be private or public: "
-            "declare them (--private-registry / --public-registry) or use --assume-private.",
+        p.line(
+            f"{plural(summary.unknown_images, 'image is', 'images are')} on registries not known to be private "
+            "or public: declare them (--private-registry / --public-registry) or use --assume-private.",
             style="dim",
         )
     skipped = ", ".join(
@@ -101,107 +112,100 @@ def render(
         for reason, count in summary.documents_skipped.items()
     )
     if skipped:
-        console.print(f"Skipped: {skipped}.", style="dim")
-    _assumptions(console, result)
+        p.line(f"Skipped: {skipped}.", style="dim")
+    _assumptions(p, result)
     if show_images:
-        _images(console, result)
+        _images(p, result)
     if result.findings:
-        _findings(console, result, show_fixes)
+        _findings(p, result.findings, result.summary.findings)
     else:
-        console.print("No findings.", style="green")
+        p.line("No findings.", style="green")
+    if show_fixes and result.findings:
+        from pullguard.remediation.render import text_lines
+
+        p.line()
+        for text, kind in text_lines(result):
+            if kind == "command":  # commands and YAML: as they are, never wrapped, for copy and paste
+                p.raw(Text(text.rstrip()))
+            elif kind == "comment":
+                p.line(text, style="dim", indent="# ")
+            else:
+                p.line(text, style="bold")
+    elif result.findings:
+        p.line()
+        p.line("The fix, as commands to paste: --show-fixes (or `fixes` in --format json).", style="dim")
     if result.suppressed:
-        console.print(
-            f"{_count(len(result.suppressed), 'finding')} suppressed (reasons: --format json, suppressedFindings).",
+        p.line(
+            f"{plural(len(result.suppressed), 'finding')} suppressed (reasons: --format json, "
+            "suppressedFindings).",
             style="dim",
         )
     if result.inventory.unanalysed:
-        console.print()
-        console.print(
-            f"Not analysed: {_count(len(result.inventory.unanalysed), 'custom resource')} "
-            f"{'carry' if len(result.inventory.unanalysed) != 1 else 'carries'} container images or "
+        p.line()
+        unanalysed = result.inventory.unanalysed
+        p.line(
+            f"Not analysed: {plural(len(unanalysed), 'custom resource')} "
+            f"{'carry' if len(unanalysed) != 1 else 'carries'} container images or "
             "imagePullSecrets in a shape pullguard cannot judge (their controllers decide what the pods get):",
             style="yellow",
         )
-        for item in result.inventory.unanalysed[:20]:
-            fields = ", ".join(item.fields[:4]) + (
-                f" and {len(item.fields) - 4} more" if len(item.fields) > 4 else ""
+        for item in unanalysed[:20]:
+            fields = ", ".join(item.fields[:4]) + (f" and {len(item.fields) - 4} more" if len(item.fields) > 4 else "")
+            p.line(
+                f"{item.ref} ({item.api_version}) at {item.location}: {fields or ', '.join(item.images[:3])}",
+                indent="  ",
             )
-            console.print(
-                f"  {item.ref} ({item.api_version}) at {item.location}: {fields or ', '.join(item.images[:3])}"
-            )
-        if len(result.inventory.unanalysed) > 20:
-            console.print(
-                f"  and {len(result.inventory.unanalysed) - 20} more (--format json lists them all)"
-            )
+        if len(unanalysed) > 20:
+            p.line(f"and {len(unanalysed) - 20} more (--format json lists them all)", indent="  ")
     if result.problems:
-        console.print()
-        errors = sum(1 for p in result.problems if p.level is Level.ERROR)
-        console.print(
-            f"Input problems: {_count(errors, 'error')}, {_count(len(result.problems) - errors, 'warning')}",
+        p.line()
+        errors = sum(1 for problem in result.problems if problem.level is Level.ERROR)
+        p.line(
+            f"Input problems: {plural(errors, 'error')}, {plural(len(result.problems) - errors, 'warning')}",
             style="bold",
         )
-        _problems(console, result.problems)
+        _problems(p, result.problems)
 
 
-def _problems(console: Console, problems: list[InputProblem]) -> None:
+def _problems(p: _Printer, problems: list[InputProblem]) -> None:
     """One line per problem; identical ones once, with a count and the files (report/problems.py)."""
     for group in grouped(problems):
         style = "red" if group.level is Level.ERROR else "yellow"
         if len(group.members) == 1:
-            console.print(Text(str(group.members[0]), style=style))
+            p.line(str(group.members[0]), style=style)
             continue
-        console.print(
-            Text(
-                f"{len(group.members)} x {group.level.value}: {group.message} "
-                f"({_count(len(group.files), 'file')}: {files_shown(group, _GROUP_FILES)})",
-                style=style,
-            )
+        p.line(
+            f"{len(group.members)} x {group.level.value}: {group.message} "
+            f"({plural(len(group.files), 'file')}: {files_shown(group, _GROUP_FILES)})",
+            style=style,
         )
 
 
-def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
-    counts = ", ".join(f"{n} {s}" for s, n in result.summary.findings.items())
-    console.print()
-    console.print(Text(f"{_count(len(result.findings), 'finding')} ({counts})", style="bold"))
-    if len(result.findings) > _TABLE_LIMIT:
-        for f in result.findings:
-            console.print(
-                Text.assemble(
-                    (f"{f.severity.value.upper():8}", _STYLES[f.severity]),
-                    f" {f.check_id} {f.object}  {f.location.path}:{f.location.line}",
-                )
-            )
-            console.print(f"    {f.message}", soft_wrap=True)
-            if show_fixes:
-                console.print(
-                    "    fix: " + f.remediation.replace("\n", "\n         "), style="dim", soft_wrap=True
-                )
-        return
-    table = Table(box=box.SIMPLE_HEAVY, show_lines=False, expand=False)
-    table.add_column("Severity", no_wrap=True)
-    table.add_column("Check", no_wrap=True)
-    table.add_column("Object")
-    table.add_column("Where", overflow="fold")
-    table.add_column("Finding", ratio=1)
-    for f in result.findings:
-        detail = Text(f.message)
-        if show_fixes:
-            detail.append("\nFix: " + f.remediation, style="dim")
-        table.add_row(
-            Text(f.severity.value, style=_STYLES[f.severity]),
-            f.check_id,
-            str(f.object),
-            f"{f.location.path}:{f.location.line}",
-            detail,
-        )
-    console.print(table)
-    if not show_fixes:
-        console.print(
-            "Exact fix commands: --show-fixes, `pullguard explain PGxxx`, or --format json.", style="dim"
-        )
+def counts_line(findings: list[Finding], by_severity: dict[str, int]) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in by_severity.items())
+    breaking = sum(1 for f in findings if f.breaks_pull)
+    tail = f"; {breaking} {'breaks' if breaking == 1 else 'break'} a pull" if breaking else ""
+    return f"{plural(len(findings), 'finding')} ({counts}){tail}"
 
 
-def _assumptions(console: Console, result: ScanResult) -> None:
+def _findings(p: _Printer, findings: list[Finding], by_severity: dict[str, int]) -> None:
+    p.line()
+    p.line(counts_line(findings, by_severity), style="bold")
+    for f in findings:
+        p.line()
+        head = Text.assemble(
+            f"{f.location.path}:{f.location.line}  {f.check_id}  ",
+            (f.severity.value, _STYLES[f.severity]),
+            f"  {f.object}",
+        )
+        if f.breaks_pull:
+            head.append("  ")
+            head.append(BREAKS_PULL, style="bold magenta")
+        p.raw(head)
+        p.line(f.message, indent="  ")
+
+
+def _assumptions(p: _Printer, result: ScanResult) -> None:
     """Say what pullguard assumed (node credentials) and what it could not judge (credential age)."""
     settings = result.resolution.settings
     by_node: dict[str, int] = {}
@@ -209,8 +213,8 @@ def _assumptions(console: Console, result: ScanResult) -> None:
         if j.coverage is Coverage.NODE and j.matches:
             by_node[j.matches[0].location] = by_node.get(j.matches[0].location, 0) + 1
     for pattern, count in by_node.items():
-        console.print(
-            f"{count} private image{'s are' if count != 1 else ' is'} counted as covered by node credentials "
+        p.line(
+            f"{plural(count, 'private image is', 'private images are')} counted as covered by node credentials "
             f"assumed for {pattern} (via {settings.node_via(pattern) or 'node credentials'}): not verified.",
             style="dim",
         )
@@ -220,17 +224,17 @@ def _assumptions(console: Console, result: ScanResult) -> None:
         if facts.pull_secret_type and facts.age.evidence is AgeEvidence.UNKNOWN
     )
     if unknown:
-        console.print(
-            f"{unknown} pull secret{'s' if unknown != 1 else ''} of unknown age (no pullguard.io/rotated-at, "
+        p.line(
+            f"{plural(unknown, 'pull secret')} of unknown age (no pullguard.io/rotated-at, "
             "managedFields or creationTimestamp): PG005 cannot judge them.",
             style="dim",
         )
 
 
-def _images(console: Console, result: ScanResult) -> None:
-    table = Table(title="Images", box=box.SIMPLE, title_justify="left")
-    for column in ("Object", "Container", "Image", "Registry", "Why", "Coverage", "Credential"):
-        table.add_column(column, overflow="fold")
+def _images(p: _Printer, result: ScanResult) -> None:
+    p.line()
+    p.line(f"Images ({len(result.resolution.images)}):", style="bold")
+    settings = result.resolution.settings
     for j in result.resolution.images:
         use = j.use
         visibility = (
@@ -239,13 +243,16 @@ def _images(console: Console, result: ScanResult) -> None:
             else ("unresolved" if use.unresolved else "placeholder" if use.placeholder else "invalid")
         )
         coverage = j.coverage.value if use.ref else ""
-        settings = result.resolution.settings
+        why = j.classification.reason if j.classification else (use.problem or "")
         credential = ", ".join(
             f"{m.secret} ({m.location}{': no credential' if m.anonymous else ''})"
             if m.secret
             else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
             for m in j.matches
         )
-        why = j.classification.reason if j.classification else (use.problem or "")
-        table.add_row(str(j.pod.template.owner), use.name, use.image, visibility, why, coverage, credential)
-    console.print(table)
+        p.line(f"{j.pod.template.owner}  {use.name}  {use.image}", indent="  ")
+        p.line(
+            f"{visibility} ({why}), coverage {coverage or 'none'}" + (f", credential {credential}" if credential else ""),
+            indent="      ",
+            style="dim",
+        )

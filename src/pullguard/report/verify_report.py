@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from pullguard import __version__
 from pullguard.registry.outcome import OutcomeKind
-from pullguard.registry.verify import ImageVerdict, VerifyResult
+from pullguard.registry.verify import ANONYMOUS, ImageVerdict, VerifyResult
+from pullguard.report.console import make_console, plural, width_of, wrap
 from pullguard.report.json_report import location, object_ref
 from pullguard.report.sarif import _physical, sarif_log
 
@@ -36,46 +34,92 @@ def headline(result: VerifyResult) -> str:
 
 
 def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None) -> None:
-    console = Console(
-        file=out,
-        force_terminal=color,
-        no_color=color is False,
-        width=180 if not out.isatty() else None,
-        highlight=False,
-        soft_wrap=False,
-    )
-    console.print(Text(headline(result), style="bold"))
+    """One block per image (`Kind ns/name  container  image`, then the outcome), then the failures
+    grouped by what to do; never a table that cuts names, wrapped at COLUMNS or the terminal."""
+    console = make_console(out, color)
+    width = width_of(out)
+
+    def say(text: str, style: str = "", indent: str = "") -> None:
+        for line in wrap(text, width, indent):
+            console.print(Text(line, style=style))
+
+    say(headline(result), "bold")
     counts = ", ".join(f"{n} {kind}" for kind, n in result.counts().items())
     stats = result.stats
-    console.print(
-        f"{len(result.verdicts)} images ({counts}) in {result.elapsed:.2f}s; "
-        f"{stats.requests} requests ({stats.manifest_requests} manifest, {stats.token_requests} token, "
+    say(
+        f"{plural(len(result.verdicts), 'image')} ({counts}) in {result.elapsed:.2f}s; "
+        f"{plural(stats.requests, 'request')} ({stats.manifest_requests} manifest, {stats.token_requests} token, "
         f"{stats.pings} ping)."
     )
-    table = Table(box=box.SIMPLE_HEAVY, show_lines=False, expand=False)
-    for column in ("Object", "Container", "Image", "Outcome", "Credential", "Detail"):
-        table.add_column(column, overflow="fold", ratio=2 if column == "Detail" else None)
     for verdict in result.verdicts:
         use = verdict.judgement.use
         kind = verdict.outcome.kind
-        detail = Text(_detail(verdict))
-        table.add_row(
-            str(verdict.judgement.pod.template.owner),
-            use.name,
-            use.image,
-            Text(kind.value, style=_STYLES.get(kind, "bold red")),
-            _credential(verdict),
-            detail,
-        )
-    console.print(table)
-    failing: dict[OutcomeKind, int] = {}
-    for verdict in result.failing:
-        failing[verdict.outcome.kind] = failing.get(verdict.outcome.kind, 0) + 1
-    for kind, count in failing.items():
+        console.print()
         console.print(
-            Text.assemble((f"{kind.value}", _STYLES.get(kind, "bold red")), f" ({count}): {kind.cause}.")
+            Text.assemble(
+                f"{verdict.judgement.pod.template.owner}  {use.name}  {use.image}  ",
+                (kind.value, _STYLES.get(kind, "bold red")),
+            )
         )
-        console.print(f"    Fix: {kind.fix}.", style="dim", soft_wrap=True)
+        detail = _detail(verdict)
+        credential = _credential(verdict).replace("\n", "; ")
+        if credential:
+            say(f"credential: {credential}", indent="  ")
+        if detail:
+            say(detail, indent="  ")
+    console.print()
+    for title, cause, fix, verdicts in failure_groups(result):
+        say(f"{title} ({len(verdicts)}): {cause}.", "bold red")
+        if title == NO_CREDENTIAL:
+            for verdict in verdicts:
+                j = verdict.judgement
+                say(
+                    f"{j.pod.template.owner} container '{j.use.name}' ({j.use.image}): "
+                    f"{j.cause or 'no credential matches this image'}",
+                    indent="  ",
+                )
+        say(f"Fix: {fix}.", "dim", indent="  ")
+
+
+NO_CREDENTIAL = "no credential was sent"
+_NO_CREDENTIAL_CAUSE = (
+    "no pull secret of the pod (nor a node credential) holds a usable key for the image's registry, so the "
+    "kubelet pulls anonymously and the registry refuses (missing secret, wrong type, port or host mismatch, "
+    "no key)"
+)
+_NO_CREDENTIAL_FIX = (
+    "give the pod a credential for the registry: create the missing secret, repair the one of the wrong "
+    "type, or add a key for the registry, and attach it to the pod or its ServiceAccount; "
+    "`pullguard scan --show-fixes` prints the commands"
+)
+_REFUSED = {
+    OutcomeKind.UNAUTHORIZED: (
+        "the credential was refused",
+        "the registry refused the credential that was sent (wrong username or password, revoked token)",
+    ),
+}
+
+
+def credential_sent(verdict: ImageVerdict) -> bool:
+    """Did the kubelet's pull carry a credential? (Not when no key matched: then it is anonymous.)"""
+    return any(a.login != ANONYMOUS.source for a in verdict.attempts)
+
+
+def failure_groups(result: VerifyResult) -> list[tuple[str, str, str, list[ImageVerdict]]]:
+    """Failing images by what happened: no credential sent, apart from each way a sent one failed."""
+    groups: dict[str, tuple[str, str, str, list[ImageVerdict]]] = {}
+    for verdict in result.failing:
+        kind = verdict.outcome.kind
+        if kind in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DENIED) and not credential_sent(verdict):
+            key, title, cause, fix = NO_CREDENTIAL, NO_CREDENTIAL, _NO_CREDENTIAL_CAUSE, _NO_CREDENTIAL_FIX
+        else:
+            refused = _REFUSED.get(kind)
+            key = kind.value
+            title = f"{kind.value}: {refused[0]}" if refused else kind.value
+            cause = refused[1] if refused else kind.cause
+            fix = kind.fix
+        groups.setdefault(key, (title, cause, fix, []))[3].append(verdict)
+    return list(groups.values())
 
 
 def _credential(verdict: ImageVerdict) -> str:
@@ -92,7 +136,7 @@ def _detail(verdict: ImageVerdict) -> str:
     outcome = verdict.outcome
     text = outcome.detail
     if outcome.digest:
-        text = outcome.digest[:19] + "…"  # the full digest is in --format json
+        text = outcome.digest
     if verdict.note and verdict.attempts and verdict.credential != "anonymous" and outcome.kind.fails:
         text += f"; {verdict.note}"
     return text
@@ -126,6 +170,8 @@ def _row(verdict: ImageVerdict) -> dict[str, Any]:
             else None
         ),
         "credential": verdict.credential,
+        # false when no key matched and the pull was anonymous: the fix is a credential, not a new password
+        "credentialSent": credential_sent(verdict),
         "attempts": [
             {"credential": a.login, "outcome": a.outcome.kind.value, "detail": a.outcome.detail}
             for a in verdict.attempts

@@ -501,11 +501,14 @@ class DocumentReader:
             number += 1
             self._stats.documents += 1
             where = Location(path, number, line)
-            manifests.extend(self._manifests_from_value(value, where))
+            lines = _json_item_lines(text, position, end) if _is_list(value) else None
+            manifests.extend(self._manifests_from_value(value, where, lines))
             position = _JSON_WS.match(text, end).end()  # type: ignore[union-attr]
         return manifests
 
-    def _manifests_from_value(self, value: Any, where: Location) -> Iterator[Manifest]:
+    def _manifests_from_value(
+        self, value: Any, where: Location, item_lines: list[int] | None = None
+    ) -> Iterator[Manifest]:
         if value is None:
             self._stats.skipped[SkipReason.EMPTY] += 1
             return
@@ -523,8 +526,11 @@ class DocumentReader:
             return
         if isinstance(kind, str) and kind.endswith("List") and (items is None or isinstance(items, list)):
             self._stats.lists += 1
+            if item_lines is not None and len(item_lines) != len(items or ()):
+                item_lines = None  # an item that is not an object: keep the document's line
             for index, item in enumerate(items or ()):
-                item_where = Location(where.path, where.document, where.line, index)
+                line = item_lines[index] if item_lines is not None else where.line
+                item_where = Location(where.path, where.document, line, index)
                 if not isinstance(item, dict):
                     self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
                     continue
@@ -708,3 +714,37 @@ def _describe_value(node: Node, offset: int, *, secret: bool) -> str:
     if isinstance(node, MappingNode):
         return f": the mapping at line {node.start_mark.line + offset}"
     return f": the list at line {node.start_mark.line + offset}"
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]\n]')
+
+
+def _is_list(value: Any) -> bool:
+    kind = value.get("kind") if isinstance(value, dict) else None
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(value.get("items"), list)
+
+
+def _json_item_lines(text: str, start: int, end: int) -> list[int]:
+    """The 1-based line of each object in the top-level "items" array of the JSON value text[start:end]
+    (`kubectl get -o json` lists), so findings point at their item and not at line 1."""
+    line = text.count("\n", 0, start) + 1
+    depth, last_key, in_items = 0, "", False
+    lines: list[int] = []
+    for token in _JSON_TOKENS.finditer(text, start, end):
+        char = token[0][0]
+        if char == "\n":
+            line += 1
+        elif char == '"':
+            if depth == 1:
+                last_key = token[0]
+        elif char in "{[":
+            if in_items and depth == 2 and char == "{":
+                lines.append(line)
+            depth += 1
+            if char == "[" and depth == 2 and last_key == '"items"':
+                in_items = True
+        else:
+            depth -= 1
+            if depth == 1:
+                in_items = False
+    return lines

@@ -1,0 +1,1 @@
+"""Remediation: one coherent fix plan per namespace (plan.py) and its renderings."""

@@ -1,0 +1,110 @@
+"""The fix plan as people and tools read it: pastable text, a JSON section, SARIF `fixes`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pullguard.checks import Finding
+from pullguard.remediation.plan import Plan, Step
+
+if TYPE_CHECKING:
+    from pullguard.result import ScanResult
+
+# (text, kind): "comment" lines are wrapped behind "# ", "command" lines are printed as they are
+Line = tuple[str, str]
+
+
+def text_lines(result: ScanResult) -> list[Line]:
+    """The whole fix section: the plan (it pastes into a shell as is), then every other finding's fix."""
+    plan = result.plan
+    lines: list[Line] = []
+    if not plan.empty:
+        steps = sum(len(n.steps) for n in plan.namespaces)
+        lines.append(
+            (
+                f"Fix plan: {steps} step{'s' if steps != 1 else ''} in {len(plan.namespaces)} "
+                f"namespace{'s' if len(plan.namespaces) != 1 else ''}, for the findings that break pulls. "
+                "It pastes into a shell as it is; fill in the <placeholders> first.",
+                "heading",
+            )
+        )
+        for namespace in plan.namespaces:
+            lines.append(("", "command"))
+            lines.append((f"namespace {namespace.namespace}", "comment"))
+            for index, step in enumerate(namespace.steps, 1):
+                lines.append(
+                    (
+                        f"{index}. {step.title}. Fixes {', '.join(step.fixes) or 'no finding directly'}.",
+                        "comment",
+                    )
+                )
+                lines += [(command, "command") for command in step.commands]
+                if step.manifest_patch:
+                    lines.append(("or, in the manifest:", "comment"))
+                    lines += [(f"#   {row}", "command") for row in step.manifest_patch.splitlines()]
+    others = [f for f in result.findings if not plan.steps_for(f)]
+    if others:
+        if lines:
+            lines.append(("", "command"))
+        lines.append(("Other fixes, one per finding:", "heading"))
+        for finding in others:
+            lines.append(("", "command"))
+            lines.append(
+                (
+                    f"{finding.check_id} {finding.object} ({finding.location.path}:{finding.location.line})",
+                    "comment",
+                )
+            )
+            lines += [(row, "command") for row in finding.remediation.splitlines()]
+    return lines
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    def ref(target: Any) -> dict[str, Any] | None:
+        return (
+            None
+            if target is None
+            else {"kind": target.kind, "namespace": target.namespace, "name": target.name}
+        )
+
+    return {
+        "action": step.action.value,
+        "title": step.title,
+        "secret": step.secret,
+        "registries": list(step.registries),
+        "target": ref(step.target),
+        "secrets": list(step.secrets),
+        "serves": [ref(s) for s in step.serves],
+        "commands": step.commands,
+        "manifestPatch": step.manifest_patch,
+        "fixes": list(step.fixes),
+    }
+
+
+def as_json(plan: Plan) -> list[dict[str, Any]]:
+    return [{"namespace": n.namespace, "steps": [step_json(s) for s in n.steps]} for n in plan.namespaces]
+
+
+def sarif_fixes(plan: Plan, finding: Finding, uri: str, line: int) -> list[dict[str, Any]]:
+    """SARIF `fixes` for one result: each step, described with its commands.
+
+    A SARIF fix must name an artifact change; these fixes are commands, not edits of the
+    file, so the change is an empty replacement at the finding's line (it changes nothing).
+    """
+    fixes = []
+    for step in plan.steps_for(finding):
+        text = "\n".join([step.title + ".", *step.commands])
+        fixes.append(
+            {
+                "description": {"text": text},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": uri},
+                        "replacements": [
+                            {"deletedRegion": {"startLine": max(line, 1), "startColumn": 1, "endColumn": 1}}
+                        ],
+                    }
+                ],
+            }
+        )
+    return fixes
