@@ -118,3 +118,15 @@ def test_plurals() -> None:
     assert re.search(r"^2 findings \(", out, re.M), out
     for wrong in ("1 files", "1 findings", "1 images", "1 pod templates", "1 objects"):
         assert wrong not in out
+
+
+def test_plurals_in_html_and_markdown() -> None:
+    from pullguard.report import html, markdown
+    from pullguard.scan import ScanOptions, scan_paths
+
+    result = scan_paths([str(ROOT / "tests/fixtures/pg001/fail/no_secrets.yaml")], ScanOptions())
+    page = html.render(result)
+    assert "<b>1</b><span>file</span>" in page and "1 file, 2 documents, 2 objects, 1 image (" in page
+    assert "<b>1</b><span>files</span>" not in page
+    comment = markdown.render(result)
+    assert "1 file, 2 objects, 1 pod template, 1 image (" in comment

@@ -27,10 +27,16 @@ class ExportedPods:
 
     def add(self, manifest: Manifest) -> None:
         body = manifest.body
-        if manifest.kind == "Pod" and body is not None and _controller(body.get("metadata") or {}) is not None:
+        if (
+            manifest.kind == "Pod"
+            and body is not None
+            and _controller(body.get("metadata") or {}) is not None
+        ):
             live = self.by_file.get(manifest.location.path)
             if live is None:
-                live = self.by_file[manifest.location.path] = LiveInventoryBuilder(self.builder.default_namespace)
+                live = self.by_file[manifest.location.path] = LiveInventoryBuilder(
+                    self.builder.default_namespace
+                )
                 live.base = self.builder  # one inventory: replicas land where every other object does
             live.add(manifest)
         else:

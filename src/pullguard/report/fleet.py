@@ -14,18 +14,17 @@ import io
 import json
 from typing import Any, TextIO
 
-from rich.console import Console
 from rich.text import Text
 
 from pullguard.report import json_report, sarif, text
+from pullguard.report.console import make_console, plural
 from pullguard.result import ClusterScan, FleetResult
 
 
 def render_text(
     fleet: FleetResult, out: TextIO, *, color: bool | None = None, show_fixes: bool = False, show_images: bool = False
 ) -> None:
-    console = Console(file=out, force_terminal=color, no_color=color is False, width=160 if not out.isatty() else None,
-                      highlight=False, soft_wrap=False)
+    console = make_console(out, color)  # NO_COLOR, --color; never wraps nor pads (text.render wraps)
     several = len(fleet.clusters) > 1
     if several:
         console.print(Text(fleet.headline, style="bold"))
@@ -45,7 +44,7 @@ def render_text(
         console.print()
     if several:
         console.print(Text(f"Across clusters ({'keyed' if fleet.fingerprints_keyed else 'per-run'} fingerprints): "
-                           f"{len(fleet.reuse)} findings", style="bold"))
+                           f"{plural(len(fleet.reuse), 'finding')}", style="bold"))
         for finding in fleet.reuse:
             console.print(Text.assemble((f"{finding.severity.value:8}", "yellow"),
                                         f" {finding.check_id} {finding.cluster}: {finding.object}"))
@@ -131,7 +130,7 @@ def render_sarif(fleet: FleetResult, out: TextIO) -> None:
             runs.append(run)
     if fleet.reuse or fleet.reuse_suppressed:  # cross-cluster PG007: a run of its own, as in JSON
         log = json.loads(
-            sarif.render_findings(fleet.reuse, fleet.reuse_suppressed, f"Across clusters: {len(fleet.reuse)} findings")
+            sarif.render_findings(fleet.reuse, fleet.reuse_suppressed, f"Across clusters: {plural(len(fleet.reuse), 'finding')}")
         )
         run = log["runs"][0]
         run.setdefault("automationDetails", {})["id"] = "pullguard/fleet"
