@@ -117,16 +117,19 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
         f'<div class="bar" title="{share:.0f}% covered"><i style="width:{share:.1f}%"></i></div>',
         '<ul class="figures" id="figures">',
     ]
+    def figure(number: int, word: str) -> tuple[int, str]:
+        return number, count(number, word).split(" ", 1)[1]  # the word in singular or plural
+
     figures: list[tuple[Any, str]] = [
-        (len(result.findings), "findings"),
-        *((n, f"{s} findings") for s, n in summary.findings.items()),
-        (summary.private_images, "private images"),
-        (summary.public_images, "public images"),
+        figure(len(result.findings), "finding"),
+        *(figure(n, f"{s} finding") for s, n in summary.findings.items()),
+        figure(summary.private_images, "private image"),
+        figure(summary.public_images, "public image"),
         (summary.unknown_images, "unknown registry"),
-        (summary.pod_templates, "pod templates"),
-        (sum(1 for s in result.inventory.secrets.values() if s.is_pull_secret_type), "pull secrets"),
-        (summary.files, "files"),
-        (summary.input_errors, "input errors"),
+        figure(summary.pod_templates, "pod template"),
+        figure(sum(1 for s in result.inventory.secrets.values() if s.is_pull_secret_type), "pull secret"),
+        figure(summary.files, "file"),
+        figure(summary.input_errors, "input error"),
     ]
     parts += [f"<li><b>{escape(str(n))}</b><span>{escape(label)}</span></li>" for n, label in figures]
     parts.append("</ul>")
