@@ -20,7 +20,6 @@ import click
 
 from pullguard import __version__
 from pullguard.errors import PullguardError
-from pullguard.report.console import COLOR_MODES, color_flag
 from pullguard.report.formats import (
     Format,
     Report,
@@ -99,7 +98,7 @@ def _color_options(command: Callable[..., None]) -> Callable[..., None]:
     return click.option(
         "--color",
         "color_mode",
-        type=click.Choice(COLOR_MODES),
+        type=click.Choice(("auto", "always", "never")),  # report/console.py COLOR_MODES
         default=None,
         is_flag=False,
         flag_value="always",
@@ -108,6 +107,8 @@ def _color_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _color(mode: str | None, no_color: bool) -> bool | None:
+    from pullguard.report.console import color_flag  # not at start-up (`pullguard --version`)
+
     return False if no_color else color_flag(mode)
 
 
