@@ -338,7 +338,7 @@ def scan(
             from pullguard.auditlog.command import audit_fleet
 
             _guarded(lambda: audit_fleet(fleet, audit_logs, options))
-        _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
+        _write(output, lambda out: render_clusters(fleet, fmt, out, text_options), styled=fmt is Format.TEXT)
         sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors))
     _guarded(lambda: check_supported(Report.SCAN, fmt))
     from pullguard.scan import scan_paths
@@ -356,7 +356,7 @@ def scan(
         from pullguard.auditlog.command import with_audit_logs
 
         result = _guarded(lambda: with_audit_logs(result, audit_logs, options))
-    _write(output, lambda out: render_scan(result, fmt, out, text_options))
+    _write(output, lambda out: render_scan(result, fmt, out, text_options), styled=fmt is Format.TEXT)
     sys.exit(exit_code(result, fail_on, allow_input_errors))
 
 
@@ -686,7 +686,7 @@ def verify(
         with _progress() as progress:
             scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
     result = _guarded(lambda: verify_images(scanned, options))
-    _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)))
+    _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)), styled=fmt is Format.TEXT)
     if scanned.summary.input_errors and not allow_input_errors:
         sys.exit(EXIT_ERROR)
     if result.failing:
@@ -769,7 +769,9 @@ def doctor(
             for d in diagnoses
         ], indent=2))
     else:
-        click.echo(render_text(diagnoses), nl=False)
+        from pullguard.text_safety import neutralise
+
+        click.echo(neutralise(render_text(diagnoses)), nl=False)
     sys.exit(max(d.exit_code for d in diagnoses))
 
 
@@ -819,13 +821,18 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
         yield advance
 
 
-def _write(output: str, write: Callable[[TextIO], None]) -> None:
+def _write(output: str, write: Callable[[TextIO], None], styled: bool = True) -> None:
+    """Render the whole report first (a failure never leaves an empty -o file), then write it."""
+    from pullguard.report.sink import render_safely
+
+    terminal = output == "-" and sys.stdout.isatty()
+    text = _guarded(lambda: render_safely(write, terminal=terminal, styled=styled))
     if output == "-":
-        write(sys.stdout)
+        sys.stdout.write(text)
+        sys.stdout.flush()
         return
     try:
-        with Path(output).open("w", encoding="utf-8") as handle:
-            write(handle)
+        Path(output).write_text(text, encoding="utf-8")
     except OSError as error:
         _fail(f"cannot write {output}: {error.strerror or error}")
 
@@ -847,7 +854,9 @@ def _guarded(work: Callable[[], T]) -> T:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"pullguard: {message}", err=True)
+    from pullguard.text_safety import one_line
+
+    click.echo(f"pullguard: {one_line(message)}", err=True)
     sys.exit(EXIT_ERROR)
 
 

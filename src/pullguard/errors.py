@@ -15,6 +15,18 @@ class InputError(PullguardError):
     """A file, document or field that cannot be read as it should be."""
 
 
+class DocumentValueError(InputError):
+    """A value in a document that cannot be built (an unknown YAML tag, an impossible date, a
+    merge key onto a scalar). `line` is where; `field` the key it belongs to, once known.
+    The message never quotes the value."""
+
+    def __init__(self, line: int, reason: str, field: str | None = None) -> None:
+        super().__init__(f"{f'field {field!r}, ' if field else ''}line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+        self.field = field
+
+
 class InvalidImageReference(InputError):
     """An image string that is not a valid distribution reference."""
 

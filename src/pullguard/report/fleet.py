@@ -14,17 +14,18 @@ import io
 import json
 from typing import Any, TextIO
 
-from rich.console import Console
 from rich.text import Text
 
 from pullguard.report import json_report, sarif, text
+from pullguard.report.console import SafeConsole
 from pullguard.result import ClusterScan, FleetResult
+from pullguard.text_safety import neutralise
 
 
 def render_text(
     fleet: FleetResult, out: TextIO, *, color: bool | None = None, show_fixes: bool = False, show_images: bool = False
 ) -> None:
-    console = Console(file=out, force_terminal=color, no_color=color is False, width=160 if not out.isatty() else None,
+    console = SafeConsole(file=out, force_terminal=color, no_color=color is False, width=160 if not out.isatty() else None,
                       highlight=False, soft_wrap=False)
     several = len(fleet.clusters) > 1
     if several:
@@ -33,7 +34,7 @@ def render_text(
             console.print("  " + cluster.headline, style="red" if cluster.result is None else None)
         console.print()
     for cluster in fleet.clusters:
-        console.print(Text(_heading(cluster), style="bold reverse" if several else "bold"))
+        console.print(Text(neutralise(_heading(cluster)), style="bold reverse" if several else "bold"))
         if cluster.result is None:
             console.print(f"not scanned: {cluster.error}", style="red")
         else:

@@ -12,10 +12,12 @@ from rich.text import Text
 from pullguard.checks import Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
+from pullguard.report.console import SafeConsole
 from pullguard.report.problems import files_shown, grouped
 from pullguard.report.words import count as _count
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
+from pullguard.text_safety import neutralise
 
 _STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -37,7 +39,7 @@ def render(
     show_fixes: bool = False,
     show_images: bool = False,
 ) -> None:
-    console = Console(
+    console = SafeConsole(
         file=out,
         force_terminal=color,
         no_color=color is False,
@@ -148,12 +150,14 @@ def _problems(console: Console, problems: list[InputProblem]) -> None:
     for group in grouped(problems):
         style = "red" if group.level is Level.ERROR else "yellow"
         if len(group.members) == 1:
-            console.print(Text(str(group.members[0]), style=style))
+            console.print(Text(neutralise(str(group.members[0])), style=style))
             continue
         console.print(
             Text(
-                f"{len(group.members)} x {group.level.value}: {group.message} "
-                f"({_count(len(group.files), 'file')}: {files_shown(group, _GROUP_FILES)})",
+                neutralise(
+                    f"{len(group.members)} x {group.level.value}: {group.message} "
+                    f"({_count(len(group.files), 'file')}: {files_shown(group, _GROUP_FILES)})"
+                ),
                 style=style,
             )
         )
@@ -168,7 +172,7 @@ def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
             console.print(
                 Text.assemble(
                     (f"{f.severity.value.upper():8}", _STYLES[f.severity]),
-                    f" {f.check_id} {f.object}  {f.location.path}:{f.location.line}",
+                    neutralise(f" {f.check_id} {f.object}  {f.location.path}:{f.location.line}"),
                 )
             )
             console.print(f"    {f.message}", soft_wrap=True)
@@ -184,9 +188,9 @@ def _findings(console: Console, result: ScanResult, show_fixes: bool) -> None:
     table.add_column("Where", overflow="fold")
     table.add_column("Finding", ratio=1)
     for f in result.findings:
-        detail = Text(f.message)
+        detail = Text(neutralise(f.message))
         if show_fixes:
-            detail.append("\nFix: " + f.remediation, style="dim")
+            detail.append(neutralise("\nFix: " + f.remediation), style="dim")
         table.add_row(
             Text(f.severity.value, style=_STYLES[f.severity]),
             f.check_id,

@@ -9,15 +9,16 @@ import json
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from pullguard import __version__
 from pullguard.registry.outcome import OutcomeKind
 from pullguard.registry.verify import ImageVerdict, VerifyResult
+from pullguard.report.console import SafeConsole
 from pullguard.report.json_report import location, object_ref
 from pullguard.report.sarif import _physical, sarif_log
+from pullguard.text_safety import neutralise
 
 SCHEMA_VERSION = "1"
 _STYLES = {
@@ -36,7 +37,7 @@ def headline(result: VerifyResult) -> str:
 
 
 def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None) -> None:
-    console = Console(
+    console = SafeConsole(
         file=out,
         force_terminal=color,
         no_color=color is False,
@@ -58,7 +59,7 @@ def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None)
     for verdict in result.verdicts:
         use = verdict.judgement.use
         kind = verdict.outcome.kind
-        detail = Text(_detail(verdict))
+        detail = Text(neutralise(_detail(verdict)))
         table.add_row(
             str(verdict.judgement.pod.template.owner),
             use.name,

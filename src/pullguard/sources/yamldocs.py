@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pullguard.errors import DocumentValueError
 from pullguard.semantics.templates import TEMPLATE_MARKER, has_template_marker
 from pullguard.sources import fastyaml
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats, SkipReason
@@ -72,17 +73,30 @@ class LineMap(Mapping[Any, Any]):
         if self._index is None:
             pairs = self._node.value
             if any(key.tag == _MERGE_TAG for key, _ in pairs):
-                _SCALARS.flatten_mapping(self._node)  # YAML merge keys (`<<`)
+                try:
+                    _SCALARS.flatten_mapping(self._node)  # YAML merge keys (`<<`)
+                except yaml.YAMLError:
+                    raise DocumentValueError(
+                        self.line, "a merge key '<<' must merge a mapping or a list of mappings", "<<"
+                    ) from None
                 pairs = self._node.value
             self._index = {key.value: value for key, value in pairs if isinstance(key, ScalarNode)}
         return self._index
 
     def __getitem__(self, key: Any) -> Any:
-        return build_node(self._fields()[key], self._offset, self._memo)
+        return self._build(key, self._fields()[key])
 
     def get(self, key: Any, default: Any = None) -> Any:
         node = self._fields().get(key)
-        return default if node is None else build_node(node, self._offset, self._memo)
+        return default if node is None else self._build(key, node)
+
+    def _build(self, key: str, node: Node) -> Any:
+        try:
+            return build_node(node, self._offset, self._memo)
+        except DocumentValueError as error:
+            if error.field is None:  # name the innermost key
+                raise DocumentValueError(error.line, error.reason, key) from None
+            raise
 
     def __contains__(self, key: object) -> bool:
         return key in self._fields()
@@ -114,7 +128,7 @@ def build_node(node: Node, offset: int, memo: dict[int, Any] | None = None) -> A
     if isinstance(node, ScalarNode):
         if node.tag == _STR_TAG:
             return node.value
-        return _SCALARS.yaml_constructors.get(node.tag, SafeConstructorUndefined)(_SCALARS, node)
+        return _build_scalar(node, offset)
     memo = {} if memo is None else memo
     built = memo.get(id(node))
     if built is not None:
@@ -128,8 +142,24 @@ def build_node(node: Node, offset: int, memo: dict[int, Any] | None = None) -> A
     return items
 
 
-def SafeConstructorUndefined(constructor: Any, node: Node) -> Any:
-    raise yaml.constructor.ConstructorError(None, None, f"unknown tag {node.tag!r}", node.start_mark)
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _build_scalar(node: ScalarNode, offset: int) -> Any:
+    """A scalar with PyYAML's safe constructors. One that cannot be built raises DocumentValueError
+    (never quoting the value), except a plain timestamp-shaped text that is no real date
+    (`2024-02-30`): it stays a string, as in Go YAML, which kubectl uses (yaml.v2 resolve:
+    a plain scalar is a timestamp only when it parses as one)."""
+    line = node.start_mark.line + offset
+    constructor = _SCALARS.yaml_constructors.get(node.tag)
+    if constructor is None:
+        raise DocumentValueError(line, f"unknown YAML tag {node.tag!r}: pullguard builds no such value")
+    try:
+        return constructor(_SCALARS, node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        if node.tag == _TIMESTAMP_TAG and not node.style:  # plain: None (PyYAML) or "" (libyaml)
+            return node.value
+        raise DocumentValueError(line, f"the value cannot be read as {node.tag!r}") from None
 
 
 def line_of(mapping: object, default: int) -> int:
@@ -488,6 +518,16 @@ class DocumentReader:
             line = text.count("\n", 0, position) + 1
             try:
                 value, end = decoder.raw_decode(text, position)
+            except RecursionError:
+                # Python's JSON reader recurses per level (kubectl's stops at 10,000 levels); where the
+                # value ends is unknown, so the rest of the stream is not read either.
+                self._stats.documents += 1
+                self._unreadable(
+                    Location(path, number + 1, line),
+                    "too-deep",
+                    "JSON nested too deeply to read (hundreds of levels; Kubernetes objects have a few dozen)",
+                )
+                return manifests
             except json.JSONDecodeError as error:
                 if number == 0 and not path.endswith(".json"):
                     return None
