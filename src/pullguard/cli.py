@@ -269,6 +269,22 @@ def main() -> None:
     type=click.Path(allow_dash=True),
     help="Also judge who read the pull secrets in this API server audit log (PG040; see `pullguard audit-log`).",
 )
+@click.option(
+    "--request-timeout",
+    default="60s",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda _c, _p, v: _duration(v, "--request-timeout"),
+    help="With --cluster: time for one API request, answer included, as kubectl's (30s, 2m; 0: none).",
+)
+@click.option(
+    "--deadline",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda _c, _p, v: _duration(v, "--deadline"),
+    help="With --cluster: time for the whole scan; what was read by then is reported (PARTIAL).",
+)
 @click.option("--color/--no-color", default=None, help="Force or disable colors (default: when a terminal).")
 def scan(
     paths: tuple[str, ...],
@@ -297,6 +313,8 @@ def scan(
     probe_ca_file: str | None,
     probe_connect_to: tuple[tuple[str, int | None, str, int], ...],
     audit_logs: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
     color: bool | None,
 ) -> None:
     fmt = _guarded(lambda: choose_format(output_format, output))
@@ -332,7 +350,8 @@ def scan(
         if audit_logs and len(contexts) > 1:
             raise click.UsageError("--audit-log is one cluster's log: give one --context")
         fleet = _scan_clusters(
-            paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt
+            paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt,
+            request_timeout=request_timeout, deadline=deadline,
         )
         if audit_logs:
             from pullguard.auditlog.command import audit_fleet
@@ -404,6 +423,9 @@ def _scan_clusters(
     no_secret_data: bool,
     options: ScanOptions,
     fmt: Format,
+    *,
+    request_timeout: float = 60.0,
+    deadline: float = 1800.0,
 ) -> FleetResult:
     """Live clusters (one, or a fleet), or PATHs judged against each context's cluster."""
     from pullguard.fleet import scan_live
@@ -415,6 +437,8 @@ def _scan_clusters(
         namespaces=(namespace,) if namespace_given is click.core.ParameterSource.COMMANDLINE and not paths else (),
         all_namespaces=all_namespaces or bool(paths),  # files may name any namespace
         secret_data=not no_secret_data,
+        request_timeout=request_timeout,
+        deadline=deadline or float("inf"),
     )
     if all_namespaces and namespace_given is click.core.ParameterSource.COMMANDLINE and not paths:
         raise click.UsageError("-n/--namespace and -A/--all-namespaces go apart")
@@ -425,6 +449,15 @@ def _scan_clusters(
             contexts or (None,), kubeconfig, cluster_options, options, single=len(contexts) <= 1, files=files
         )
     )
+
+
+def _duration(value: str, flag: str) -> float:
+    from pullguard.sources.bounded import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=flag) from None
 
 
 def fleet_exit_code(fleet: FleetResult, fail_on: str, allow_input_errors: bool) -> int:

@@ -231,7 +231,10 @@ def _node_arch(source: ClusterSource, node: Any) -> str | None:
         document = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
     except ClusterError:
         return None
-    return ((document.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch")
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    arch = labels.get("kubernetes.io/arch") if isinstance(labels, dict) else None
+    return arch if isinstance(arch, str) else None
 
 
 def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple[str, str]]:
