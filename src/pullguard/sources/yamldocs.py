@@ -18,6 +18,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -27,6 +28,7 @@ from pullguard.errors import DocumentValueError
 from pullguard.semantics.templates import TEMPLATE_MARKER, has_template_marker
 from pullguard.sources import fastyaml
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats, SkipReason
+from pullguard.sources.yamlstream import ListStream, looks_like_big_list
 
 ShouldBuild = Callable[[str, str], bool]
 """(apiVersion, kind) -> whether the inventory needs the object's body."""
@@ -37,6 +39,8 @@ _NON_BLANK = re.compile(r"\S")
 _TEMPLATE_MARKER = TEMPLATE_MARKER
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _SECRETISH_KINDS = frozenset({"Secret", "SealedSecret", "ExternalSecret", "ClusterExternalSecret"})
+_LIST_KIND = re.compile(r"""^kind:[ \t]*["']?([A-Za-z0-9]*List)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
+_TOP_API_VERSION = re.compile(r"""^apiVersion:[ \t]*["']?([^\s"'#]+)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -335,6 +339,11 @@ class DocumentReader:
                 "text after the '---' separator: kubectl accepts only a comment there",
             )
             return
+        if looks_like_big_list(chunk):  # before the fast reader, which would build it whole
+            streamed = self._read_big_list(where, chunk, start_line)
+            if streamed is not None:
+                yield from streamed
+                return
         if self._fast:
             manifest = self._fast_manifest(path, number, start_line, chunk)
             if manifest is not None:
@@ -436,22 +445,81 @@ class DocumentReader:
                 return
             items = items_node.value if isinstance(items_node, SequenceNode) else []
             for index, item in enumerate(items):
-                item_where = Location(
-                    where.path, where.document, item.start_mark.line + loader.line_offset, index
-                )
-                if not isinstance(item, MappingNode):
-                    self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
-                    continue
-                item_fields = _scalar_fields(item)
-                item_kind = item_fields.get("kind") or (kind[:-4] if kind != "List" else None)
-                item_api = item_fields.get("apiVersion") or (api_version if kind != "List" else None)
-                manifest = self._identify(item_api, item_kind, item, loader, item_where, from_list=kind)
+                manifest = self._list_item(loader, where, kind, api_version, index, item)
                 if manifest is not None:
                     yield manifest
             return
         manifest = self._identify(api_version, kind, node, loader, where, from_list=None)
         if manifest is not None:
             yield manifest
+
+    def _list_item(
+        self, loader: _Loader, where: Location, kind: str, api_version: str | None, index: int, item: Node
+    ) -> Manifest | None:
+        item_where = Location(where.path, where.document, item.start_mark.line + loader.line_offset, index)
+        if not isinstance(item, MappingNode):
+            self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
+            return None
+        item_fields = _scalar_fields(item)
+        item_kind = item_fields.get("kind") or (kind[:-4] if kind != "List" else None)
+        item_api = item_fields.get("apiVersion") or (api_version if kind != "List" else None)
+        return self._identify(item_api, item_kind, item, loader, item_where, from_list=kind)
+
+    def _read_big_list(self, where: Location, chunk: str, start_line: int) -> Iterator[Manifest] | None:
+        """A big List document item by item (see yamlstream); None when its top level is not a
+        plain mapping, to be read the ordinary way."""
+        loader = _Loader(chunk)
+        loader.line_offset = start_line
+        loader.duplicates = []
+        try:
+            stream = ListStream.open(loader)
+        except yaml.YAMLError:
+            stream = None
+        if stream is None:
+            loader.dispose()
+            return None
+        return self._stream_list(where, chunk, loader, stream)
+
+    def _stream_list(self, where: Location, chunk: str, loader: _Loader, stream: ListStream) -> Iterator[Manifest]:
+        # The List's own kind and apiVersion: the one column-0 `kind:` line (kubectl writes `items`
+        # before `kind`); checked against the fields actually read once the items are done.
+        kind = _LIST_KIND.search(chunk).group(1)  # type: ignore[union-attr]
+        api_match = _TOP_API_VERSION.findall(chunk)
+        api_version = api_match[0] if len(api_match) == 1 else None
+        self._stats.lists += 1
+        secret_items = kind[:-4] in _SECRETISH_KINDS
+        try:
+            for index, item in enumerate(stream.items()):
+                if isinstance(item, MappingNode):
+                    try:
+                        check_document(item, loader)
+                    except yaml.YAMLError as error:
+                        self._unparseable(replace(where, item=index), chunk, error)
+                        continue
+                    secret_items = secret_items or _scalar_fields_safe(item).get("kind") in _SECRETISH_KINDS
+                manifest = self._list_item(loader, where, kind, api_version, index, item)
+                if manifest is not None:
+                    yield manifest
+                    if isinstance(manifest.body, LineMap):
+                        manifest.body.release()
+            root = stream.root()
+            check_document(root, loader)
+            fields = _scalar_fields(root)
+            if (fields.get("kind"), fields.get("apiVersion")) != (kind, api_version):
+                self._unreadable(
+                    where,
+                    "wrong-type",
+                    "a big List whose top-level kind and apiVersion are not plain `kind:` and `apiVersion:` "
+                    "lines: its items were read as a "
+                    f"{kind}; write them so (as kubectl does)",
+                )
+            self._report_duplicates(loader, where, root, secret=secret_items)
+        except yaml.YAMLError as error:
+            self._unparseable(where, chunk, error)
+        except RecursionError:
+            self._unreadable(where, "too-deep", f"{kind}: an item is nested too deeply to read; the rest is not read")
+        finally:
+            loader.dispose()
 
     def _identify(
         self,
@@ -477,8 +545,10 @@ class DocumentReader:
         located = Location(where.path, where.document, node.start_mark.line + loader.line_offset, where.item)
         return Manifest(api_version, kind, name, namespace, body, located)
 
-    def _report_duplicates(self, loader: _Loader, where: Location, root: MappingNode) -> None:
-        for mapping, key_node in loader.duplicates:
+    def _report_duplicates(
+        self, loader: _Loader, where: Location, root: MappingNode, secret: bool | None = None
+    ) -> None:
+        for mapping, key_node in sorted(loader.duplicates, key=lambda found: found[1].start_mark.line):
             key = key_node.value
             first_line = next(
                 (k.start_mark.line for k, _ in mapping.value if isinstance(k, ScalarNode) and k.value == key),
@@ -489,7 +559,9 @@ class DocumentReader:
             )
             kind = _scalar_fields_safe(mapping).get("kind")
             shown = _describe_value(
-                last_value, loader.line_offset, secret=kind in _SECRETISH_KINDS or _inside_secret(root)
+                last_value,
+                loader.line_offset,
+                secret=kind in _SECRETISH_KINDS or (_inside_secret(root) if secret is None else secret),
             )
             self._problems.append(
                 InputProblem(
@@ -738,12 +810,13 @@ def _inside_secret(root: MappingNode) -> bool:
 
 
 def _describe_value(node: Node, offset: int, *, secret: bool) -> str:
-    """The last value of a duplicate key, for the warning; `offset` makes its line absolute."""
+    """Where the last value of a duplicate key is, for the warning (never the value itself);
+    `offset` makes its line absolute."""
     if secret:
         return " (value not shown: it belongs to a Secret)"
     if isinstance(node, ScalarNode):
-        text = node.value if len(node.value) <= 60 else node.value[:57] + "..."
-        return f": {text!r}"
+        # never quoted: a container env, a ConfigMap or a CRD can hold a registry password too
+        return f" (at line {node.start_mark.line + offset}; value not shown)"
     if isinstance(node, MappingNode):
         return f": the mapping at line {node.start_mark.line + offset}"
     return f": the list at line {node.start_mark.line + offset}"
