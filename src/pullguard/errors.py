@@ -32,7 +32,10 @@ class InvalidImageReference(InputError):
 
     def __init__(self, reference: str, reason: str) -> None:
         # Image references are not secret; keep the text short in messages.
-        shown = reference if len(reference) <= 120 else reference[:117] + "..."
+        from pullguard.text_safety import redact_image
+
+        shown = redact_image(reference)
+        shown = shown if len(shown) <= 120 else shown[:117] + "..."
         super().__init__(f"invalid image reference {shown!r}: {reason}")
         self.reference = reference
         self.reason = reason

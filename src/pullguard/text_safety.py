@@ -53,3 +53,23 @@ def neutralise_rendered(text: str) -> str:
 
 def is_safe(text: str) -> bool:
     return _UNSAFE.search(text) is None
+
+
+# `scheme://user:password@host`: userinfo in any URL.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@")
+# An image reference that starts with `user:password@` (or `user@`) before a host and a path.
+# A digest's `@` (`nginx@sha256:…`, `team/app@sha256:…`) is not: no `/` follows it, or one precedes it.
+_IMAGE_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^/\s@]+@(?=[^@\s]*/)", re.IGNORECASE)
+
+
+def redact_userinfo(text: str) -> str:
+    """Text with the userinfo of every `scheme://user:pass@host` URL replaced by `***`."""
+    return _URL_USERINFO.sub(r"\1***@", text) if "@" in text else text
+
+
+def redact_image(image: str) -> str:
+    """An image reference as it may be shown: `https://user:pass@reg.example/app:1` becomes
+    `https://***@reg.example/app:1` (never a valid reference either way; the kubelet refuses it)."""
+    if "@" not in image:
+        return image
+    return _IMAGE_USERINFO.sub(lambda m: f"{m.group(1) or ''}***@", image, count=1)

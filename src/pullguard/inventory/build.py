@@ -66,6 +66,7 @@ from pullguard.sources.model import (
     Manifest,
 )
 from pullguard.sources.yamldocs import image_line_of, line_of
+from pullguard.text_safety import redact_image
 
 _CONTAINER_FIELDS = (
     ("containers", ImageField.CONTAINER),
@@ -306,6 +307,7 @@ class InventoryBuilder:
             raise FieldError(
                 f"{where}.{'reference' if image_field is ImageField.IMAGE_VOLUME else 'image'}", "a string"
             )
+        image = redact_image(image)  # userinfo in a reference is never shown (nor valid)
         if has_template_marker(image):
             return ImageUse(image_field, name, image, None, "un-rendered template expression", True, location)
         try:
@@ -757,7 +759,7 @@ def _embedded_container_images(body: Mapping[str, Any]) -> tuple[str, ...]:
             containers = node.get("containers")
             if isinstance(containers, list):
                 images.extend(
-                    str(c["image"])
+                    redact_image(str(c["image"]))
                     for c in containers
                     if isinstance(c, Mapping) and isinstance(c.get("image"), str)
                 )

@@ -4,7 +4,8 @@ A report is rendered into memory before the output file is opened, so a report
 that cannot be rendered never leaves an empty or half-written `-o` file. The
 rendered text then passes `pullguard.text_safety`: control characters, lone
 surrogates and bidirectional overrides that came from the input become visible
-escapes, so every format can be encoded as UTF-8 and none can drive a terminal.
+escapes, so every format can be encoded as UTF-8 and none can drive a terminal, and
+the userinfo of any `scheme://user:pass@host` URL is replaced by `***`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 from collections.abc import Callable
 from typing import TextIO
 
-from pullguard.text_safety import neutralise, neutralise_rendered
+from pullguard.text_safety import neutralise, neutralise_rendered, redact_userinfo
 
 
 class _Buffer(io.StringIO):
@@ -32,5 +33,5 @@ def render_safely(render: Callable[[TextIO], None], *, terminal: bool, styled: b
     styles are escape sequences (its data were neutralised on the way in, see report.console)."""
     buffer = _Buffer(terminal)
     render(buffer)
-    text = buffer.getvalue()
+    text = redact_userinfo(buffer.getvalue())
     return neutralise_rendered(text) if styled else neutralise(text)
