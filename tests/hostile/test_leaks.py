@@ -97,7 +97,7 @@ def _closed_port() -> int:
 
 
 HOSTILE_EVENT = (
-    "Failed to pull image \"https://robot:" + USERINFO_CANARY + "@reg/x:1\": \x1b[2J\x1b]0;owned\x07"
+    'Failed to pull image "https://robot:' + USERINFO_CANARY + '@reg/x:1": \x1b[2J\x1b]0;owned\x07'
     "\x9b31m all good \u202e"
 )
 
@@ -125,7 +125,9 @@ def test_doctor_neutralises_event_messages(tmp_path: Path, output_format: str) -
     with ApiServerDouble(objects) as api:
         config = tmp_path / "kubeconfig"
         config.write_text(yaml.safe_dump(api.kubeconfig("prod", namespace="shop")))
-        result = pullguard("doctor", "stuck", "--kubeconfig", str(config), "-f", output_format, "--timeout", "3")
+        result = pullguard(
+            "doctor", "stuck", "--kubeconfig", str(config), "-f", output_format, "--timeout", "3"
+        )
     no_internal_error(result)
     output = result.stdout.decode()
     if output_format == "json":  # escaped as JSON (\u001b), so it never reaches a terminal raw

@@ -232,3 +232,50 @@ def test_an_identity_token_follows_a_redirect_within_its_origin(
     )
     result = verify(scan_paths([str(path)], ScanOptions()), options)
     assert result.verdicts[0].outcome.kind is OutcomeKind.OK, result.verdicts[0].outcome.detail
+
+
+def test_registry_headers_never_reach_the_terminal_raw(
+    no_proxy: None, servers: Callable[[Route], HttpServer], tmp_path: Path
+) -> None:
+    """Header values are bytes the registry chooses: C1 controls (0x9b is CSI) and bidi overrides in
+    RateLimit and Content-Type must not reach the terminal, in the text report or in a pipe."""
+    import subprocess
+    import sys
+
+    hostile_value = "100;w=21600\x9b2J\x9b]0;owned\u202e"
+
+    def registry(method: str, path: str, headers: dict[str, str], body: bytes, port: int) -> bytes:
+        if path == "/v2/":
+            return answer("200 OK", {"Content-Type": "text/html\x9b31m"})
+        head = (
+            "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nRetry-After: 0\r\n"
+            f"RateLimit-Limit: {hostile_value}\r\nRateLimit-Remaining: 0\r\n\r\n"
+        )
+        return head.encode("latin-1", "replace") if "\u202e" not in head else head.encode("utf-8")
+
+    hostile = servers(registry)
+    path = m.write(tmp_path / "w.yaml", [], [m.Workload("w", f"{hostile.host}/a:1")])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pullguard",
+            "verify",
+            str(path),
+            "--plain-http",
+            hostile.host,
+            "--timeout",
+            "3",
+            "--deadline",
+            "20",
+            "--color",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout.decode("utf-8")
+    assert "rate-limited" in output, output
+    for raw in ("\x9b", "\u202e", "\u00c2\u009b"):
+        assert raw not in output
+    assert "\\x9b2J" in output or "\\xc2\\x9b2J" in output  # shown, as a visible escape
