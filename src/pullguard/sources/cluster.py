@@ -196,16 +196,7 @@ class KubernetesTransport:
         status, data = run_within(
             seconds, lambda: self._fetch(path, query, accept, until), self._late(path, by_deadline)
         )
-        if status >= 400:
-            raise status_error(self.name, self.server, status, data, path)
-        try:
-            return json.loads(data)
-        except RecursionError:
-            raise ClusterResponseError(f"cluster '{self.name}': the answer for {path} is nested too deeply") from None
-        except ValueError:
-            raise ClusterResponseError(
-                f"cluster '{self.name}': the API server sent a response that is not JSON for {path}"
-            ) from None
+        return decode_answer(self.name, self.server, status, data, path)
 
     def _late(self, path: str, by_deadline: bool) -> Callable[[], ClusterError]:
         def error() -> ClusterError:
@@ -280,6 +271,20 @@ def _reason_of(error: BaseException) -> str:
     return text
 
 
+def decode_answer(cluster: str, server: str, status: int, data: bytes, path: str) -> Any:
+    """An API answer as JSON, or the error it means (see status_error); never anything else."""
+    if status >= 400:
+        raise status_error(cluster, server, status, data, path)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ClusterResponseError(f"cluster '{cluster}': the answer for {path} is nested too deeply") from None
+    except ValueError:
+        raise ClusterResponseError(
+            f"cluster '{cluster}': the API server sent a response that is not JSON for {path}"
+        ) from None
+
+
 def status_error(cluster: str, server: str, status: int, data: bytes, path: str) -> ClusterError:
     """The API server's Status document as one actionable error; never quotes anything but its message."""
     message = ""
@@ -287,7 +292,7 @@ def status_error(cluster: str, server: str, status: int, data: bytes, path: str)
         document = json.loads(data)
         if isinstance(document, Mapping):
             message = str(document.get("message") or "")[:300]
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     if status == 401:
         return ClusterAuthError(
