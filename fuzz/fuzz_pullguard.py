@@ -22,18 +22,17 @@ import atheris
 import httpx
 
 with atheris.instrument_imports():
-    from pullguard.checks import REGISTRY
     from pullguard.errors import PullguardError
     from pullguard.fleet import scan_cluster
     from pullguard.inventory.build import InventoryBuilder
     from pullguard.inventory.kinds import needs_body
-    from pullguard.inventory.resolve import resolve
+    from pullguard.pipeline import analyse
     from pullguard.registry import client as registry_client
     from pullguard.scan import ScanOptions
     from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
     from pullguard.semantics.imageref import parse_image
     from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
-    from pullguard.semantics.registries import RegistryPolicy
+    from pullguard.settings import NodeCredential
     from pullguard.sources.cluster import ClusterOptions, Connection, decode_answer
     from pullguard.sources.model import InputProblem, ReadStats
     from pullguard.sources.yamldocs import DocumentReader, decode_text
@@ -50,9 +49,15 @@ def scan_text(data: bytes) -> None:
     reader = DocumentReader(needs_body, ReadStats(), problems)
     builder = InventoryBuilder()
     inventory = builder.add_all(reader.read_text("fuzz.yaml", text))
-    resolution = resolve(inventory, RegistryPolicy(node_patterns=("*.corp.example",)))
-    for check in REGISTRY.values():
-        list(check.run(resolution))
+    result = analyse(inventory, ScanOptions(node_credentials=(NodeCredential("*.corp.example"),)))
+    _no_internal_error(problems + result.problems)
+
+
+def _no_internal_error(problems: list[InputProblem]) -> None:
+    """A failure pullguard isolated (a check, an object) is still a crash for the fuzzer."""
+    for problem in problems:
+        if problem.code == "internal-error":
+            raise AssertionError(problem.message)
 
 
 def image_reference(data: bytes) -> None:
@@ -96,9 +101,7 @@ def cluster_json(data: bytes) -> None:
     transport = _AnswerEverything(data)
     options = ClusterOptions(all_namespaces=True, page_size=500)
     scan = scan_cluster(Connection("fuzz", transport, "default"), options, ScanOptions())
-    for problem in scan.result.problems if scan.result else ():
-        if problem.code == "internal-error":
-            raise AssertionError(problem.message)
+    _no_internal_error(scan.result.problems if scan.result else [])
 
 
 def registry_headers(data: bytes) -> None:
