@@ -848,13 +848,13 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # `²` is a digit to str.isdigit, not to float
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):  # a year of 25 digits: a registry's text
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
