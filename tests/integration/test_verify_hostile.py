@@ -279,3 +279,32 @@ def test_registry_headers_never_reach_the_terminal_raw(
     for raw in ("\x9b", "\u202e", "\u00c2\u009b"):
         assert raw not in output
     assert "\\x9b2J" in output or "\\xc2\\x9b2J" in output  # shown, as a visible escape
+
+
+def test_basic_credentials_never_follow_a_token_redirect_elsewhere(
+    no_proxy: None, servers: Callable[[Route], HttpServer], tmp_path: Path
+) -> None:
+    """A pull secret's Basic credentials go to the token realm; its redirect to another origin
+    (here another port) gets no Authorization header (httpx drops it; kept as a regression test)."""
+    elsewhere = servers(lambda method, path, headers, body, port: answer("200 OK", body=b'{"token":"t"}'))
+
+    def registry(method: str, path: str, headers: dict[str, str], body: bytes, port: int) -> bytes:
+        if path == "/v2/":
+            return answer(
+                "401 Unauthorized",
+                {"WWW-Authenticate": f'Bearer realm="http://127.0.0.1:{port}/token",service="s"'},
+            )
+        if path.startswith("/token"):
+            return answer("307 Temporary Redirect", {"Location": f"http://{elsewhere.host}/steal"})
+        return answer("401 Unauthorized")
+
+    hostile = servers(registry)
+    secret = m.secret("creds", {hostile.host: ("robot", TOKEN)})
+    path = m.write(tmp_path / "w.yaml", [secret], [m.Workload("w", f"{hostile.host}/a:1", ("creds",))])
+    options = VerifyOptions(
+        client=ClientOptions(request_timeout=3, connect_timeout=3, plain_http=frozenset({hostile.host})),
+        deadline=20,
+    )
+    verify(scan_paths([str(path)], ScanOptions()), options)
+    assert any("authorization" in h for _, p, h, _ in hostile.requests if p.startswith("/token"))
+    assert not [r for r in elsewhere.requests if "authorization" in r[2] or TOKEN.encode() in r[3]]
