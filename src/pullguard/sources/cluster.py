@@ -192,7 +192,9 @@ class KubernetesTransport:
         seconds, by_deadline = self.budget.next_request()
         if seconds <= 0:
             raise ClusterDeadline(f"cluster '{self.name}': {self.budget.spent()}")
-        until = time.monotonic() + seconds
+        # the waiting side gives up at `seconds` (and names the bound); the reading thread,
+        # abandoned then, stops reading a moment later instead of reading on
+        until = time.monotonic() + seconds + 1.0
         status, data = run_within(
             seconds, lambda: self._fetch(path, query, accept, until), self._late(path, by_deadline)
         )
