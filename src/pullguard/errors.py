@@ -21,7 +21,8 @@ class DocumentValueError(InputError):
     The message never quotes the value."""
 
     def __init__(self, line: int, reason: str, field: str | None = None) -> None:
-        super().__init__(f"{f'field {field!r}, ' if field else ''}line {line}: {reason}")
+        where = ", ".join(([f"field {field!r}"] if field else []) + ([f"line {line}"] if line else []))
+        super().__init__(f"{where}: {reason}" if where else reason)
         self.line = line
         self.reason = reason
         self.field = field

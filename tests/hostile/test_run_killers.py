@@ -152,3 +152,17 @@ def test_a_failing_check_costs_its_findings_only(tmp_path: Path, monkeypatch: py
     assert [f.check_id for f in result.findings] == ["PG001"]
     assert [(p.code, p.level.value) for p in result.problems] == [("internal-error", "error")]
     assert "PG999" in result.problems[0].message and result.summary.input_errors == 1
+
+
+def test_a_control_character_the_fast_reader_takes_is_an_input_problem(tmp_path: Path) -> None:
+    """Found by `make fuzz` (scan_text): NUL bytes in a key. The fast reader took the document,
+    libyaml (asked for one value's YAML 1.1 reading) refused it: an internal error until then."""
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: mirror-sync, namespace: ops}\nspec:\n"
+        "  template:\n    spec:\n      imagePullSecrets:\n      - n\x00\x00\x14ame: mirror\n"
+        "      containers:\n      - name: c\n        image: reg.corp.example/ops/sync:1\n"
+    )
+    code, report = _scan_dir(tmp_path, {"a.yaml": UNCOVERED_POD, "b.yaml": deployment})
+    assert "fine" in {f["object"]["name"] for f in report["findings"]}
+    assert [p["code"] for p in report["inputProblems"]] == ["yaml-value"]
+    assert "mirror-sync" in report["inputProblems"][0]["message"] and code == 2

@@ -188,7 +188,7 @@ class InventoryBuilder:
         where = manifest.location
         self.inventory.problems.append(
             InputProblem(
-                Location(where.path, where.document, error.line, where.item),
+                Location(where.path, where.document, error.line or where.line, where.item),
                 Level.ERROR,
                 "yaml-value",
                 f"{manifest.kind} {manifest.name}: {error}; the object is not analysed",

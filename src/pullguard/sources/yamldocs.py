@@ -183,7 +183,11 @@ def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], An
     loader = _Loader(chunk)
     loader.duplicates = []
     try:
-        node: Node | None = loader.get_single_node()
+        try:
+            node: Node | None = loader.get_single_node()
+        except yaml.YAMLError as error:  # text the fast reader took and libyaml refuses
+            problem = getattr(error, "problem", None) or type(error).__name__
+            raise DocumentValueError(0, f"the YAML reader refuses the document ({problem})") from None
         for step in path:
             if isinstance(node, MappingNode):
                 node = _field_node(node, step)
