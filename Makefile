@@ -79,13 +79,19 @@ bench-audit: $(STAMP)
 bench-serve: $(STAMP)
 	$(BIN)/python benchmarks/serve_bench.py $(BENCH_ARGS)
 
+# Every target on its own, FUZZ_RUNS inputs each; any crash fails the run (its input in fuzz/out/).
 FUZZ_RUNS ?= 100000
+FUZZ_TARGETS ?= scan_text image_reference docker_config registry_keys cluster_json registry_headers
 fuzz: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[fuzz]'
-	mkdir -p fuzz/out/corpus
-	$(BIN)/python fuzz/fuzz_pullguard.py -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 -artifact_prefix=fuzz/out/ \
-	  fuzz/out/corpus fuzz/seeds 2>&1 | grep -E "^(Done|stat::number_of_executed_units|==[0-9]+== ERROR|.*Uncaught)" ; \
-	  test $${PIPESTATUS[0]} -eq 0
+	@for target in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/out/corpus-$$target; \
+	  echo "== $$target"; \
+	  FUZZ_TARGET=$$target $(BIN)/python fuzz/fuzz_pullguard.py -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=fuzz/out/$$target- fuzz/out/corpus-$$target fuzz/seeds 2>&1 \
+	    | grep -E "^(Done|stat::number_of_executed_units|==[0-9]+== ERROR|.*Uncaught)" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_check_docs.py

@@ -65,6 +65,13 @@ k8s.io/apiserver `pkg/endpoints/handlers/patch.go`):
   and leaves out now is removed. (The real server tracks ownership down to list items by
   their keys; the reports' `results` list has no list-map keys, so it is atomic there too.)
   Other patch types are 415.
+
+`fault` makes it misbehave for chosen requests, as a broken or hostile API server (or an
+aggregated API server, or a proxy in front of one) can: `internal_error()` is kube-apiserver's
+own 500 Status (k8s.io/apimachinery/pkg/api/errors NewInternalError: code 500, reason
+InternalError); the others are no Kubernetes behaviour at all: valid JSON of the wrong shape,
+a `continue` token that never ends or repeats, a body that never ends, a server that sends one
+byte at a time.
 """
 
 from __future__ import annotations
@@ -136,6 +143,25 @@ class RequestLog:
     user_agent: str = ""  # the real API server logs it in every audit event (userAgent)
 
 
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A raw answer: `body` sent as it is (chunks), `pause` seconds before each chunk; without a
+    Content-Length when `length` is False (the body then ends when the connection closes)."""
+
+    status: int = 200
+    body: Iterable[bytes] = ()
+    pause: float = 0.0
+    length: bool = True
+
+
+def internal_error(message: str = "Internal error occurred: etcdserver: request timed out") -> Fault:
+    return Fault(500, [json.dumps(_status(500, "InternalError", message)).encode()])
+
+
+def json_fault(document: Any) -> Fault:
+    return Fault(200, [json.dumps(document).encode()])
+
+
 @dataclass
 class ApiServerDouble:
     """Start with `with ApiServerDouble(objects) as api:`; `api.url` is its address."""
@@ -156,6 +182,8 @@ class ApiServerDouble:
     # True: open watches end and new ones get 503 ServiceUnavailable (an API server restarting)
     watch_unavailable: bool = False
     crds: set[str] = field(default_factory=set)  # installed CRDs by name, e.g. "policyreports.wgpolicyk8s.io"
+    # a misbehaving raw answer for some requests (see Fault: endless, trickled); None: answer normally
+    fault: Callable[[RequestLog], Fault | None] | None = None
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -655,6 +683,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.api.fault is not None:
+            split = urlsplit(self.path)
+            request = RequestLog(
+                method,
+                unquote(split.path),
+                {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+                self.headers.get("Accept", ""),
+            )
+            fault = self.api.fault(request)
+            if fault is not None:
+                if self.api.log_requests:
+                    self.api.requests.append(request)
+                self._fault(fault)
+                return
         status, document = self.api.answer(method, self.path, self.headers, body)
         if status == -1:  # fault injection: the connection drops without an answer
             self.close_connection = True
@@ -687,6 +729,25 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         self.close_connection = True
+
+    def _fault(self, fault: Fault) -> None:
+        chunks = list(fault.body) if fault.length else fault.body  # an endless body has no length
+        self.send_response(fault.status)
+        self.send_header("Content-Type", "application/json")
+        if isinstance(chunks, list):
+            self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                if fault.pause:
+                    time.sleep(fault.pause)
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:  # the client gave up
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return

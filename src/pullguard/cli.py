@@ -302,6 +302,22 @@ def main() -> None:
     type=click.Path(allow_dash=True),
     help="Also judge who read the pull secrets in this API server audit log (PG040; see `pullguard audit-log`).",
 )
+@click.option(
+    "--request-timeout",
+    default="60s",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda _c, _p, v: _duration(v, "--request-timeout"),
+    help="With --cluster: time for one API request, answer included, as kubectl's (30s, 2m; 0: none).",
+)
+@click.option(
+    "--deadline",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda _c, _p, v: _duration(v, "--deadline"),
+    help="With --cluster: time for the whole scan; what was read by then is reported (PARTIAL).",
+)
 @_color_options
 def scan(
     paths: tuple[str, ...],
@@ -331,6 +347,8 @@ def scan(
     probe_ca_file: str | None,
     probe_connect_to: tuple[tuple[str, int | None, str, int], ...],
     audit_logs: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
     color_mode: str | None,
     no_color: bool,
 ) -> None:
@@ -368,13 +386,14 @@ def scan(
         if audit_logs and len(contexts) > 1:
             raise click.UsageError("--audit-log is one cluster's log: give one --context")
         fleet = _scan_clusters(
-            paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt
+            paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt,
+            request_timeout=request_timeout, deadline=deadline,
         )
         if audit_logs:
             from pullguard.auditlog.command import audit_fleet
 
             _guarded(lambda: audit_fleet(fleet, audit_logs, options))
-        _write(output, lambda out: render_clusters(fleet, fmt, out, text_options))
+        _write(output, lambda out: render_clusters(fleet, fmt, out, text_options), styled=fmt is Format.TEXT)
         sys.exit(fleet_exit_code(fleet, fail_on, allow_input_errors, fail_on_broken_pulls))
     _guarded(lambda: check_supported(Report.SCAN, fmt))
     from pullguard.scan import scan_paths
@@ -392,7 +411,7 @@ def scan(
         from pullguard.auditlog.command import with_audit_logs
 
         result = _guarded(lambda: with_audit_logs(result, audit_logs, options))
-    _write(output, lambda out: render_scan(result, fmt, out, text_options))
+    _write(output, lambda out: render_scan(result, fmt, out, text_options), styled=fmt is Format.TEXT)
     sys.exit(exit_code(result, fail_on, allow_input_errors, fail_on_broken_pulls))
 
 
@@ -440,6 +459,9 @@ def _scan_clusters(
     no_secret_data: bool,
     options: ScanOptions,
     fmt: Format,
+    *,
+    request_timeout: float = 60.0,
+    deadline: float = 1800.0,
 ) -> FleetResult:
     """Live clusters (one, or a fleet), or PATHs judged against each context's cluster."""
     from pullguard.fleet import scan_live
@@ -451,6 +473,8 @@ def _scan_clusters(
         namespaces=(namespace,) if namespace_given is click.core.ParameterSource.COMMANDLINE and not paths else (),
         all_namespaces=all_namespaces or bool(paths),  # files may name any namespace
         secret_data=not no_secret_data,
+        request_timeout=request_timeout,
+        deadline=deadline or float("inf"),
     )
     if all_namespaces and namespace_given is click.core.ParameterSource.COMMANDLINE and not paths:
         raise click.UsageError("-n/--namespace and -A/--all-namespaces go apart")
@@ -461,6 +485,15 @@ def _scan_clusters(
             contexts or (None,), kubeconfig, cluster_options, options, single=len(contexts) <= 1, files=files
         )
     )
+
+
+def _duration(value: str, flag: str) -> float:
+    from pullguard.sources.bounded import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=flag) from None
 
 
 def fleet_exit_code(
@@ -735,7 +768,7 @@ def verify(
             scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
     result = _guarded(lambda: verify_images(scanned, options))
     color = _color(color_mode, no_color)
-    _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)))
+    _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)), styled=fmt is Format.TEXT)
     if scanned.summary.input_errors and not allow_input_errors:
         sys.exit(EXIT_ERROR)
     if result.failing:
@@ -821,7 +854,9 @@ def doctor(
             for d in diagnoses
         ], indent=2))
     else:
-        click.echo(render_text(diagnoses), nl=False)
+        from pullguard.text_safety import neutralise
+
+        click.echo(neutralise(render_text(diagnoses)), nl=False)
     sys.exit(max(d.exit_code for d in diagnoses))
 
 
@@ -871,13 +906,18 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
         yield advance
 
 
-def _write(output: str, write: Callable[[TextIO], None]) -> None:
+def _write(output: str, write: Callable[[TextIO], None], styled: bool = True) -> None:
+    """Render the whole report first (a failure never leaves an empty -o file), then write it."""
+    from pullguard.report.sink import render_safely
+
+    terminal = output == "-" and sys.stdout.isatty()
+    text = _guarded(lambda: render_safely(write, terminal=terminal, styled=styled))
     if output == "-":
-        write(sys.stdout)
+        sys.stdout.write(text)
+        sys.stdout.flush()
         return
     try:
-        with Path(output).open("w", encoding="utf-8") as handle:
-            write(handle)
+        Path(output).write_text(text, encoding="utf-8")
     except OSError as error:
         _fail(f"cannot write {output}: {error.strerror or error}")
 
@@ -899,7 +939,9 @@ def _guarded(work: Callable[[], T]) -> T:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"pullguard: {message}", err=True)
+    from pullguard.text_safety import one_line
+
+    click.echo(f"pullguard: {one_line(message)}", err=True)
     sys.exit(EXIT_ERROR)
 
 

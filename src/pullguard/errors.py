@@ -15,12 +15,28 @@ class InputError(PullguardError):
     """A file, document or field that cannot be read as it should be."""
 
 
+class DocumentValueError(InputError):
+    """A value in a document that cannot be built (an unknown YAML tag, an impossible date, a
+    merge key onto a scalar). `line` is where; `field` the key it belongs to, once known.
+    The message never quotes the value."""
+
+    def __init__(self, line: int, reason: str, field: str | None = None) -> None:
+        where = ", ".join(([f"field {field!r}"] if field else []) + ([f"line {line}"] if line else []))
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.line = line
+        self.reason = reason
+        self.field = field
+
+
 class InvalidImageReference(InputError):
     """An image string that is not a valid distribution reference."""
 
     def __init__(self, reference: str, reason: str) -> None:
         # Image references are not secret; keep the text short in messages.
-        shown = reference if len(reference) <= 120 else reference[:117] + "..."
+        from pullguard.text_safety import redact_image
+
+        shown = redact_image(reference)
+        shown = shown if len(shown) <= 120 else shown[:117] + "..."
         super().__init__(f"invalid image reference {shown!r}: {reason}")
         self.reference = reference
         self.reason = reason

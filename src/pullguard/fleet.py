@@ -78,7 +78,7 @@ def scan_fleet(
 ) -> FleetResult:
     """Scan every context concurrently; a cluster that fails is reported, the others still are.
     With `files` (fresh file sources per cluster), the manifests are judged against each cluster."""
-    make = connector or (lambda kubeconfig, context: connect(kubeconfig, context))
+    make = connector or (lambda kubeconfig, context: connect(kubeconfig, context, budget=cluster_options.budget()))
 
     def one(context: str | None) -> ClusterScan:
         try:
@@ -161,7 +161,8 @@ def scan_live(
     """`scan --cluster` / `--context ...` (with PATHs: judged against the cluster): one cluster
     fails with its error (exit 2); a fleet reports each."""
     if single:
-        cluster = scan_cluster(connect(kubeconfig, contexts[0]), cluster_options, options, files() if files else ())
+        connection = connect(kubeconfig, contexts[0], budget=cluster_options.budget())
+        cluster = scan_cluster(connection, cluster_options, options, files() if files else ())
         _, is_keyed = settings.fingerprint_key(options.fingerprint_key)
         return FleetResult([cluster], fingerprints_keyed=is_keyed)
     return scan_fleet(list(dict.fromkeys(contexts)), kubeconfig, cluster_options, options, files=files)

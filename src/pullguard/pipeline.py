@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Protocol
 
 from pullguard import breakage, completeness
@@ -30,6 +31,7 @@ from pullguard.inventory.facts import compute_facts
 from pullguard.inventory.live import LiveInventoryBuilder, LiveStats, Platform, detect_platform
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.resolve import Coverage, Resolution, resolve
+from pullguard.isolation import RUN, isolated
 from pullguard.remediation import plan as fix_plan
 from pullguard.result import ScanResult, Summary
 from pullguard.semantics.registries import RegistryPolicy, Visibility
@@ -213,8 +215,10 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     resolution.facts = compute_facts(inventory, resolution.settings)
     findings: list[Finding] = []
     for check_id, check in sorted(REGISTRY.items()):
-        if check_id not in options.disabled_checks:
-            findings.extend(check.findings(resolution))
+        if check_id not in options.disabled_checks:  # a check that fails costs its findings only
+            findings.extend(
+                isolated(partial(check.findings, resolution), RUN, f"check {check_id} did not run", inventory.problems)
+            )
     if inventory.context_objects:
         findings = about_the_files(findings, resolution)
     findings = breakage.mark(findings, resolution)  # the second axis: does it break a pull?

@@ -331,7 +331,8 @@ def test_duplicate_key_warning_names_line_key_and_last_value(tmp_path: Path) -> 
     assert all(p.level is Level.WARNING for p in source.problems)
     selector, policy = (p.message for p in source.problems)
     assert "'selector'" in selector and "first at line 11" in selector and "mapping at line 13" in selector
-    assert "'restartPolicy'" in policy and "first at line 17" in policy and "'Always'" in policy
+    assert "'restartPolicy'" in policy and "first at line 17" in policy and "at line 18" in policy
+    assert "Always" not in policy  # values are never quoted: any field may hold a credential
     body = manifests[1].body
     assert body is not None and body["spec"]["selector"] == {"b": 2}  # the last value wins
 
@@ -341,7 +342,7 @@ def test_duplicate_key_in_an_unbuilt_kind_is_reported(tmp_path: Path) -> None:
     [manifest], source = read(write(tmp_path, text))
     assert manifest.body is None
     assert codes(source.problems) == [("duplicate-key", 1, 6, None)]
-    assert "'two'" in source.problems[0].message
+    assert "two" not in source.problems[0].message and "value not shown" in source.problems[0].message
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ from pullguard.sources.cluster import (
     ClusterSource,
 )
 from pullguard.sources.model import InputProblem, Manifest, ReadStats
+from pullguard.text_safety import redact_image, redact_userinfo
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
 _ECR = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -292,13 +293,21 @@ def diagnose(
         event = next((message for (img, message) in events if img == image), None)
         if event is None and events:
             event = events[0][1]
-        item = ContainerDiagnosis(container, image, reason, event)
+        item = ContainerDiagnosis(container, redact_image(image), reason, _redacted_event(event))
         judgement = judgements.get(container)
         if judgement is not None:
             asyncio.run(_live_check(item, judgement, client or ClientOptions()))
         classify(item, judgement, namespace, owner, arch)
         diagnosis.containers.append(item)
     return diagnosis
+
+
+def _redacted_event(message: str | None) -> str | None:
+    """An event message as shown: the userinfo of any URL, or of a quoted image, is `***`."""
+    if message is None:
+        return None
+    message = re.sub(r'image "([^"]*)"', lambda m: f'image "{redact_image(m.group(1))}"', message)
+    return redact_userinfo(message)
 
 
 def _node_arch(source: ClusterSource, node: Any) -> str | None:
@@ -308,7 +317,10 @@ def _node_arch(source: ClusterSource, node: Any) -> str | None:
         document = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
     except ClusterError:
         return None
-    return ((document.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch")
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    arch = labels.get("kubernetes.io/arch") if isinstance(labels, dict) else None
+    return arch if isinstance(arch, str) else None
 
 
 def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from pullguard.errors import DockerConfigError, InvalidImageReference
+from pullguard.errors import DockerConfigError, DocumentValueError, InvalidImageReference
 from pullguard.inventory import podcrds
 from pullguard.inventory.cluster_config import (
     KEY_LENGTHS,
@@ -50,6 +50,7 @@ from pullguard.inventory.rbac import (
     RoleBinding,
     Subject,
 )
+from pullguard.isolation import internal_problem
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.evidence import gives_credential, ignored_members
 from pullguard.semantics.imageref import parse_image
@@ -65,6 +66,7 @@ from pullguard.sources.model import (
     Manifest,
 )
 from pullguard.sources.yamldocs import image_line_of, line_of
+from pullguard.text_safety import redact_image
 
 _CONTAINER_FIELDS = (
     ("containers", ImageField.CONTAINER),
@@ -163,6 +165,14 @@ class InventoryBuilder:
                 self._look_for_pod_specs(manifest, body, namespace)
         except FieldError as error:
             self._field_problem(manifest, error)
+        except DocumentValueError as error:
+            self._value_problem(manifest, error)
+        except RecursionError:
+            self._object_problem(manifest, "too-deep", "nested too deeply to analyse")
+        except Exception as error:  # a bug this object reaches: it is lost, the others are not
+            self.inventory.problems.append(
+                internal_problem(manifest.location, f"{manifest.kind} {manifest.name} is not analysed", error)
+            )
 
     def _guarded(
         self, manifest: Manifest, add: Callable[[Manifest, Mapping[str, Any]], None], body: Mapping[str, Any]
@@ -171,6 +181,24 @@ class InventoryBuilder:
             add(manifest, body)
         except FieldError as error:
             self._field_problem(manifest, error)
+        except DocumentValueError as error:
+            self._value_problem(manifest, error)
+
+    def _value_problem(self, manifest: Manifest, error: DocumentValueError) -> None:
+        where = manifest.location
+        self.inventory.problems.append(
+            InputProblem(
+                Location(where.path, where.document, error.line or where.line, where.item),
+                Level.ERROR,
+                "yaml-value",
+                f"{manifest.kind} {manifest.name}: {error}; the object is not analysed",
+            )
+        )
+
+    def _object_problem(self, manifest: Manifest, code: str, message: str) -> None:
+        self.inventory.problems.append(
+            InputProblem(manifest.location, Level.ERROR, code, f"{manifest.kind} {manifest.name}: {message}")
+        )
 
     def _field_problem(self, manifest: Manifest, error: FieldError) -> None:
         self.inventory.problems.append(
@@ -279,6 +307,7 @@ class InventoryBuilder:
             raise FieldError(
                 f"{where}.{'reference' if image_field is ImageField.IMAGE_VOLUME else 'image'}", "a string"
             )
+        image = redact_image(image)  # userinfo in a reference is never shown (nor valid)
         if has_template_marker(image):
             return ImageUse(image_field, name, image, None, "un-rendered template expression", True, location)
         try:
@@ -730,7 +759,7 @@ def _embedded_container_images(body: Mapping[str, Any]) -> tuple[str, ...]:
             containers = node.get("containers")
             if isinstance(containers, list):
                 images.extend(
-                    str(c["image"])
+                    redact_image(str(c["image"]))
                     for c in containers
                     if isinstance(c, Mapping) and isinstance(c.get("image"), str)
                 )

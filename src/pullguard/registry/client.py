@@ -27,10 +27,12 @@ import asyncio
 import base64
 import email.utils
 import json
+import os
 import re
 import socket
 import ssl
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -49,6 +51,7 @@ __all__ = [
     "RegistryClient",
     "Target",
     "parse_connect_to",
+    "parse_realm",
 ]
 
 MANIFEST_ACCEPT = ", ".join(
@@ -177,6 +180,14 @@ class RegistryClient:
             outcome = await self._check(target, login)
         except _Failure as failure:
             outcome = failure.outcome
+        except Exception as error:  # a bug an answer reaches: this image's verdict, not the run
+            if os.environ.get("PULLGUARD_DEBUG"):
+                traceback.print_exception(error)
+            outcome = Outcome(
+                OutcomeKind.REGISTRY_ERROR,
+                f"internal error ({type(error).__name__}) on this registry's answer; set PULLGUARD_DEBUG=1 "
+                "for the traceback and report it",
+            )
         return _refine_expired(outcome, login)
 
     async def check_login(self, registry: str, login: Login) -> Outcome:
@@ -362,8 +373,8 @@ class RegistryClient:
         return await _single_flight(self._tokens, key, fetch)
 
     async def _fetch_token(self, base: str, realm: str, service: str, login: Login, scope: str) -> Token:
-        url = httpx.URL(realm) if realm else None
-        if url is None or url.scheme not in ("https", "http") or not url.host:
+        url = parse_realm(realm)
+        if url is None:
             raise _Failure(
                 Outcome(OutcomeKind.REGISTRY_ERROR, "the Bearer challenge names no usable token realm")
             )
@@ -537,7 +548,10 @@ class RegistryClient:
         body_limit: int = 0,
     ) -> _Response:
         client = self._client(insecure)
-        host = httpx.URL(url).netloc.decode("ascii", "replace")
+        try:
+            host = httpx.URL(url).netloc.decode("ascii", "replace")
+        except (httpx.InvalidURL, UnicodeError):
+            raise _Failure(Outcome(OutcomeKind.REGISTRY_ERROR, "the registry named an invalid URL")) from None
         attempt = 0
         while True:
             async with self._overall, self._semaphore(host):
@@ -566,7 +580,7 @@ class RegistryClient:
         try:
             async with asyncio.timeout(timeout):
                 request = client.build_request(method, url, headers=headers, content=content)
-                response = await client.send(request, stream=True)
+                response = await self._send_following(client, request, credential_body=content is not None)
                 try:
                     body = await _read_limited(response, body_limit, host)
                 finally:
@@ -580,7 +594,38 @@ class RegistryClient:
             ) from None
         except httpx.HTTPError as error:
             raise _Failure(transport_outcome(self._label(url, host), error, self.options)) from None
+        except (httpx.InvalidURL, UnicodeError, OverflowError):  # e.g. a redirect to port 99999
+            raise _Failure(
+                Outcome(OutcomeKind.REGISTRY_ERROR, f"{host}: the answer leads to an invalid URL")
+            ) from None
         return _Response(response.status_code, response.headers, body)
+
+    async def _send_following(
+        self, client: httpx.AsyncClient, request: httpx.Request, *, credential_body: bool
+    ) -> httpx.Response:
+        """Send, following redirects. httpx drops Authorization on a redirect to another origin,
+        but a 307/308 re-sends the body: a request whose body is a credential (an identity token)
+        follows a redirect only within its own origin (scheme, host, port), never elsewhere or
+        down to plain HTTP (RFC 9110 15.4.8; CWE-200)."""
+        if not credential_body:
+            return await client.send(request, stream=True)
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = await client.send(request, stream=True, follow_redirects=False)
+            following = response.next_request
+            if following is None:
+                return response
+            await response.aclose()
+            if (following.url.scheme, following.url.host, following.url.port) != origin:
+                raise _Failure(
+                    Outcome(
+                        OutcomeKind.REGISTRY_ERROR,
+                        f"the token server ({request.url.host}) redirects to another origin "
+                        f"({following.url.scheme}://{following.url.host}): the identity token is not sent there",
+                    )
+                )
+            request = following
+        raise httpx.TooManyRedirects("redirects", request=request)
 
     def _label(self, url: str, host: str) -> str:
         """The host as named in messages, with the --connect-to target when the request was rerouted."""
@@ -753,6 +798,23 @@ def _parse_token(body: bytes, host: str) -> Token:
 _CHALLENGE_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
 
+def parse_realm(realm: str) -> httpx.URL | None:
+    """A Bearer challenge's realm as an absolute http(s) URL with a host and a valid port, or None.
+
+    The realm is the registry's text: anything (`https://xn--/t`, `https://[::1/t`, port 99999)."""
+    if not realm:
+        return None
+    try:
+        url = httpx.URL(realm)
+        scheme, host, port = url.scheme, url.host, url.port  # host IDNA-decodes: raises on a bad A-label
+        url.netloc.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return None
+    if scheme not in ("https", "http") or not host or (port is not None and not 0 < port < 65536):
+        return None
+    return url
+
+
 def parse_challenge(values: list[str]) -> Challenge | None:
     """The first Bearer or Basic challenge of the WWW-Authenticate headers (Bearer preferred)."""
     found: list[Challenge] = []
@@ -786,13 +848,13 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # `²` is a digit to str.isdigit, not to float
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):  # a year of 25 digits: a registry's text
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

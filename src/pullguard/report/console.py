@@ -45,11 +45,12 @@ def width_of(out: TextIO) -> int | None:
 
 
 def make_console(out: TextIO, color: bool | None) -> Console:
-    """A console that never wraps nor pads on its own (callers wrap with `wrap`)."""
-    from rich.console import Console
+    """A console that never wraps nor pads on its own (callers wrap with `wrap`), and prints
+    data as text: no markup, every control character neutralised (`safe_console.py`)."""
+    from pullguard.report.safe_console import SafeConsole
 
     colored = wants_color(out, color)
-    return Console(
+    return SafeConsole(
         file=out,
         force_terminal=colored,
         no_color=not colored,

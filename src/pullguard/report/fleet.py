@@ -19,6 +19,7 @@ from rich.text import Text
 from pullguard.report import json_report, sarif, text
 from pullguard.report.console import make_console, plural
 from pullguard.result import ClusterScan, FleetResult
+from pullguard.text_safety import neutralise
 
 
 def render_text(
@@ -32,7 +33,7 @@ def render_text(
             console.print("  " + cluster.headline, style="red" if cluster.result is None else None)
         console.print()
     for cluster in fleet.clusters:
-        console.print(Text(_heading(cluster), style="bold reverse" if several else "bold"))
+        console.print(Text(neutralise(_heading(cluster)), style="bold reverse" if several else "bold"))
         if cluster.result is None:
             console.print(f"not scanned: {cluster.error}", style="red")
         else:

@@ -2,7 +2,7 @@
 one failing testcase per (check, object), one passing testcase for a check without findings.
 
 Input problems form their own testsuite of errors. Built with ElementTree, so every
-text and attribute is escaped.
+text and attribute is escaped; control characters become visible escapes (valid XML 1.0).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import defaultdict
 from pullguard.checks import REGISTRY, Finding
 from pullguard.result import ScanResult
 from pullguard.sources.model import Level
+from pullguard.text_safety import neutralise
 
 
 def render(result: ScanResult) -> str:
@@ -97,4 +98,5 @@ def render(result: ScanResult) -> str:
     for suite in root:
         suite.insert(0, ET.fromstring(ET.tostring(properties)))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # XML 1.0 allows no C0 control but tab and newline, and no lone surrogate: CI drops such a file
+    return neutralise('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")

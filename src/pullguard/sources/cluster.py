@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,6 +35,16 @@ from typing import Any, Protocol
 from pullguard import __version__
 from pullguard.errors import ClusterError
 from pullguard.semantics.dockerconfig import PULL_SECRET_TYPES
+from pullguard.sources.bounded import (
+    DEFAULT_DEADLINE,
+    DEFAULT_REQUEST_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    Budget,
+    TooLarge,
+    TooLate,
+    read_bounded,
+    run_within,
+)
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -99,6 +110,15 @@ class ClusterNotFound(ClusterError):
     """404 for one object (a pod, a secret)."""
 
 
+class ClusterResponseError(ClusterError):
+    """One answer that cannot be used: an error status other than 401/403/404, not JSON, the wrong
+    shape, too large, too slow, or paging that never ends. It costs that list, not the scan."""
+
+
+class ClusterDeadline(ClusterError):
+    """The whole scan's time (--deadline) is spent: what was read so far is analysed."""
+
+
 class ClusterForbidden(ClusterError):
     """403: RBAC does not allow `verb` on `resource` (in `namespace`)."""
 
@@ -143,13 +163,25 @@ class Connection:
 
 
 class KubernetesTransport:
-    """GETs through the official client's ApiClient (auth, TLS, exec plugins), parsed as plain JSON."""
+    """GETs through the official client's ApiClient (auth, TLS, exec plugins), parsed as plain JSON.
 
-    def __init__(self, name: str, api_client: Any, connect_timeout: float = 5.0, read_timeout: float = 60.0) -> None:
+    Every request is bounded: in time as a whole, answer included (`request_timeout`, like
+    kubectl's --request-timeout; a server trickling one byte at a time cannot hold it), by the
+    run's `deadline`, and in bytes (`MAX_RESPONSE_BYTES`)."""
+
+    def __init__(
+        self,
+        name: str,
+        api_client: Any,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 60.0,
+        budget: Budget | None = None,
+    ) -> None:
         self.name = name
         self._client = api_client
         self.server = str(api_client.configuration.host)
         self._timeout = (connect_timeout, read_timeout)
+        self.budget = budget or Budget(request_timeout=read_timeout)
 
     @property
     def api_client(self) -> Any:
@@ -157,6 +189,29 @@ class KubernetesTransport:
         return self._client
 
     def get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
+        seconds, by_deadline = self.budget.next_request()
+        if seconds <= 0:
+            raise ClusterDeadline(f"cluster '{self.name}': {self.budget.spent()}")
+        # the waiting side gives up at `seconds` (and names the bound); the reading thread,
+        # abandoned then, stops reading a moment later instead of reading on
+        until = time.monotonic() + seconds + 1.0
+        status, data = run_within(
+            seconds, lambda: self._fetch(path, query, accept, until), self._late(path, by_deadline)
+        )
+        return decode_answer(self.name, self.server, status, data, path)
+
+    def _late(self, path: str, by_deadline: bool) -> Callable[[], ClusterError]:
+        def error() -> ClusterError:
+            if by_deadline:
+                return ClusterDeadline(f"cluster '{self.name}': {self.budget.spent()}")
+            return ClusterResponseError(
+                f"cluster '{self.name}': no complete answer for {path} within the request timeout "
+                f"({self.budget.request_timeout:g}s, --request-timeout)"
+            )
+
+        return error
+
+    def _fetch(self, path: str, query: list[tuple[str, str]], accept: str, until: float) -> tuple[int, bytes]:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -165,21 +220,28 @@ class KubernetesTransport:
                 "GET", path, query_params=query or None, header_params={"Accept": accept}, auth_settings=["BearerToken"]
             )
             response = self._client.call_api(method, url, headers, body, post, _request_timeout=self._timeout)
-            status, data = int(response.status), response.read()
+            status = int(response.status)
+            try:
+                data = read_bounded(response.response, MAX_RESPONSE_BYTES, f"the answer for {path}", until)
+            except BaseException:
+                response.response.close()  # a half-read connection never goes back to the pool
+                raise
+            response.response.release_conn()
+        except TooLarge as error:
+            raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
+        except TooLate:
+            raise ClusterResponseError(f"cluster '{self.name}': no complete answer for {path} in time") from None
         except ApiException as error:
             if not error.status:
                 raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
-            status, data = int(error.status), (error.body or "").encode()
+            status, data = int(error.status), (error.body or "").encode()[:MAX_RESPONSE_BYTES]
         except (HTTPError, OSError) as error:
             raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
+        except ClusterError:
+            raise
         except Exception as error:  # exec plugin failures surface here with the client's message
             raise ClusterAuthError(f"cluster '{self.name}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}") from None
-        if status >= 400:
-            raise status_error(self.name, self.server, status, data, path)
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise ClusterError(f"cluster '{self.name}': the API server sent a response that is not JSON for {path}") from None
+        return status, data
 
     def _unreachable(self, reason: str) -> str:
         return (
@@ -211,6 +273,20 @@ def _reason_of(error: BaseException) -> str:
     return text
 
 
+def decode_answer(cluster: str, server: str, status: int, data: bytes, path: str) -> Any:
+    """An API answer as JSON, or the error it means (see status_error); never anything else."""
+    if status >= 400:
+        raise status_error(cluster, server, status, data, path)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ClusterResponseError(f"cluster '{cluster}': the answer for {path} is nested too deeply") from None
+    except ValueError:
+        raise ClusterResponseError(
+            f"cluster '{cluster}': the API server sent a response that is not JSON for {path}"
+        ) from None
+
+
 def status_error(cluster: str, server: str, status: int, data: bytes, path: str) -> ClusterError:
     """The API server's Status document as one actionable error; never quotes anything but its message."""
     message = ""
@@ -218,7 +294,7 @@ def status_error(cluster: str, server: str, status: int, data: bytes, path: str)
         document = json.loads(data)
         if isinstance(document, Mapping):
             message = str(document.get("message") or "")[:300]
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     if status == 401:
         return ClusterAuthError(
@@ -234,10 +310,10 @@ def status_error(cluster: str, server: str, status: int, data: bytes, path: str)
     if status == 404:
         return ClusterNotFound(f"cluster '{cluster}': {message or 'not found: ' + path}")
     if status == 410:
-        return ClusterError(
+        return ClusterResponseError(
             f"cluster '{cluster}': the list changed too much while paging ({message or '410 Gone'}); run the scan again"
         )
-    return ClusterError(f"cluster '{cluster}': the API server answered {status} for {path}: {message}")
+    return ClusterResponseError(f"cluster '{cluster}': the API server answered {status} for {path}: {message}")
 
 
 def _resource_of(path: str) -> tuple[Resource, str | None]:
@@ -295,7 +371,11 @@ def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]
 
 
 def connect(
-    kubeconfig: str | None = None, context: str | None = None, connect_timeout: float = 5.0, read_timeout: float = 60.0
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 60.0,
+    budget: Budget | None = None,
 ) -> Connection:
     """A connection as kubectl would make it; never writes the kubeconfig (persist_config=False)."""
     from kubernetes import client as kube_client
@@ -310,7 +390,7 @@ def connect(
         namespace_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
         namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
         api = _api_client(kube_client, configuration)
-        return Connection("in-cluster", KubernetesTransport("in-cluster", api, connect_timeout, read_timeout), namespace)
+        return Connection("in-cluster", KubernetesTransport("in-cluster", api, connect_timeout, read_timeout, budget), namespace)
     path = kubeconfig_path(kubeconfig)
     names, active = list_contexts(kubeconfig)
     name = context or active
@@ -327,7 +407,7 @@ def connect(
     contexts, _ = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
     namespace = next((c["context"].get("namespace") for c in contexts if c["name"] == name), None) or "default"
     api = _api_client(kube_client, configuration)
-    return Connection(name, KubernetesTransport(name, api, connect_timeout, read_timeout), namespace)
+    return Connection(name, KubernetesTransport(name, api, connect_timeout, read_timeout, budget), namespace)
 
 
 def _api_client(kube_client: Any, configuration: Any) -> Any:
@@ -355,6 +435,12 @@ class ClusterOptions:
     # Only what manifests in files are judged against (namespaces, nodes, secrets,
     # ServiceAccounts): no workloads, pods or RBAC. `scan PATH --context NAME`.
     context_only: bool = False
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # one request, answer included (0: none)
+    deadline: float = DEFAULT_DEADLINE  # the whole scan
+    started: float = field(default_factory=time.monotonic)
+
+    def budget(self) -> Budget:
+        return Budget(self.request_timeout, self.deadline, self.started)
 
 
 @dataclass(slots=True)
@@ -379,6 +465,9 @@ class ClusterSource:
     referenced: set[tuple[str, str]] = field(default_factory=set)
     # namespaces (None: all) whose secrets could not be listed: references there are unknown, not missing
     unreadable_secrets: set[str | None] = field(default_factory=set)
+    # an essential list failed (an error answer, a wrong shape) or the deadline stopped the scan
+    incomplete: bool = False
+    stopped: ClusterDeadline | None = None
     _namespace_cache: list[str | None] | None = None
 
     @property
@@ -387,7 +476,7 @@ class ClusterSource:
 
     @property
     def partial(self) -> bool:
-        return any(d.essential for d in self.denied)
+        return self.incomplete or any(d.essential for d in self.denied)
 
     @property
     def origin(self) -> str:
@@ -456,9 +545,15 @@ class ClusterSource:
         for namespace in scopes:
             assert namespace is not None
             try:
-                document = self._get(NAMESPACES.path(name=namespace), [])
+                document = _object(self._get(NAMESPACES.path(name=namespace), []), NAMESPACES.path(name=namespace))
             except ClusterForbidden:
                 continue  # reading the namespace object is not needed to read what is in it
+            except ClusterResponseError as failed:
+                self._failed(NAMESPACES, namespace, failed, essential=False)
+                continue
+            except ClusterDeadline as stopped:
+                self._stop(stopped)
+                return
             except ClusterNotFound:
                 self.problems.append(
                     InputProblem(self._where(NAMESPACES, None, namespace), Level.ERROR, "not-found",
@@ -483,12 +578,21 @@ class ClusterSource:
         readable = 0
         first_denial: ClusterForbidden | None = None
         for scope in scopes:
+            if self.stopped is not None:
+                return
             try:
                 for page in self._pages(resource.path(scope), selector, accept):
-                    for item in page.get("items") or ():
+                    for item in page["items"]:
                         yield self._manifest(resource, item)
                     self.stats.lists += 1
                 readable += 1
+            except ClusterResponseError as failed:
+                self._failed(resource, scope, failed, essential)
+                if resource is SECRETS:
+                    self.unreadable_secrets.add(scope)
+            except ClusterDeadline as stopped:
+                self._stop(stopped)
+                return
             except ClusterForbidden as denied:
                 if scope is None and resource.namespaced:
                     names = self._namespace_names()
@@ -505,17 +609,28 @@ class ClusterSource:
     def _list_secret_table(self, scopes: list[str | None]) -> Iterator[Manifest]:
         """Every secret's name and type, without data (Table), for existence and type checks."""
         for scope in scopes:
+            if self.stopped is not None:
+                return
             try:
-                for page in self._pages(SECRETS.path(scope), None, TABLE):
-                    for row in page.get("rows") or ():
-                        cells = row.get("cells") or []
-                        meta = dict((row.get("object") or {}).get("metadata") or {})
-                        meta.setdefault("name", cells[0] if cells else "")
+                for page in self._pages(SECRETS.path(scope), None, TABLE, items="rows"):
+                    for row in page["rows"]:
+                        cells = row.get("cells")
+                        cells = cells if isinstance(cells, list) else []
+                        row_object = row.get("object")
+                        row_meta = row_object.get("metadata") if isinstance(row_object, Mapping) else None
+                        meta = dict(row_meta) if isinstance(row_meta, Mapping) else {}
+                        meta.setdefault("name", str(cells[0]) if cells else "")
                         if scope is not None:
                             meta.setdefault("namespace", scope)
-                        secret_type = cells[1] if len(cells) > 1 else "Opaque"
+                        secret_type = str(cells[1]) if len(cells) > 1 else "Opaque"
                         body = {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": secret_type}
                         yield self._manifest(SECRETS, body)
+            except ClusterResponseError as failed:
+                self.unreadable_secrets.add(scope)
+                self._failed(SECRETS, scope, failed, self.options.secret_data)
+            except ClusterDeadline as stopped:
+                self._stop(stopped)
+                return
             except ClusterForbidden as denied:
                 if scope is None:
                     names = self._namespace_names()
@@ -532,37 +647,83 @@ class ClusterSource:
             try:
                 names: list[str | None] = []
                 for page in self._pages(NAMESPACES.path(), None, METADATA):
-                    names.extend(str(item["metadata"]["name"]) for item in page.get("items") or ())
-                self._namespace_cache = names
-            except ClusterForbidden:
+                    names.extend(_name_of(item) for item in page["items"])
+                self._namespace_cache = [name for name in names if name]
+            except (ClusterForbidden, ClusterResponseError):
                 return None
         return self._namespace_cache
 
-    def _pages(self, path: str, selector: str | None, accept: str) -> Iterator[dict[str, Any]]:
-        """The pages of one list. The next page is asked for while the caller works on this
-        one (one page ahead, so at most two pages are held): the API server's time to serve
-        a page overlaps ours to judge the last one (README "Scale")."""
+    def _pages(
+        self, path: str, selector: str | None, accept: str, *, items: str = "items", labels: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The pages of one list, each checked for shape (`items` a list of objects). The next
+        page is asked for while the caller works on this one (one page ahead, so at most two
+        pages are held): the API server's time to serve a page overlaps ours to judge the last
+        one (README "Scale"). Paging ends when the continue token is empty; a token seen before,
+        or more than MAX_PAGES pages, is an answer that cannot be used (a server that pages forever)."""
 
         def query(token: str | None) -> list[tuple[str, str]]:
             query = [("limit", str(self.options.page_size))]
             if selector:
                 query.append(("fieldSelector", selector))
+            if labels:
+                query.append(("labelSelector", labels))
             if token:
                 query.append(("continue", token))
             return query
 
-        page = self._get(path, query(None), accept)
-        while True:
-            token = (page.get("metadata") or {}).get("continue") or None
-            ahead = _Ahead(partial(self._get, path, query(token), accept)) if token else None
+        def fetch(token: str | None) -> dict[str, Any]:
+            return _list_page(self.name, self._get(path, query(token), accept), path, items)
+
+        page = fetch(None)
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            token = page["metadata"].get("continue") or None
+            repeated = token is not None and token in seen
+            if token is not None:
+                seen.add(token)
+            ahead = _Ahead(partial(fetch, token)) if token and not repeated else None
             yield page
+            if repeated:
+                raise ClusterResponseError(
+                    f"cluster '{self.name}': the API server repeated a continue token for {path}: paging stopped"
+                )
             if ahead is None:
                 return
             page = ahead.result()
+        raise ClusterResponseError(f"cluster '{self.name}': more than {MAX_PAGES} pages for {path}: paging stopped")
 
     def _get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
         self.requests += 1
         return self.connection.transport.get(path, query, accept)
+
+    def _failed(self, resource: Resource, scope: str | None, failed: ClusterResponseError, essential: bool) -> None:
+        """A list whose answer cannot be used: an input problem; the objects read before it stay."""
+        where = f"in namespace '{scope}'" if scope else "cluster-wide"
+        if essential:
+            self.incomplete = True
+        self.problems.append(
+            InputProblem(
+                self._where(resource, scope, None),
+                Level.ERROR if essential else Level.WARNING,
+                "api-error",
+                f"{'PARTIAL: ' if essential else ''}{failed}; {resource.plural} {where} not (fully) read"
+                + ("" if essential else " (checks that need them are skipped there)"),
+            )
+        )
+
+    def _stop(self, stopped: ClusterDeadline) -> None:
+        if self.stopped is None:
+            self.stopped = stopped
+            self.incomplete = True
+            self.problems.append(
+                InputProblem(
+                    Location(f"{self.name}:", 1, 1),
+                    Level.ERROR,
+                    "deadline",
+                    f"PARTIAL: {stopped}; the objects read until then are analysed",
+                )
+            )
 
     def _deny(self, denied: ClusterForbidden, essential: bool) -> None:
         self.denied.append(Denied(denied, essential))
@@ -582,8 +743,12 @@ class ClusterSource:
     def _manifest(self, resource: Resource, item: Mapping[str, Any]) -> Manifest:
         """Items of a typed list carry no kind/apiVersion: they come from the list."""
         body = dict(item)
-        meta = dict(body.get("metadata") or {})
+        found = body.get("metadata")
+        meta = dict(found) if isinstance(found, Mapping) else {}
         meta.pop("managedFields", None)
+        for field_name in ("labels", "annotations"):  # string maps in the API; anything else is dropped
+            if field_name in meta and not isinstance(meta[field_name], Mapping):
+                del meta[field_name]
         if resource is SECRETS and meta.get("annotations"):
             annotations = dict(meta["annotations"])
             annotations.pop(LAST_APPLIED, None)
@@ -593,7 +758,7 @@ class ClusterSource:
         body["kind"] = kind
         body["apiVersion"] = api_version
         name = str(meta.get("name") or "")
-        namespace = meta.get("namespace")
+        namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         self.stats.objects += 1
         self.stats.documents += 1
         self.stats.kinds[kind] += 1
@@ -620,39 +785,33 @@ class ClusterSource:
                                 "type": secret_type}
         if self.options.secret_data:
             try:
-                document = self._get(SECRETS.path(namespace, name), [])
+                document = _object(self._get(SECRETS.path(namespace, name), []), SECRETS.path(namespace, name))
                 body = dict(document)
-                body["data"] = {str(k): "" for k in (document.get("data") or {})}
+                data = document.get("data")
+                body["data"] = {str(k): "" for k in data} if isinstance(data, Mapping) else {}
                 body.pop("stringData", None)
             except ClusterForbidden as denied:
                 self._deny(denied, False)
             except ClusterNotFound:
                 pass
+            except ClusterResponseError as failed:
+                self._failed(SECRETS, namespace, failed, essential=False)
+            except ClusterDeadline as stopped:
+                self._stop(stopped)
         return self._manifest(SECRETS, body)
 
     def get_object(self, resource: Resource, namespace: str | None, name: str) -> Manifest:
         """One object (the doctor's pod, deployment or secret)."""
-        return self._manifest(resource, self._get(resource.path(namespace, name), []))
+        path = resource.path(namespace, name)
+        return self._manifest(resource, _object(self._get(path, []), path))
 
     def list_objects(
         self, resource: Resource, namespace: str | None, *, field_selector: str | None = None,
         label_selector: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Raw items of a list (events for the doctor), paginated."""
-        token: str | None = None
-        while True:
-            query = [("limit", str(self.options.page_size))]
-            if field_selector:
-                query.append(("fieldSelector", field_selector))
-            if label_selector:
-                query.append(("labelSelector", label_selector))
-            if token:
-                query.append(("continue", token))
-            page = self._get(resource.path(namespace), query)
-            yield from page.get("items") or ()
-            token = (page.get("metadata") or {}).get("continue") or None
-            if not token:
-                return
+        """Raw items of a list (events for the doctor), paginated and bounded as every list."""
+        for page in self._pages(resource.path(namespace), field_selector, "application/json", labels=label_selector):
+            yield from page["items"]
 
 
 class _Ahead:
@@ -677,3 +836,47 @@ class _Ahead:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+MAX_PAGES = 100_000
+"""Pages per list: 50 million objects at 500 a page; an API server that pages past it pages forever."""
+
+
+def _list_page(cluster: str, page: Any, path: str, items: str) -> dict[str, Any]:
+    """A list answer checked for the shape every caller relies on: a JSON object whose `metadata`
+    is an object with a string `continue` (or none), whose `items` (`rows` for a Table) is a list
+    of objects (or absent/null: empty)."""
+
+    def wrong(what: str) -> ClusterResponseError:
+        return ClusterResponseError(f"cluster '{cluster}': the API server sent a list of the wrong shape for {path}: {what}")
+
+    if not isinstance(page, Mapping):
+        raise wrong(f"a JSON {type(page).__name__}, not an object")
+    metadata = page.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, Mapping):
+        raise wrong("'metadata' is not an object")
+    token = metadata.get("continue")
+    if token is not None and not isinstance(token, str):
+        raise wrong("'metadata.continue' is not a string")
+    found = page.get(items)
+    if found is None:
+        found = []
+    if not isinstance(found, list):
+        raise wrong(f"'{items}' is not a list")
+    if not all(isinstance(item, Mapping) for item in found):
+        raise wrong(f"an element of '{items}' is not an object")
+    return {**page, "metadata": metadata, items: found}
+
+
+def _object(document: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(document, Mapping):
+        raise ClusterResponseError(f"the API server sent a JSON {type(document).__name__}, not an object, for {path}")
+    return document
+
+
+def _name_of(item: Mapping[str, Any]) -> str | None:
+    metadata = item.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return name if isinstance(name, str) and name else None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from pullguard.errors import InputError
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats
@@ -20,12 +22,14 @@ STDIN = "-"
 CONFIG_FILES = frozenset({".pullguard.yaml", ".pullguard.yml"})
 
 
-def discover(paths: Iterable[str]) -> list[str]:
+def discover(paths: Iterable[str], problems: list[InputProblem] | None = None) -> list[str]:
     """Files to read, in a stable order: named files as given, directories recursively.
 
-    A named file is read whatever its suffix (as kubectl does); inside directories
-    only .yaml, .yml and .json files are read. Raises InputError for a path that
-    does not exist.
+    A named file is read whatever its suffix and type (as kubectl does: `<(helm template …)` is a
+    pipe); inside directories only regular .yaml, .yml and .json files are read. A FIFO, device or
+    socket there (or a symlink to one: `evil.yaml -> /dev/zero`) is refused without being opened,
+    and a subdirectory that cannot be listed is reported: both become input problems in `problems`.
+    Raises InputError for a path that does not exist.
     """
     found: list[str] = []
     for path in paths:
@@ -34,13 +38,26 @@ def discover(paths: Iterable[str]) -> list[str]:
             continue
         if os.path.isdir(path):
             walked: list[str] = []
-            for directory, subdirectories, files in os.walk(path):
-                subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRECTORIES)
-                walked.extend(
-                    os.path.join(directory, name)
-                    for name in sorted(files)
-                    if name.endswith(MANIFEST_SUFFIXES) and name not in CONFIG_FILES
+
+            def unlistable(error: OSError, root: str = path) -> None:
+                _record(
+                    problems,
+                    str(error.filename or root),
+                    "unreadable-directory",
+                    f"cannot list the directory: {error.strerror or error}; its manifests are not read",
                 )
+
+            for directory, subdirectories, files in os.walk(path, onerror=unlistable):
+                subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRECTORIES)
+                for name in sorted(files):
+                    if not name.endswith(MANIFEST_SUFFIXES) or name in CONFIG_FILES:
+                        continue
+                    file = os.path.join(directory, name)
+                    refusal = _not_regular(file)
+                    if refusal is None:
+                        walked.append(file)
+                    else:
+                        _record(problems, file, "not-a-regular-file", refusal)
             # kubectl's order (filepath.Walk): entries by name, a directory's files where it sorts.
             found.extend(sorted(walked, key=lambda file: os.path.relpath(file, path).split(os.sep)))
         elif os.path.exists(path) or os.path.islink(path):
@@ -48,6 +65,36 @@ def discover(paths: Iterable[str]) -> list[str]:
         else:
             raise InputError(f"{path}: no such file or directory")
     return found
+
+
+def _not_regular(path: str) -> str | None:
+    """Why a file found in a directory walk is not read, or None for a regular file."""
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks: a link to /dev/zero is a device
+    except OSError as error:
+        return f"cannot read the file: {error.strerror or error}"
+    if stat.S_ISREG(mode):
+        return None
+    what = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else ("a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    )
+    return f"{what}, not a regular file: not read in a directory (name it explicitly to read it)"
+
+
+def _record(problems: list[InputProblem] | None, path: str, code: str, message: str) -> None:
+    if problems is not None:
+        problems.append(InputProblem(Location(path, 0, 0), Level.ERROR, code, message))
+
+
+def read_limited(handle: BinaryIO, limit: int) -> bytes | None:
+    """At most `limit` bytes, or None when there are more: the bytes actually read are bounded,
+    whatever the file claims to be (a symlink to /dev/zero, /dev/urandom, an endless pipe)."""
+    data = handle.read(limit + 1)
+    return None if len(data) > limit else data
 
 
 @dataclass(slots=True)
@@ -78,7 +125,7 @@ class FileSource:
 
     def read(self, paths: Iterable[str] | None = None) -> Iterator[Manifest]:
         reader = DocumentReader(self.should_build, self.stats, self.problems)
-        files = discover(self.paths if paths is None else paths)
+        files = discover(self.paths if paths is None else paths, self.problems)
         for index, path in enumerate(files):
             if self.progress is not None:
                 self.progress(index, len(files))
@@ -91,7 +138,7 @@ class FileSource:
         where = Location(path, 0, 0)
         try:
             if path == STDIN:
-                data = sys.stdin.buffer.read()
+                data = read_limited(sys.stdin.buffer, MAX_FILE_BYTES)
             else:
                 size = Path(path).stat().st_size
                 if size > MAX_FILE_BYTES:
@@ -99,9 +146,13 @@ class FileSource:
                         where, "too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
                     )
                     return None
-                data = Path(path).read_bytes()
+                with open(path, "rb") as handle:
+                    data = read_limited(handle, MAX_FILE_BYTES)
         except OSError as error:
             self._file_problem(where, "unreadable-file", f"cannot read the file: {error.strerror or error}")
+            return None
+        if data is None:
+            self._file_problem(where, "too-large", f"more than {MAX_FILE_BYTES} bytes (the limit): not read")
             return None
         try:
             return decode_text(data)

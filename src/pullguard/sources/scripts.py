@@ -15,6 +15,7 @@ import fnmatch
 import os
 import re
 import shlex
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -105,11 +106,14 @@ def committed_credentials(paths: Iterable[str]) -> list[CommittedCredential]:
     found: list[CommittedCredential] = []
     for path in discover_scripts(paths):
         try:
-            if os.path.getsize(path) > MAX_SCRIPT_BYTES:
-                continue
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SCRIPT_BYTES:
+                continue  # never opened: a FIFO would block, a device never ends
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = handle.read(MAX_SCRIPT_BYTES + 1)
         except OSError:
+            continue
+        if len(data) > MAX_SCRIPT_BYTES:
             continue
         if b"docker-registry" not in data:
             continue

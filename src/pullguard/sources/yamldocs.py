@@ -18,14 +18,17 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pullguard.errors import DocumentValueError
 from pullguard.semantics.templates import TEMPLATE_MARKER, has_template_marker
 from pullguard.sources import fastyaml
 from pullguard.sources.model import InputProblem, Level, Location, Manifest, ReadStats, SkipReason
+from pullguard.sources.yamlstream import ListStream, looks_like_big_list
 
 ShouldBuild = Callable[[str, str], bool]
 """(apiVersion, kind) -> whether the inventory needs the object's body."""
@@ -36,6 +39,8 @@ _NON_BLANK = re.compile(r"\S")
 _TEMPLATE_MARKER = TEMPLATE_MARKER
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _SECRETISH_KINDS = frozenset({"Secret", "SealedSecret", "ExternalSecret", "ClusterExternalSecret"})
+_LIST_KIND = re.compile(r"""^kind:[ \t]*["']?([A-Za-z0-9]*List)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
+_TOP_API_VERSION = re.compile(r"""^apiVersion:[ \t]*["']?([^\s"'#]+)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -72,17 +77,30 @@ class LineMap(Mapping[Any, Any]):
         if self._index is None:
             pairs = self._node.value
             if any(key.tag == _MERGE_TAG for key, _ in pairs):
-                _SCALARS.flatten_mapping(self._node)  # YAML merge keys (`<<`)
+                try:
+                    _SCALARS.flatten_mapping(self._node)  # YAML merge keys (`<<`)
+                except yaml.YAMLError:
+                    raise DocumentValueError(
+                        self.line, "a merge key '<<' must merge a mapping or a list of mappings", "<<"
+                    ) from None
                 pairs = self._node.value
             self._index = {key.value: value for key, value in pairs if isinstance(key, ScalarNode)}
         return self._index
 
     def __getitem__(self, key: Any) -> Any:
-        return build_node(self._fields()[key], self._offset, self._memo)
+        return self._build(key, self._fields()[key])
 
     def get(self, key: Any, default: Any = None) -> Any:
         node = self._fields().get(key)
-        return default if node is None else build_node(node, self._offset, self._memo)
+        return default if node is None else self._build(key, node)
+
+    def _build(self, key: str, node: Node) -> Any:
+        try:
+            return build_node(node, self._offset, self._memo)
+        except DocumentValueError as error:
+            if error.field is None:  # name the innermost key
+                raise DocumentValueError(error.line, error.reason, key) from None
+            raise
 
     def __contains__(self, key: object) -> bool:
         return key in self._fields()
@@ -114,7 +132,7 @@ def build_node(node: Node, offset: int, memo: dict[int, Any] | None = None) -> A
     if isinstance(node, ScalarNode):
         if node.tag == _STR_TAG:
             return node.value
-        return _SCALARS.yaml_constructors.get(node.tag, SafeConstructorUndefined)(_SCALARS, node)
+        return _build_scalar(node, offset)
     memo = {} if memo is None else memo
     built = memo.get(id(node))
     if built is not None:
@@ -128,8 +146,24 @@ def build_node(node: Node, offset: int, memo: dict[int, Any] | None = None) -> A
     return items
 
 
-def SafeConstructorUndefined(constructor: Any, node: Node) -> Any:
-    raise yaml.constructor.ConstructorError(None, None, f"unknown tag {node.tag!r}", node.start_mark)
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _build_scalar(node: ScalarNode, offset: int) -> Any:
+    """A scalar with PyYAML's safe constructors. One that cannot be built raises DocumentValueError
+    (never quoting the value), except a plain timestamp-shaped text that is no real date
+    (`2024-02-30`): it stays a string, as in Go YAML, which kubectl uses (yaml.v2 resolve:
+    a plain scalar is a timestamp only when it parses as one)."""
+    line = node.start_mark.line + offset
+    constructor = _SCALARS.yaml_constructors.get(node.tag)
+    if constructor is None:
+        raise DocumentValueError(line, f"unknown YAML tag {node.tag!r}: pullguard builds no such value")
+    try:
+        return constructor(_SCALARS, node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        if node.tag == _TIMESTAMP_TAG and not node.style:  # plain: None (PyYAML) or "" (libyaml)
+            return node.value
+        raise DocumentValueError(line, f"the value cannot be read as {node.tag!r}") from None
 
 
 def line_of(mapping: object, default: int) -> int:
@@ -149,7 +183,11 @@ def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], An
     loader = _Loader(chunk)
     loader.duplicates = []
     try:
-        node: Node | None = loader.get_single_node()
+        try:
+            node: Node | None = loader.get_single_node()
+        except yaml.YAMLError as error:  # text the fast reader took and libyaml refuses
+            problem = getattr(error, "problem", None) or type(error).__name__
+            raise DocumentValueError(0, f"the YAML reader refuses the document ({problem})") from None
         for step in path:
             if isinstance(node, MappingNode):
                 node = _field_node(node, step)
@@ -305,6 +343,11 @@ class DocumentReader:
                 "text after the '---' separator: kubectl accepts only a comment there",
             )
             return
+        if looks_like_big_list(chunk):  # before the fast reader, which would build it whole
+            streamed = self._read_big_list(where, chunk, start_line)
+            if streamed is not None:
+                yield from streamed
+                return
         if self._fast:
             manifest = self._fast_manifest(path, number, start_line, chunk)
             if manifest is not None:
@@ -407,22 +450,81 @@ class DocumentReader:
                 return
             items = items_node.value if isinstance(items_node, SequenceNode) else []
             for index, item in enumerate(items):
-                item_where = Location(
-                    where.path, where.document, item.start_mark.line + loader.line_offset, index
-                )
-                if not isinstance(item, MappingNode):
-                    self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
-                    continue
-                item_fields = _scalar_fields(item)
-                item_kind = item_fields.get("kind") or (kind[:-4] if kind != "List" else None)
-                item_api = item_fields.get("apiVersion") or (api_version if kind != "List" else None)
-                manifest = self._identify(item_api, item_kind, item, loader, item_where, from_list=kind)
+                manifest = self._list_item(loader, where, kind, api_version, index, item)
                 if manifest is not None:
                     yield manifest
             return
         manifest = self._identify(api_version, kind, node, loader, where, from_list=None)
         if manifest is not None:
             yield manifest
+
+    def _list_item(
+        self, loader: _Loader, where: Location, kind: str, api_version: str | None, index: int, item: Node
+    ) -> Manifest | None:
+        item_where = Location(where.path, where.document, item.start_mark.line + loader.line_offset, index)
+        if not isinstance(item, MappingNode):
+            self._unreadable(item_where, "wrong-type", f"{kind} item {index} is not a mapping")
+            return None
+        item_fields = _scalar_fields(item)
+        item_kind = item_fields.get("kind") or (kind[:-4] if kind != "List" else None)
+        item_api = item_fields.get("apiVersion") or (api_version if kind != "List" else None)
+        return self._identify(item_api, item_kind, item, loader, item_where, from_list=kind)
+
+    def _read_big_list(self, where: Location, chunk: str, start_line: int) -> Iterator[Manifest] | None:
+        """A big List document item by item (see yamlstream); None when its top level is not a
+        plain mapping, to be read the ordinary way."""
+        loader = _Loader(chunk)
+        loader.line_offset = start_line
+        loader.duplicates = []
+        try:
+            stream = ListStream.open(loader)
+        except yaml.YAMLError:
+            stream = None
+        if stream is None:
+            loader.dispose()
+            return None
+        return self._stream_list(where, chunk, loader, stream)
+
+    def _stream_list(self, where: Location, chunk: str, loader: _Loader, stream: ListStream) -> Iterator[Manifest]:
+        # The List's own kind and apiVersion: the one column-0 `kind:` line (kubectl writes `items`
+        # before `kind`); checked against the fields actually read once the items are done.
+        kind = _LIST_KIND.search(chunk).group(1)  # type: ignore[union-attr]
+        api_match = _TOP_API_VERSION.findall(chunk)
+        api_version = api_match[0] if len(api_match) == 1 else None
+        self._stats.lists += 1
+        secret_items = kind[:-4] in _SECRETISH_KINDS
+        try:
+            for index, item in enumerate(stream.items()):
+                if isinstance(item, MappingNode):
+                    try:
+                        check_document(item, loader)
+                    except yaml.YAMLError as error:
+                        self._unparseable(replace(where, item=index), chunk, error)
+                        continue
+                    secret_items = secret_items or _scalar_fields_safe(item).get("kind") in _SECRETISH_KINDS
+                manifest = self._list_item(loader, where, kind, api_version, index, item)
+                if manifest is not None:
+                    yield manifest
+                    if isinstance(manifest.body, LineMap):
+                        manifest.body.release()
+            root = stream.root()
+            check_document(root, loader)
+            fields = _scalar_fields(root)
+            if (fields.get("kind"), fields.get("apiVersion")) != (kind, api_version):
+                self._unreadable(
+                    where,
+                    "wrong-type",
+                    "a big List whose top-level kind and apiVersion are not plain `kind:` and `apiVersion:` "
+                    "lines: its items were read as a "
+                    f"{kind}; write them so (as kubectl does)",
+                )
+            self._report_duplicates(loader, where, root, secret=secret_items)
+        except yaml.YAMLError as error:
+            self._unparseable(where, chunk, error)
+        except RecursionError:
+            self._unreadable(where, "too-deep", f"{kind}: an item is nested too deeply to read; the rest is not read")
+        finally:
+            loader.dispose()
 
     def _identify(
         self,
@@ -448,8 +550,10 @@ class DocumentReader:
         located = Location(where.path, where.document, node.start_mark.line + loader.line_offset, where.item)
         return Manifest(api_version, kind, name, namespace, body, located)
 
-    def _report_duplicates(self, loader: _Loader, where: Location, root: MappingNode) -> None:
-        for mapping, key_node in loader.duplicates:
+    def _report_duplicates(
+        self, loader: _Loader, where: Location, root: MappingNode, secret: bool | None = None
+    ) -> None:
+        for mapping, key_node in sorted(loader.duplicates, key=lambda found: found[1].start_mark.line):
             key = key_node.value
             first_line = next(
                 (k.start_mark.line for k, _ in mapping.value if isinstance(k, ScalarNode) and k.value == key),
@@ -460,7 +564,9 @@ class DocumentReader:
             )
             kind = _scalar_fields_safe(mapping).get("kind")
             shown = _describe_value(
-                last_value, loader.line_offset, secret=kind in _SECRETISH_KINDS or _inside_secret(root)
+                last_value,
+                loader.line_offset,
+                secret=kind in _SECRETISH_KINDS or (_inside_secret(root) if secret is None else secret),
             )
             self._problems.append(
                 InputProblem(
@@ -489,6 +595,16 @@ class DocumentReader:
             line = text.count("\n", 0, position) + 1
             try:
                 value, end = decoder.raw_decode(text, position)
+            except RecursionError:
+                # Python's JSON reader recurses per level (kubectl's stops at 10,000 levels); where the
+                # value ends is unknown, so the rest of the stream is not read either.
+                self._stats.documents += 1
+                self._unreadable(
+                    Location(path, number + 1, line),
+                    "too-deep",
+                    "JSON nested too deeply to read (hundreds of levels; Kubernetes objects have a few dozen)",
+                )
+                return manifests
             except json.JSONDecodeError as error:
                 if number == 0 and not path.endswith(".json"):
                     return None
@@ -705,12 +821,13 @@ def _inside_secret(root: MappingNode) -> bool:
 
 
 def _describe_value(node: Node, offset: int, *, secret: bool) -> str:
-    """The last value of a duplicate key, for the warning; `offset` makes its line absolute."""
+    """Where the last value of a duplicate key is, for the warning (never the value itself);
+    `offset` makes its line absolute."""
     if secret:
         return " (value not shown: it belongs to a Secret)"
     if isinstance(node, ScalarNode):
-        text = node.value if len(node.value) <= 60 else node.value[:57] + "..."
-        return f": {text!r}"
+        # never quoted: a container env, a ConfigMap or a CRD can hold a registry password too
+        return f" (at line {node.start_mark.line + offset}; value not shown)"
     if isinstance(node, MappingNode):
         return f": the mapping at line {node.start_mark.line + offset}"
     return f": the list at line {node.start_mark.line + offset}"
