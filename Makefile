@@ -23,7 +23,7 @@ demo: $(STAMP)
 	  test $$status -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts fuzz
+	$(BIN)/ruff check src tests benchmarks scripts fuzz action
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
