@@ -72,7 +72,7 @@ check: $(STAMP) lint
 # The wheel (dist/), as `make image` copies it into the container image.
 wheel: $(STAMP)
 	rm -f dist/pullguard-*.whl
-	$(BIN)/python -m build --wheel --outdir dist .
+	$(BIN)/python -m build --quiet --wheel --outdir dist .
 
 # The container image: the Dockerfile is checked statically everywhere; it is built where a
 # container builder runs (docker with an engine, or podman). IMAGE and PYTHON_IMAGE override.
