@@ -15,11 +15,13 @@ The README's "Install" section quotes its output. Needs the package index (as pi
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,13 +48,10 @@ def installed(site: Path) -> tuple[float, list[str]]:
     return total / 1e6, sorted(names)
 
 
-def median_seconds(command: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def seconds(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - started
 
 
 def main() -> int:
@@ -67,7 +66,8 @@ def main() -> int:
         check=True,
     )
     wheel = next((work / "dist").glob("pullguard-*.whl"))
-    print(f"{'install':<22} {'MB':>6} {'packages':>9} {'--version':>10} {'scan examples/':>15}")
+    venvs: dict[str, Path] = {}
+    sizes: dict[str, tuple[float, int]] = {}
     for label, spec in (("pullguard", str(wheel)), ("pullguard[cluster]", f"{wheel}[cluster]")):
         venv = work / label.replace("[", "-").replace("]", "")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -80,15 +80,31 @@ def main() -> int:
             sys.exit(f"pip install {spec} failed:\n{done.stderr}")
         site = next((venv / "lib").glob("python3*/site-packages"))
         megabytes, names = installed(site)
-        exe = str(venv / "bin" / "pullguard")
-        version = median_seconds([exe, "--version"], args.runs)
-        scan = median_seconds([exe, "scan", "examples/", "-o", "/dev/null"], args.runs)
-        print(f"{label:<22} {megabytes:>6.1f} {len(names):>9} {version:>9.2f}s {scan:>14.2f}s")
-        if "cluster" in label:
-            python = str(venv / "bin" / "python")
-            bare = median_seconds([python, "-c", "pass"], args.runs)
-            client = median_seconds([python, "-c", "import kubernetes.client, kubernetes.config"], args.runs)
-            print(f"  importing the Kubernetes client (only `--cluster`, `doctor` do): {client - bare:.2f}s")
+        venvs[label], sizes[label] = venv, (megabytes, len(names))
+    # the variants take turns, run by run, so a busy machine slows both alike
+    timings: dict[str, list[float]] = defaultdict(list)
+    cluster_python = str(venvs["pullguard[cluster]"] / "bin" / "python")
+    for _ in range(args.runs):
+        for label, venv in venvs.items():
+            exe = str(venv / "bin" / "pullguard")
+            timings[label + " version"].append(seconds([exe, "--version"]))
+            timings[label + " scan"].append(seconds([exe, "scan", "examples/", "-o", "/dev/null"]))
+        timings["bare"].append(seconds([cluster_python, "-c", "pass"]))
+        timings["client"].append(
+            seconds([cluster_python, "-c", "import kubernetes.client, kubernetes.config"])
+        )
+    median = {key: statistics.median(values) for key, values in timings.items()}
+    print(f"{'install':<22} {'MB':>6} {'packages':>9} {'--version':>10} {'scan examples/':>15}")
+    for label in venvs:
+        megabytes, count = sizes[label]
+        print(
+            f"{label:<22} {megabytes:>6.1f} {count:>9} {median[label + ' version']:>9.2f}s "
+            f"{median[label + ' scan']:>14.2f}s"
+        )
+    print(
+        f"  importing the Kubernetes client (only `--cluster`, `doctor` do): {median['client'] - median['bare']:.2f}s"
+    )
+    print(f"  (medians of {args.runs} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     if args.keep is None:
         print(f"(venvs in {work}; remove them when done)", file=sys.stderr)
     return 0
