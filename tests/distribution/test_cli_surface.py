@@ -114,15 +114,18 @@ def test_completion_recipe_in_help_works() -> None:
 
 def test_a_file_scan_imports_neither_httpx_nor_the_kubernetes_client() -> None:
     # click runs an option's callback even when the option is absent: --connect-to's imported httpx
-    done = python(
+    code = (
         "import sys\n"
         "from pullguard.cli import main\n"
         "try:\n"
-        "    main(['scan', sys.argv[1], '-o', '/dev/null'])\n"
+        "    main(['scan', sys.argv[1], '-o', '/dev/null', *sys.argv[2:]])\n"
         "except SystemExit as exit:\n"
-        "    print(exit.code, sorted(m for m in ('httpx', 'kubernetes', 'urllib3') if m in sys.modules))\n",
-        str(EXAMPLES),
+        "    heavy = ('httpx', 'kubernetes', 'urllib3', 'rich')\n"
+        "    print(exit.code, sorted(m for m in heavy if m in sys.modules))\n"
     )
+    done = python(code, str(EXAMPLES))
+    assert done.stdout.strip() == "1 ['rich']", done.stderr  # the text report is drawn with rich
+    done = python(code, str(EXAMPLES), "--format", "json")
     assert done.stdout.strip() == "1 []", done.stderr
 
 
