@@ -94,17 +94,22 @@ def main() -> int:
             seconds([cluster_python, "-c", "import kubernetes.client, kubernetes.config"])
         )
     median = {key: statistics.median(values) for key, values in timings.items()}
-    print(f"{'install':<22} {'MB':>6} {'packages':>9} {'--version':>10} {'scan examples/':>15}")
+    fastest = {key: min(values) for key, values in timings.items()}
+
+    def both(key: str) -> str:
+        return f"{median[key]:.2f}s ({fastest[key]:.2f}s)"
+
+    print(f"{'install':<20} {'MB':>6} {'packages':>9}  {'--version':<16} {'scan examples/':<16}")
     for label in venvs:
         megabytes, count = sizes[label]
         print(
-            f"{label:<22} {megabytes:>6.1f} {count:>9} {median[label + ' version']:>9.2f}s "
-            f"{median[label + ' scan']:>14.2f}s"
+            f"{label:<20} {megabytes:>6.1f} {count:>9}  {both(label + ' version'):<16} {both(label + ' scan'):<16}"
         )
+    client = f"{median['client'] - median['bare']:.2f}s ({fastest['client'] - fastest['bare']:.2f}s)"
+    print(f"  importing the Kubernetes client (only `--cluster`, `doctor` do): {client}")
     print(
-        f"  importing the Kubernetes client (only `--cluster`, `doctor` do): {median['client'] - median['bare']:.2f}s"
+        f"  (median and fastest of {args.runs} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
     )
-    print(f"  (medians of {args.runs} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     if args.keep is None:
         print(f"(venvs in {work}; remove them when done)", file=sys.stderr)
     return 0
