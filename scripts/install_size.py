@@ -49,9 +49,15 @@ def installed(site: Path) -> tuple[float, list[str]]:
 
 
 def seconds(command: list[str]) -> float:
+    """Wall time of one run; a run that fails (exit 2 and up) stops the measurement."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - started
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode > 1:
+        sys.exit(
+            f"{' '.join(command)} exited {done.returncode}: {done.stderr.decode(errors='replace')[:500]}"
+        )
+    return elapsed
 
 
 def main() -> int:
@@ -88,7 +94,9 @@ def main() -> int:
         for label, venv in venvs.items():
             exe = str(venv / "bin" / "pullguard")
             timings[label + " version"].append(seconds([exe, "--version"]))
-            timings[label + " scan"].append(seconds([exe, "scan", "examples/", "-o", "/dev/null"]))
+            timings[label + " scan"].append(
+                seconds([exe, "scan", "examples/", "-f", "text", "-o", "/dev/null"])
+            )
         timings["bare"].append(seconds([cluster_python, "-c", "pass"]))
         timings["client"].append(
             seconds([cluster_python, "-c", "import kubernetes.client, kubernetes.config"])

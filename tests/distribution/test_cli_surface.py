@@ -123,7 +123,7 @@ def test_a_file_scan_imports_neither_httpx_nor_the_kubernetes_client() -> None:
         "    heavy = ('httpx', 'kubernetes', 'urllib3', 'rich')\n"
         "    print(exit.code, sorted(m for m in heavy if m in sys.modules))\n"
     )
-    done = python(code, str(EXAMPLES))
+    done = python(code, str(EXAMPLES), "--format", "text")
     assert done.stdout.strip() == "1 ['rich']", done.stderr  # the text report is drawn with rich
     done = python(code, str(EXAMPLES), "--format", "json")
     assert done.stdout.strip() == "1 []", done.stderr
