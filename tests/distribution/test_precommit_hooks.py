@@ -215,4 +215,4 @@ def test_changed_files_hook_reads_only_them(hooks_config: str, pre_commit_home: 
     # only api.yaml was read: without sa.yaml the pod has no pull secret, and the registry's
     # visibility is unknown, so there is nothing to report; the trade-off .pre-commit-hooks.yaml states
     assert changed.returncode == 0, changed.stdout[-3000:]
-    assert "1 files, 1 documents" in changed.stdout and "1 unknown registry" in changed.stdout
+    assert "1 file, 1 document," in changed.stdout and "1 unknown registry" in changed.stdout
