@@ -1,11 +1,13 @@
-# pullguard: `make demo` to try it, `make test` to run everything the tests need.
+# pullguard: `make demo` to try it, `make test` to run everything the tests need (as root, on CI),
+# `make check` for lint and the tests that need no system package (no root needed).
 SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit verify-demo secret-demo bench bench-cluster bench-audit bench-serve fuzz docs clean system-deps screenshot
+.PHONY: demo test check lint unit verify-demo secret-demo bench bench-cluster bench-audit bench-serve fuzz docs \
+	clean system-deps screenshot image dockerfile-check wheel install-size krew-archive
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,39 +23,75 @@ demo: $(STAMP)
 	  test $$status -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts fuzz
+	$(BIN)/ruff check src tests benchmarks scripts fuzz action
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-# Debian packages the integration tests run (tests/integration): a real registry and skopeo.
-# Installed only when missing (CI runs as root on a fresh machine); the package's own
-# registry service is stopped: the tests start their own servers on 127.0.0.1.
+# Debian packages the tests run for real: a registry and skopeo (tests/integration), prometheus
+# and promtool (tests/serving: the shipped rules, scraping `pullguard serve`), Chromium
+# (tests/report/test_html.py renders the HTML report headless; no chromedriver: it runs
+# `chromium --headless` itself), kubectl (`kubectl kustomize` in tests/serving, `kubectl
+# pullguard` in tests/distribution; not in Debian's own archive: when apt has no kubectl, it says
+# where to get it).
+# Installed only when missing (CI runs as root on a fresh machine), waiting up to 5 minutes for
+# another apt/dpkg to release its lock instead of failing; the registry's and prometheus' own services
+# are stopped: the tests start their own servers on 127.0.0.1.
+APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300
 system-deps:
-	@if command -v docker-registry >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1; then :; else \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry skopeo; \
-	  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi; \
-	  if command -v service >/dev/null 2>&1; then service docker-registry stop >/dev/null 2>&1 || true; fi; \
-	fi
-	@# promtool and prometheus test the shipped rules and scrape `pullguard serve` (tests/serving); the
-	@# package's own service is stopped: the tests start their own server on 127.0.0.1
-	@if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then :; else \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
-	  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi; \
-	  if command -v service >/dev/null 2>&1; then service prometheus stop >/dev/null 2>&1 || true; fi; \
-	fi
-	@# kubectl kustomize renders deploy/ (tests/serving/test_deploy.py)
-	@if command -v kubectl >/dev/null 2>&1; then :; else \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubectl; \
-	fi
-	@# headless Chromium renders the HTML report in tests/report/test_html.py and for `make screenshot`
-	@if command -v chromium >/dev/null 2>&1; then :; else \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
-	fi
+	@missing=""; \
+	  command -v docker-registry >/dev/null 2>&1 || missing="$$missing docker-registry"; \
+	  command -v skopeo >/dev/null 2>&1 || missing="$$missing skopeo"; \
+	  command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(APT) update && $(APT) install -y --no-install-recommends $$missing || exit 1; \
+	    for service in docker-registry prometheus; do \
+	      case "$$missing" in *$$service*) \
+	        if command -v systemctl >/dev/null 2>&1; then systemctl disable --now $$service >/dev/null 2>&1 || true; fi; \
+	        if command -v service >/dev/null 2>&1; then service $$service stop >/dev/null 2>&1 || true; fi;; \
+	      esac; \
+	    done; \
+	  fi; \
+	  if ! command -v kubectl >/dev/null 2>&1; then \
+	    $(APT) update && $(APT) install -y --no-install-recommends kubectl \
+	      || echo "kubectl is not in the configured apt sources: install it as https://kubernetes.io/docs/tasks/tools/ shows"; \
+	  fi
 
 test: $(STAMP) system-deps lint unit
+
+# For developers without root: lint, and every test that needs no Debian package. Tests marked
+# `integration` or `system` are skipped, each with the reason (pytest -ra lists them).
+check: $(STAMP) lint
+	PULLGUARD_NO_SYSTEM_PACKAGES=1 $(BIN)/pytest -q
+	@echo "make check: tests that need Debian packages were skipped; \`make test\` (as root or in CI) runs them"
+
+# The wheel (dist/), as `make image` copies it into the container image.
+wheel: $(STAMP)
+	rm -f dist/pullguard-*.whl
+	$(BIN)/python -m build --quiet --wheel --outdir dist .
+
+# The container image: the Dockerfile is checked statically everywhere; it is built where a
+# container builder runs (docker with an engine, or podman). IMAGE and PYTHON_IMAGE override.
+IMAGE ?= pullguard:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' src/pullguard/__init__.py)
+dockerfile-check: $(STAMP)
+	$(BIN)/python scripts/check_dockerfile.py Dockerfile
+image: dockerfile-check wheel
+	@if command -v podman >/dev/null 2>&1; then builder=podman; \
+	  elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then builder=docker; \
+	  else echo "make image: no container builder (docker with a running engine, or podman); the Dockerfile passed its static check, the image was not built"; exit 1; fi; \
+	  $$builder build $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) -t $(IMAGE) .
+
+# Install size and start-up with and without the `cluster` extra (the README's "Install" table).
+install-size: $(STAMP)
+	$(BIN)/python scripts/install_size.py
+
+# The krew plugin archive that plugins/pullguard.yaml points at (reproducible: its sha256 is in the manifest).
+krew-archive: $(STAMP)
+	$(BIN)/python scripts/krew_archive.py dist
 
 # `pullguard verify examples/` against real registries on 127.0.0.1 that serve the examples' hosts
 # (tests/integration/examples_env.py: started, verified with --connect-to, stopped).

@@ -139,12 +139,24 @@ class _Commands(click.Group):
         return command
 
 
+_MAIN_HELP = """pullguard: audit Kubernetes image pull credentials the way the kubelet uses them.
+
+\b
+Shell completion (bash; zsh_source and fish_source for the others):
+  eval "$(_PULLGUARD_COMPLETE=bash_source pullguard)"
+"""
+
+
 @click.group(
-    cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=_Commands,
+    help=_MAIN_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="pullguard")
-def main() -> None:
-    """pullguard: audit Kubernetes image pull credentials the way the kubelet uses them."""
+@click.version_option(__version__, "-V", "--version", prog_name="pullguard")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar or other non-essential output on standard error."
+)
+def main(quiet: bool) -> None:
     # A scan allocates millions of short-lived, acyclic objects (YAML nodes); with the
     # default thresholds the cyclic collector walks them thousands of times for nothing.
     gc.set_threshold(50_000, 50, 1_000)
@@ -882,8 +894,8 @@ def explain(check_id: str) -> None:
 
 @contextmanager
 def _progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on standard error for long scans, only when it is a terminal."""
-    if not sys.stderr.isatty():
+    """A progress bar on standard error for long scans, only when it is a terminal and not --quiet."""
+    if not sys.stderr.isatty() or _quiet():
         yield None
         return
     from rich.console import Console
@@ -904,6 +916,16 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
                 bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+def _quiet() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("quiet"))
+
+
+def kubectl_main() -> None:
+    """`kubectl pullguard ...`: kubectl runs `kubectl-pullguard` from PATH as a plugin."""
+    main(prog_name="kubectl pullguard", complete_var="_KUBECTL_PULLGUARD_COMPLETE")
 
 
 def _write(output: str, write: Callable[[TextIO], None], styled: bool = True) -> None:

@@ -103,6 +103,7 @@ def _browser_or_skip() -> str:
     return browser
 
 
+@pytest.mark.system
 def test_renders_in_headless_chromium(tmp_path: Path, page: str, result: ScanResult) -> None:
     browser = _browser_or_skip()
     secret_input = tmp_path / "input"

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pullguard import __version__
-from pullguard.errors import ClusterError
+from pullguard.errors import ClusterError, PullguardError
 from pullguard.semantics.dockerconfig import PULL_SECRET_TYPES
 from pullguard.sources.bounded import (
     DEFAULT_DEADLINE,
@@ -348,6 +348,29 @@ def _is_single_object(path: str) -> bool:
 
 # -- kubeconfig ----------------------------------------------------------------------
 
+INSTALL_CLUSTER_EXTRA = (
+    "reading a live cluster needs the Kubernetes client, an optional part of pullguard: "
+    "install it with `pipx install --force 'pullguard[cluster]'` "
+    "(or `pipx inject pullguard kubernetes`, or `pip install 'pullguard[cluster]'`); "
+    "scanning files does not need it"
+)
+
+
+class ClusterClientMissing(PullguardError):
+    """The `kubernetes` package (the `pullguard[cluster]` extra) is not installed.
+
+    Not a ClusterError: it is the same for every context of a fleet, so it stops the
+    command once instead of being reported per cluster.
+    """
+
+
+def require_client() -> None:
+    """Fail with an actionable message when the `cluster` extra is not installed."""
+    try:
+        import kubernetes  # noqa: F401
+    except ImportError:
+        raise ClusterClientMissing(INSTALL_CLUSTER_EXTRA) from None
+
 
 def kubeconfig_path(kubeconfig: str | None) -> str:
     """What kubectl reads: --kubeconfig, else $KUBECONFIG (several files, ':'-separated), else ~/.kube/config."""
@@ -361,6 +384,7 @@ def _in_cluster_possible(kubeconfig: str | None) -> bool:
 
 
 def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
+    require_client()
     from kubernetes import config as kube_config
 
     try:
@@ -378,6 +402,7 @@ def connect(
     budget: Budget | None = None,
 ) -> Connection:
     """A connection as kubectl would make it; never writes the kubeconfig (persist_config=False)."""
+    require_client()
     from kubernetes import client as kube_client
     from kubernetes import config as kube_config
 
