@@ -25,6 +25,7 @@ from pullguard.inventory.cluster_config import (
     EncryptionResources,
 )
 from pullguard.inventory.duplicates import Duplicates
+from pullguard.inventory.kubelet_config import add_kubelet_document
 from pullguard.inventory.kinds import POD_SPEC_PATHS, api_group, is_workload
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
@@ -949,6 +950,8 @@ def _add_rbac_or_config(
         inventory.encryption_configs.append(_read_encryption_config(manifest, body))
     elif group == "audit.k8s.io" and kind == "Policy":
         inventory.audit_policies.append(_read_audit_policy(manifest, body))
+    elif add_kubelet_document(inventory.kubelet, manifest.api_version, kind, manifest.name, body, manifest.location):
+        pass
     else:
         return False
     return True
