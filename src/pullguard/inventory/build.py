@@ -25,8 +25,8 @@ from pullguard.inventory.cluster_config import (
     EncryptionResources,
 )
 from pullguard.inventory.duplicates import Duplicates
-from pullguard.inventory.kubelet_config import add_kubelet_document
 from pullguard.inventory.kinds import POD_SPEC_PATHS, api_group, is_workload
+from pullguard.inventory.kubelet_config import add_kubelet_document
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
     ImageField,

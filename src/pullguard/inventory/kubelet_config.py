@@ -141,6 +141,15 @@ class KubeletInputs:
     version: str | None = None  # --kubernetes-version / kubernetesVersion, as given
     feature_gates: tuple[tuple[str, bool], ...] = ()  # from the configuration (win over files)
 
+    # the configuration's inputs already merged in (analysis may run twice on one inventory)
+    merged: list[KubeletInputs] = field(default_factory=list, repr=False)
+
+    def merge_once(self, other: KubeletInputs) -> None:
+        if any(m is other for m in self.merged):
+            return
+        self.merged.append(other)
+        self.extend(other)
+
     def extend(self, other: KubeletInputs) -> None:
         self.provider_configs.extend(other.provider_configs)
         self.kubelet_settings.extend(other.kubelet_settings)
@@ -182,8 +191,11 @@ class _Decoder:
     def only(self, value: Mapping[str, Any], path: str, allowed: Sequence[str]) -> None:
         for key in value:
             if key not in allowed:
-                self.error(value, f"{path}.{key}" if path else str(key), f"unknown field (strict decoding; "
-                           f"known: {', '.join(allowed)})")
+                self.error(
+                    value,
+                    f"{path}.{key}" if path else str(key),
+                    f"unknown field (strict decoding; known: {', '.join(allowed)})",
+                )
 
     def string(self, value: Any, path: str, holder: object) -> str | None:
         if value is None:
@@ -233,8 +245,12 @@ def decode_provider_config(
     decoder = _Decoder(location.line)
     version = api_version.rpartition("/")[2]
     if version not in CONFIG_VERSIONS:
-        decoder.error(body, "apiVersion", f"{api_version!r} is not a CredentialProviderConfig version "
-                      f"(kubelet.config.k8s.io/{', '.join(CONFIG_VERSIONS)})")
+        decoder.error(
+            body,
+            "apiVersion",
+            f"{api_version!r} is not a CredentialProviderConfig version "
+            f"(kubelet.config.k8s.io/{', '.join(CONFIG_VERSIONS)})",
+        )
     decoder.only(body, "", ("apiVersion", "kind", "metadata", "providers"))
     providers: list[CredentialProvider] = []
     items = body.get("providers")
@@ -252,8 +268,9 @@ def decode_provider_config(
         decoder.only(provider, path, allowed)
         token = None
         if "tokenAttributes" in provider and version == "v1":
-            token = _decode_token_attributes(decoder, provider.get("tokenAttributes"), f"{path}.tokenAttributes",
-                                             provider)
+            token = _decode_token_attributes(
+                decoder, provider.get("tokenAttributes"), f"{path}.tokenAttributes", provider
+            )
         duration = provider.get("defaultCacheDuration")
         if duration is not None and not isinstance(duration, str):
             decoder.error(provider, f"{path}.defaultCacheDuration", "must be a duration string such as 12h")
@@ -291,18 +308,22 @@ def _decode_token_attributes(
         return None
     decoder.only(attributes, path, _TOKEN_FIELDS)
     return TokenAttributes(
-        audience=decoder.string(attributes.get("serviceAccountTokenAudience"), f"{path}.serviceAccountTokenAudience",
-                                attributes) or "",
+        audience=decoder.string(
+            attributes.get("serviceAccountTokenAudience"), f"{path}.serviceAccountTokenAudience", attributes
+        )
+        or "",
         cache_type=decoder.string(attributes.get("cacheType"), f"{path}.cacheType", attributes) or "",
         require_service_account=decoder.boolean(
             attributes.get("requireServiceAccount"), f"{path}.requireServiceAccount", attributes
         ),
         required_keys=decoder.strings(
-            attributes.get("requiredServiceAccountAnnotationKeys"), f"{path}.requiredServiceAccountAnnotationKeys",
+            attributes.get("requiredServiceAccountAnnotationKeys"),
+            f"{path}.requiredServiceAccountAnnotationKeys",
             attributes,
         ),
         optional_keys=decoder.strings(
-            attributes.get("optionalServiceAccountAnnotationKeys"), f"{path}.optionalServiceAccountAnnotationKeys",
+            attributes.get("optionalServiceAccountAnnotationKeys"),
+            f"{path}.optionalServiceAccountAnnotationKeys",
             attributes,
         ),
         line=decoder.line(attributes),
@@ -316,8 +337,9 @@ def decode_kubelet_settings(body: Mapping[str, Any], name: str, location: Locati
         body.get("imagePullCredentialsVerificationPolicy"), "imagePullCredentialsVerificationPolicy", body
     )
     if policy is not None and policy != "" and policy not in POLICIES:
-        decoder.error(body, "imagePullCredentialsVerificationPolicy",
-                      f"{policy!r} is not one of {', '.join(POLICIES)}")
+        decoder.error(
+            body, "imagePullCredentialsVerificationPolicy", f"{policy!r} is not one of {', '.join(POLICIES)}"
+        )
     allowlist = decoder.strings(
         body.get("preloadedImagesVerificationAllowlist"), "preloadedImagesVerificationAllowlist", body
     )
@@ -354,12 +376,15 @@ def allowlist_entry_problem(entry: str) -> str | None:
     if ":" in last and "/" in body:
         return f"{entry!r}: a tag is not allowed"
     if "/" not in body:
-        return f"{entry!r}: must be a fully qualified repository (registry/path), e.g. docker.io/library/nginx"
+        return (
+            f"{entry!r}: must be a fully qualified repository (registry/path), e.g. docker.io/library/nginx"
+        )
     return None
 
 
-def add_kubelet_document(inputs: KubeletInputs, api_version: str, kind: str, name: str,
-                         body: Mapping[str, Any], location: Location) -> bool:
+def add_kubelet_document(
+    inputs: KubeletInputs, api_version: str, kind: str, name: str, body: Mapping[str, Any], location: Location
+) -> bool:
     """A scanned CredentialProviderConfig or KubeletConfiguration document; False for other kinds."""
     if api_version.rpartition("/")[0] != CONFIG_GROUP:
         return False

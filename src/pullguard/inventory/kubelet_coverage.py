@@ -28,7 +28,9 @@ ServedBy = tuple[str, tuple["KeyMatch", ...]]
 
 def pod_facts(template: PodTemplate, account: ServiceAccount | None, view: KubeletView) -> PodIdentityFacts:
     """The ServiceAccount the kubelet sees for the pod: none for static pods."""
-    if is_static_pod(template.owner.kind, template.annotations, template.location.path, view.static_pod_paths):
+    if is_static_pod(
+        template.owner.kind, template.annotations, template.location.path, view.static_pod_paths
+    ):
         return PodIdentityFacts(None, None)
     return PodIdentityFacts(
         template.service_account, dict(account.annotations) if account is not None else None

@@ -105,6 +105,7 @@ class KubeletView:
     policy: str | None = None  # the effective imagePullCredentialsVerificationPolicy (None: unknown)
     allowlist: tuple[str, ...] = ()
     static_pod_paths: tuple[str, ...] = ()
+    configured_policy: str | None = None  # as written in a KubeletConfiguration
 
     @property
     def usable_providers(self) -> tuple[CredentialProvider, ...]:
@@ -143,6 +144,7 @@ def kubelet_view(inputs: KubeletInputs, version: KubeletVersion | None = None) -
             static_paths.append(settings.static_pod_path)
     gates.update(dict(inputs.feature_gates))
     view = KubeletView((), (), tuple(inputs.docker_configs), version, gates)
+    configured_policy = policy
     ensure = view.enabled(ENSURE_SECRET_PULLED_IMAGES)
     if policy is None and ensure:
         policy = DEFAULT_POLICY
@@ -153,7 +155,9 @@ def kubelet_view(inputs: KubeletInputs, version: KubeletVersion | None = None) -
     errors = [
         ConfigError(config.name, line, "", message) for config in configs for line, message in config.errors
     ]
-    errors.extend(validate_providers(providers, view.enabled(SA_TOKEN_FOR_CREDENTIAL_PROVIDERS), configs_by=configs))
+    errors.extend(
+        validate_providers(providers, view.enabled(SA_TOKEN_FOR_CREDENTIAL_PROVIDERS), configs_by=configs)
+    )
     return KubeletView(
         providers,
         tuple(errors),
@@ -163,6 +167,7 @@ def kubelet_view(inputs: KubeletInputs, version: KubeletVersion | None = None) -
         policy,
         tuple(allowlist),
         tuple(static_paths),
+        configured_policy,
     )
 
 
@@ -171,7 +176,9 @@ def _oldest_node(inputs: KubeletInputs) -> KubeletVersion | None:
     return min(versions) if versions else None
 
 
-_QUALIFIED = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?")
+_QUALIFIED = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?"
+)
 
 
 def _qualified_name_problem(key: str) -> str | None:
@@ -191,14 +198,22 @@ def validate_providers(
 
     def error(provider: CredentialProvider, field: str, message: str) -> None:
         errors.append(
-            ConfigError(paths[id(provider)], provider.location.line, f"providers[{provider.index}]{field}", message)
+            ConfigError(
+                paths[id(provider)], provider.location.line, f"providers[{provider.index}]{field}", message
+            )
         )
 
     if configs_by and not providers:
         first = configs_by[0]
         location = getattr(first, "location", None)
-        errors.append(ConfigError(getattr(first, "name", ""), location.line if location else 0, "providers",
-                                  "at least 1 provider is required"))
+        errors.append(
+            ConfigError(
+                getattr(first, "name", ""),
+                location.line if location else 0,
+                "providers",
+                "at least 1 provider is required",
+            )
+        )
     seen: set[str] = set()
     for provider in providers:
         name = provider.name
@@ -211,12 +226,18 @@ def validate_providers(
         if name in (".", ".."):
             error(provider, ".name", f"provider name cannot be {name!r}")
         if name in seen:
-            error(provider, ".name", f"duplicate provider name {name!r} (the kubelet refuses the configuration)")
+            error(
+                provider, ".name", f"duplicate provider name {name!r} (the kubelet refuses the configuration)"
+            )
         seen.add(name)
         if not provider.api_version:
             error(provider, ".apiVersion", "is required")
         elif provider.api_version not in PLUGIN_API_VERSIONS:
-            error(provider, ".apiVersion", f"{provider.api_version!r} is not one of {', '.join(PLUGIN_API_VERSIONS)}")
+            error(
+                provider,
+                ".apiVersion",
+                f"{provider.api_version!r} is not one of {', '.join(PLUGIN_API_VERSIONS)}",
+            )
         if not provider.match_images:
             error(provider, ".matchImages", "at least 1 item in matchImages is required")
         for entry in provider.match_images:
@@ -233,17 +254,28 @@ def validate_providers(
         if token is None:
             continue
         if sa_token_gate is False:
-            error(provider, ".tokenAttributes", "tokenAttributes is not supported when the "
-                  "KubeletServiceAccountTokenForCredentialProviders feature gate is disabled")
+            error(
+                provider,
+                ".tokenAttributes",
+                "tokenAttributes is not supported when the "
+                "KubeletServiceAccountTokenForCredentialProviders feature gate is disabled",
+            )
         if not token.audience:
             error(provider, ".tokenAttributes.serviceAccountTokenAudience", "is required")
         if token.require_service_account is None:
             error(provider, ".tokenAttributes.requireServiceAccount", "is required")
         if provider.api_version != PLUGIN_API_VERSIONS[-1]:
-            error(provider, ".tokenAttributes", f"tokenAttributes is only supported for {PLUGIN_API_VERSIONS[-1]}")
+            error(
+                provider,
+                ".tokenAttributes",
+                f"tokenAttributes is only supported for {PLUGIN_API_VERSIONS[-1]}",
+            )
         if token.require_service_account is False and token.required_keys:
-            error(provider, ".tokenAttributes.requiredServiceAccountAnnotationKeys",
-                  "requireServiceAccount cannot be false when requiredServiceAccountAnnotationKeys is set")
+            error(
+                provider,
+                ".tokenAttributes.requiredServiceAccountAnnotationKeys",
+                "requireServiceAccount cannot be false when requiredServiceAccountAnnotationKeys is set",
+            )
         for label, keys in (("required", token.required_keys), ("optional", token.optional_keys)):
             seen_keys: set[str] = set()
             for key in keys:
@@ -251,15 +283,25 @@ def validate_providers(
                 if problem:
                     error(provider, f".tokenAttributes.{label}ServiceAccountAnnotationKeys", problem)
                 if key in seen_keys:
-                    error(provider, f".tokenAttributes.{label}ServiceAccountAnnotationKeys", f"duplicate {key!r}")
+                    error(
+                        provider,
+                        f".tokenAttributes.{label}ServiceAccountAnnotationKeys",
+                        f"duplicate {key!r}",
+                    )
                 seen_keys.add(key)
         both = sorted(set(token.required_keys) & set(token.optional_keys))
         if both:
-            error(provider, ".tokenAttributes", f"annotation keys cannot be both required and optional: {both}")
+            error(
+                provider, ".tokenAttributes", f"annotation keys cannot be both required and optional: {both}"
+            )
         if not token.cache_type:
             error(provider, ".tokenAttributes.cacheType", f"is required ({', '.join(CACHE_TYPES)})")
         elif token.cache_type not in CACHE_TYPES:
-            error(provider, ".tokenAttributes.cacheType", f"{token.cache_type!r} is not one of {', '.join(CACHE_TYPES)}")
+            error(
+                provider,
+                ".tokenAttributes.cacheType",
+                f"{token.cache_type!r} is not one of {', '.join(CACHE_TYPES)}",
+            )
     return errors
 
 
@@ -349,7 +391,10 @@ def _judge_provider(
     if view.config_errors:
         first = view.config_errors[0]
         return ProviderOutcome(
-            provider, entry, ProviderMode.NODE_IDENTITY, False,
+            provider,
+            entry,
+            ProviderMode.NODE_IDENTITY,
+            False,
             reason=f"the kubelet refuses its credential provider configuration ({first.path or first.config}: "
             f"{first.message}) and does not start",
         )
@@ -359,7 +404,10 @@ def _judge_provider(
     if pod.service_account is None:
         if token.require_service_account:
             return ProviderOutcome(
-                provider, entry, ProviderMode.SERVICE_ACCOUNT, False,
+                provider,
+                entry,
+                ProviderMode.SERVICE_ACCOUNT,
+                False,
                 reason=f"provider '{provider.name}' requires a ServiceAccount (requireServiceAccount: true) and a "
                 "static pod has none: the kubelet does not invoke it",
             )
@@ -369,14 +417,21 @@ def _judge_provider(
         if not needed:
             return ProviderOutcome(provider, entry, ProviderMode.SERVICE_ACCOUNT, True)
         return ProviderOutcome(
-            provider, entry, ProviderMode.SERVICE_ACCOUNT, False, unknown=True,
+            provider,
+            entry,
+            ProviderMode.SERVICE_ACCOUNT,
+            False,
+            unknown=True,
             reason=f"provider '{provider.name}' needs the annotation(s) {', '.join(dict.fromkeys(needed))} on "
             f"ServiceAccount '{pod.service_account}', which is not in the input",
         )
     missing = [key for key in token.required_keys if key not in pod.annotations]
     if missing:
         return ProviderOutcome(
-            provider, entry, ProviderMode.SERVICE_ACCOUNT, False,
+            provider,
+            entry,
+            ProviderMode.SERVICE_ACCOUNT,
+            False,
             reason=f"ServiceAccount '{pod.service_account}' lacks the annotation(s) {', '.join(missing)} that "
             f"provider '{provider.name}' requires (requiredServiceAccountAnnotationKeys): the kubelet silently "
             "gets no credential from it (logged at verbosity 5 only)",
@@ -387,7 +442,10 @@ def _judge_provider(
         absent = [key for key in plugin.reads if key in token.passed_keys and key not in pod.annotations]
         if unseen:
             return ProviderOutcome(
-                provider, entry, ProviderMode.SERVICE_ACCOUNT, False,
+                provider,
+                entry,
+                ProviderMode.SERVICE_ACCOUNT,
+                False,
                 reason=f"{plugin.label} reads {', '.join(unseen)}, but the kubelet passes the plugin only the "
                 "annotations listed in requiredServiceAccountAnnotationKeys or optionalServiceAccountAnnotationKeys, "
                 f"so it never sees it: {plugin.without}",
@@ -399,12 +457,18 @@ def _judge_provider(
                 else ""
             )
             return ProviderOutcome(
-                provider, entry, ProviderMode.SERVICE_ACCOUNT, False,
+                provider,
+                entry,
+                ProviderMode.SERVICE_ACCOUNT,
+                False,
                 reason=f"ServiceAccount '{pod.service_account}' has no {', '.join(absent)}{hint}: {plugin.without}",
             )
     if sa_gate is False:
         return ProviderOutcome(
-            provider, entry, ProviderMode.SERVICE_ACCOUNT, False,
+            provider,
+            entry,
+            ProviderMode.SERVICE_ACCOUNT,
+            False,
             reason="the kubelet's KubeletServiceAccountTokenForCredentialProviders feature is off",
         )
     return ProviderOutcome(provider, entry, ProviderMode.SERVICE_ACCOUNT, True)
@@ -421,7 +485,9 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 DEFAULT_STATIC_POD_PATHS = ("/etc/kubernetes/manifests",)
 
 
-def is_static_pod(kind: str, annotations: Sequence[tuple[str, str]], path: str, static_paths: Sequence[str]) -> bool:
+def is_static_pod(
+    kind: str, annotations: Sequence[tuple[str, str]], path: str, static_paths: Sequence[str]
+) -> bool:
     """A mirror pod (the API server's copy of a static pod) or a Pod manifest in a static-pod directory."""
     if kind != "Pod":
         return False

@@ -179,8 +179,8 @@ def judge_image(
         served, notes = node_side(pod.template, pod.service_account, repository, kubelet)
         if served is not None:
             coverage = _SERVED[served[0]]
-            cause = "; ".join(notes) if coverage is Coverage.UNVERIFIABLE else None
-            return ImageJudgement(pod, use, classification, coverage, served[1], cause, notes)
+            served_cause = "; ".join(notes) if coverage is Coverage.UNVERIFIABLE else None
+            return ImageJudgement(pod, use, classification, coverage, served[1], served_cause, notes)
     judgement = _uncovered(pod, use, classification, matches, repository)
     return dataclasses.replace(
         judgement, notes=notes, cause="; ".join(c for c in (judgement.cause, *notes) if c) or None

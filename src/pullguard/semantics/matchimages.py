@@ -36,7 +36,9 @@ _PATH_GLOB = frozenset("*?[")
 def invalid_entry(entry: str) -> str | None:
     """Why the kubelet rejects the entry at start-up (``ParseSchemelessURL`` fails), or None."""
     if schemeless_url_parts(entry) is None:
-        return f"matchImages entry {entry!r} is not a valid URL without a scheme (the kubelet refuses the file)"
+        return (
+            f"matchImages entry {entry!r} is not a valid URL without a scheme (the kubelet refuses the file)"
+        )
     return None
 
 
