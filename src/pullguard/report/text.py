@@ -243,6 +243,8 @@ def _images(console: Console, result: ScanResult) -> None:
         credential = ", ".join(
             f"{m.secret} ({m.location}{': no credential' if m.anonymous else ''})"
             if m.secret
+            else f"{m.via} ({m.location})"
+            if m.via
             else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
             for m in j.matches
         )
