@@ -234,7 +234,9 @@ def _token_mode_note(identity: PodIdentity, resolution: Resolution) -> str:
             "The workload-identity client-id and tenant-id are read only by acr-credential-provider configured "
             f"with tokenAttributes (KEP-4412, {on}); no such provider in the input matches the image."
         )
-    return "No known Google Cloud credential provider pulls with the pod's identity: GKE nodes pull with theirs."
+    return (
+        "No known Google Cloud credential provider pulls with the pod's identity: GKE nodes pull with theirs."
+    )
 
 
 def pod_identity_of_account(account: ServiceAccount) -> bool:
