@@ -210,13 +210,10 @@ def _token_mode_note(identity: PodIdentity, resolution: Resolution) -> str:
     view = resolution.kubelet
     version = view.version if view is not None else None
     enabled = view.enabled(SA_TOKEN_FOR_CREDENTIAL_PROVIDERS) if view is not None else None
-    on = (
-        f"the kubelet {version.short} has it"
-        if enabled
-        else f"the kubelet {version.short} does not have it"
-        if enabled is False and version is not None
-        else "on by default from v1.34"
-    )
+    if version is None or enabled is None:
+        on = "on by default from v1.34"
+    else:
+        on = f"the kubelet {version.short} {'has it' if enabled else 'does not have it'}"
     if identity.mechanism.startswith("IRSA"):
         return (
             "IRSA's eks.amazonaws.com/role-arn is for the containers and no kubelet reads it; a pod-identity pull "
