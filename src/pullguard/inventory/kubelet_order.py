@@ -22,6 +22,7 @@ Reproduces (kubernetes/kubernetes, v1.35-era; see docs/semantics-verified.md):
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -214,7 +215,7 @@ def validate_providers(
                 "at least 1 provider is required",
             )
         )
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for provider in providers:
         name = provider.name
         if not name:
@@ -225,11 +226,13 @@ def validate_providers(
             error(provider, ".name", f"{name!r}: provider name cannot contain spaces")
         if name in (".", ".."):
             error(provider, ".name", f"provider name cannot be {name!r}")
-        if name in seen:
+        # one kubelet reads one file or one directory: names repeat across node pools' directories
+        scope = (os.path.dirname(provider.location.path), name)
+        if scope in seen:
             error(
                 provider, ".name", f"duplicate provider name {name!r} (the kubelet refuses the configuration)"
             )
-        seen.add(name)
+        seen.add(scope)
         if not provider.api_version:
             error(provider, ".apiVersion", "is required")
         elif provider.api_version not in PLUGIN_API_VERSIONS:
