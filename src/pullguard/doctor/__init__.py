@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pullguard.doctor.node_cache import node_cache_cause
 from pullguard.errors import ClusterError
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import Coverage, ImageJudgement, SecretState
@@ -63,6 +64,7 @@ class Cause(StrEnum):
     EXPIRED_TOKEN = "expired token"
     PLATFORM_MISMATCH = "platform (architecture) mismatch"
     INVALID_REFERENCE = "invalid image reference"
+    NODE_CACHE = "image on the node, not verified for this pod (KEP-2535)"
     UNKNOWN = "unknown"
 
 
@@ -198,7 +200,8 @@ def diagnose(
     namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
     spec = pod.get("spec") or {}
     node = spec.get("nodeName")
-    arch = _node_arch(source, node)
+    node_document = _node_document(source, node)
+    arch = (((node_document or {}).get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch")
     waiting = _waiting(pod)
     names = tuple(str(ref.get("name")) for ref in spec.get("imagePullSecrets") or () if isinstance(ref, Mapping))
     objects = PodObjects(source, namespace, name, names)
@@ -220,18 +223,22 @@ def diagnose(
         if judgement is not None:
             asyncio.run(_live_check(item, judgement, client or ClientOptions()))
         classify(item, judgement, namespace, owner, arch)
+        trap = node_cache_cause(reason, image, judgement, node_document, node)
+        if trap is not None:
+            item.cause, (item.explanation, item.fix) = Cause.NODE_CACHE, trap
         diagnosis.containers.append(item)
     return diagnosis
 
 
-def _node_arch(source: ClusterSource, node: Any) -> str | None:
+def _node_document(source: ClusterSource, node: Any) -> dict[str, Any] | None:
+    """The pod's Node: its architecture, kubelet version and cached images."""
     if not node:
         return None
     try:
-        document = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
+        document: dict[str, Any] = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
     except ClusterError:
         return None
-    return ((document.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/arch")
+    return document
 
 
 def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple[str, str]]:
