@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pullguard.checks import Finding, Severity
+from pullguard.report.coverage import coverage_line
 from pullguard.report.words import count
 from pullguard.result import ScanResult
 
@@ -36,6 +37,9 @@ def render(result: ScanResult) -> str:
         f"{count(summary.images, 'image')} ({summary.private_images} private, "
         f"{summary.public_images} public, {summary.unknown_images} unknown registry)."
     )
+    by_source = coverage_line(result.resolution)
+    if by_source:
+        lines.append(f"\n{by_source}")
     if summary.input_errors or summary.input_warnings:
         lines.append(
             f"\n⚠️ {count(summary.input_errors, 'input error')}, {count(summary.input_warnings, 'warning')}: "

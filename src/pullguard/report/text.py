@@ -12,6 +12,7 @@ from rich.text import Text
 from pullguard.checks import Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
+from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import files_shown, grouped
 from pullguard.report.words import count as _count
 from pullguard.result import ScanResult
@@ -89,6 +90,9 @@ def render(
                 + ".",
                 soft_wrap=True,
             )
+    by_source = coverage_line(result.resolution)
+    if by_source:
+        console.print(by_source)
     if summary.unknown_images:
         console.print(
             f"{_count(summary.unknown_images, 'image')} {'are' if summary.unknown_images != 1 else 'is'} on "
