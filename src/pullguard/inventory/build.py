@@ -950,7 +950,9 @@ def _add_rbac_or_config(
         inventory.encryption_configs.append(_read_encryption_config(manifest, body))
     elif group == "audit.k8s.io" and kind == "Policy":
         inventory.audit_policies.append(_read_audit_policy(manifest, body))
-    elif add_kubelet_document(inventory.kubelet, manifest.api_version, kind, manifest.name, body, manifest.location):
+    elif add_kubelet_document(
+        inventory.kubelet, manifest.api_version, kind, manifest.name, body, manifest.location
+    ):
         pass
     else:
         return False

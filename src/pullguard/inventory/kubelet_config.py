@@ -30,7 +30,6 @@ from typing import Any
 
 from pullguard.semantics.dockerconfig import AuthEntry
 from pullguard.sources.model import Location
-from pullguard.sources.yamldocs import line_of
 
 CONFIG_GROUP = "kubelet.config.k8s.io"
 CONFIG_VERSIONS = ("v1alpha1", "v1beta1", "v1")
@@ -165,6 +164,12 @@ class KubeletInputs:
 
 
 # -- decoding --------------------------------------------------------------------------------
+
+
+def line_of(value: object, default: int) -> int:
+    """The line a mapping read from YAML starts on (the source's LineMap knows it), else `default`."""
+    line = getattr(value, "line", None)
+    return line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else default
 
 
 class _Decoder:
