@@ -14,6 +14,7 @@ from pullguard.inventory.kubelet_order import (
     version_of,
 )
 from pullguard.inventory.model import ImageField, ObjectRef
+from pullguard.inventory.rbac import Role, Subject
 from pullguard.inventory.resolve import Coverage, ImageJudgement, Resolution, SecretState
 from pullguard.semantics.keyring import lookup
 from pullguard.semantics.kubelet_versions import (
@@ -534,6 +535,7 @@ def runs_only_from_cache(resolution: Resolution) -> Iterator[Hit]:
 
 
 __all__ = [
+    "audience_not_granted",
     "broken_secret_masked",
     "enforce_mountable_secrets",
     "image_volume_off",
@@ -544,3 +546,88 @@ __all__ = [
     "runs_only_from_cache",
     "static_pod_pull_secrets",
 ]
+
+
+# -- PG026 ---------------------------------------------------------------------------------
+
+AUDIENCE_VERB = "request-serviceaccounts-token-audience"
+
+
+def _grants_audience(role: Role, audience: str) -> bool:
+    return any(
+        (AUDIENCE_VERB in rule.verbs or "*" in rule.verbs)
+        and (audience in rule.resources or "*" in rule.resources)
+        and ("" in rule.api_groups or "*" in rule.api_groups)
+        for rule in role.rules
+    )
+
+
+def _to_nodes(subjects: tuple[Subject, ...]) -> bool:
+    return any(
+        (s.kind == "Group" and s.name == "system:nodes")
+        or (s.kind == "User" and s.name.startswith("system:node:"))
+        for s in subjects
+    )
+
+
+@check(
+    id="PG026",
+    title="Token-mode credential provider audience the nodes may not request",
+    severity=Severity.MEDIUM,
+    remediation=(
+        "Let the nodes request ServiceAccount tokens for the provider's audience: a ClusterRole with verb "
+        f"{AUDIENCE_VERB} on the audience as resource (resourceNames: the ServiceAccounts, or none for all), "
+        "bound to the group system:nodes."
+    ),
+    standards=("NIST-AC-6", "NIST-CM-6"),
+)
+def audience_not_granted(resolution: Resolution) -> Iterator[Hit]:
+    """A credential provider in ServiceAccount-token mode whose audience no RBAC lets the nodes request.
+
+    With `ServiceAccountNodeAudienceRestriction` (beta and on by default from
+    v1.32) the API server issues a node a token for an audience only when a pod
+    volume on that node names the audience, or when RBAC grants the node the verb
+    `request-serviceaccounts-token-audience` on that audience (KEP-4412). Without
+    the grant the kubelet's TokenRequest is forbidden, the provider gets no token
+    and the pod pulls without credentials ("audience ... not found in pod spec
+    volume", kubernetes-sigs/kind#4185). Judged only when the input holds
+    ClusterRoleBindings; direct rules are read, aggregated roles are not followed.
+    """
+    view = resolution.kubelet
+    inventory = resolution.inventory
+    if view is None or view.config_errors or not inventory.cluster_role_bindings:
+        return
+    granted: set[str] = set()
+    for binding in inventory.cluster_role_bindings:
+        role = inventory.cluster_roles.get(binding.role_name)
+        if role is None or binding.role_kind != "ClusterRole" or not _to_nodes(binding.subjects):
+            continue
+        for provider in view.providers:
+            token = provider.token_attributes
+            if token is not None and _grants_audience(role, token.audience):
+                granted.add(token.audience)
+    for provider in view.providers:
+        token = provider.token_attributes
+        if token is None or not token.audience or token.audience in granted:
+            continue
+        yield Hit(
+            _config_ref(resolution, provider),
+            f"Credential provider '{provider.name}' asks the kubelet for ServiceAccount tokens with audience "
+            f"'{token.audience}', but no ClusterRoleBinding in the input lets system:nodes "
+            f"{AUDIENCE_VERB} '{token.audience}': the API server refuses the kubelet's TokenRequest "
+            "(ServiceAccountNodeAudienceRestriction, on since v1.32) and the pods matched by this provider pull "
+            "without credentials.",
+            provider.location,
+            "kubectl apply --dry-run=server -f - <<'EOF'   # then again without --dry-run\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\n"
+            "kind: ClusterRole\n"
+            "metadata: {name: kubelet-credential-provider-audiences}\n"
+            f'rules: [{{apiGroups: [""], resources: ["{token.audience}"], verbs: ["{AUDIENCE_VERB}"]}}]\n'
+            "---\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\n"
+            "kind: ClusterRoleBinding\n"
+            "metadata: {name: kubelet-credential-provider-audiences}\n"
+            "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubelet-credential-provider-audiences}\n"
+            "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes}]\n"
+            "EOF",
+        )
