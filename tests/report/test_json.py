@@ -63,17 +63,18 @@ def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
     # still covered by that key).
     # platform/ (Namespace, 2 Secrets, ServiceAccount, 2 Deployments; create-pull-secret.sh is a script,
     # not a manifest file): ingest (ECR, uncovered) and docs (covered by its pod secret) are private.
-    # eks/ (CredentialProviderConfig; Namespace, ServiceAccount, Deployment): checkout (ECR) is private,
+    # eks/ (CredentialProviderConfig; Namespace, ServiceAccount, Deployment; the nodes' audience ClusterRole
+    # and binding): checkout (ECR) is private,
     # covered by ecr-credential-provider with its ServiceAccount's token; gke/ (CredentialProviderConfig;
     # Namespace, Deployment): recommender on Artifact Registry, unknown visibility (examples/gke/.pullguard.yaml
     # is not read when examples/ is scanned), served by auth-provider-gcp.
     assert report["summary"] == {
         "line": "6 of 13 private images have pull credentials configured.",
-        "files": 12,
-        "documents": 37,
+        "files": 13,
+        "documents": 39,
         "documentsSkipped": {},
         "documentsSkippedReasons": {},
-        "objects": 37,
+        "objects": 39,
         "lists": 0,
         "podTemplates": 15,
         "images": 19,
