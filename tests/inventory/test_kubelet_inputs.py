@@ -240,3 +240,51 @@ def test_static_pod_gets_no_service_account_token(tmp_path: Path) -> None:
     assert image.coverage.value == "provider"  # invoked without a token: the node's identity
     (image,) = _scan(project, POD).resolution.images
     assert image.coverage.value == "provider-sa-token"
+
+
+def test_provider_names_repeat_across_node_pool_directories(tmp_path: Path) -> None:
+    for pool in ("pool-a", "pool-b"):
+        (tmp_path / pool).mkdir()
+        (tmp_path / pool / "providers.json").write_text(config(provider("same", "*.example.com")))
+    result = scan_paths([str(tmp_path)], ScanOptions())
+    assert result.resolution.kubelet is not None and not result.resolution.kubelet.config_errors
+    (tmp_path / "pool-a" / "more.json").write_text(config(provider("same", "other.example.com")))
+    result = scan_paths([str(tmp_path)], ScanOptions())
+    assert [f.check_id for f in result.findings if f.check_id == "PG019"] == ["PG019"]
+
+
+CANARY = "node-config-canary-Zq8r-do-not-print"
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif", "markdown", "html", "junit"])
+def test_node_config_json_values_never_printed(tmp_path: Path, output_format: str) -> None:
+    from click.testing import CliRunner
+
+    from pullguard.cli import main
+
+    project = _write_project(
+        tmp_path,
+        {"p.yaml": config(provider("prov", "*.example.com"))},
+        "  providerConfig: nodes/providers\n  dockerConfig: nodes/config.json\n",
+    )
+    auth = base64.b64encode(f"node-user:{CANARY}".encode()).decode()
+    (project / "nodes" / "config.json").write_text(
+        _docker_config({"reg.example.com": {"auth": auth, "password": CANARY}})
+    )
+    (project / "app.yaml").write_text(POD)
+    done = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            str(project / "app.yaml"),
+            "-f",
+            output_format,
+            "--images",
+            "--private-registry",
+            "*.example.com",
+        ],
+    )
+    assert done.exit_code in (0, 1), done.output
+    assert CANARY not in done.output and auth not in done.output
+    if output_format in ("text", "json"):  # the node config.json was read and serves the image
+        assert "node config" in done.output
