@@ -41,3 +41,9 @@ def test_an_entry_missing_a_host_another_entry_matches_is_not_reported() -> None
         "harbor.example.com/shop",
         "*.*.example.com",
     ]
+
+
+def test_port_written_differently() -> None:
+    (finding,) = of_check(scan(FIXTURES / "fail" / "port.yaml"))
+    assert "ports are compared as strings" in finding.message
+    assert "registry.example.com:5000" in finding.message

@@ -139,3 +139,13 @@ def test_matchimages_functions_never_raise(entry: str) -> None:
     invalid_entry(entry)
     label_count_misses(entry, ["a.b.c", "x"])
     first_match([entry], "a.b.c/x")
+
+
+def test_port_misses() -> None:
+    from pullguard.semantics.matchimages import port_misses
+
+    hosts = ["registry.io:5000", "registry.io", "other.io:5000", "a.registry.io:5000"]
+    assert port_misses("registry.io", hosts) == ("registry.io:5000",)
+    assert port_misses("registry.io:5000", hosts) == ("registry.io",)
+    assert port_misses("*.registry.io", hosts) == ("a.registry.io:5000",)
+    assert port_misses("registry.io/team", ["registry.io:443"]) == ("registry.io:443",)

@@ -23,7 +23,7 @@ from pullguard.semantics.kubelet_versions import (
     PREVENT_STATIC_POD_API_REFERENCES,
     feature_enabled,
 )
-from pullguard.semantics.matchimages import label_count_misses, never_matches
+from pullguard.semantics.matchimages import label_count_misses, never_matches, port_misses
 from pullguard.sources.model import Location
 
 _STANDARDS = ("CIS-5.4.1", "NIST-CM-6", "NIST-SP-800-190")
@@ -82,13 +82,20 @@ def match_images_never_match(resolution: Resolution) -> Iterator[Hit]:
             why = never_matches(entry)
             if why is None:
                 missed = [h for h in label_count_misses(entry, hosts) if h not in matched_hosts]
-                if not missed:
+                other_port = [h for h in port_misses(entry, hosts) if h not in matched_hosts]
+                if missed:
+                    labels = entry.split("/", 1)[0].split(":", 1)[0].count(".") + 1
+                    why = (
+                        f"it has {labels} host labels and each `*` stands for exactly one, so it does not match "
+                        f"{', '.join(missed[:3])} (images in the input)"
+                    )
+                elif other_port:
+                    why = (
+                        "ports are compared as strings, with no default port, so it does not match "
+                        f"{', '.join(other_port[:3])} (images in the input)"
+                    )
+                else:
                     continue
-                labels = entry.split("/", 1)[0].split(":", 1)[0].count(".") + 1
-                why = (
-                    f"it has {labels} host labels and each `*` stands for exactly one, so it does not match "
-                    f"{', '.join(missed[:3])} (images in the input)"
-                )
             yield Hit(
                 _config_ref(resolution, provider),
                 f"Credential provider '{provider.name}': matchImages entry {entry!r} never matches: {why}. "

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 
 from pullguard.semantics.keyring import key_matches, schemeless_url_parts
 
-__all__ = ["first_match", "invalid_entry", "label_count_misses", "never_matches"]
+__all__ = ["first_match", "invalid_entry", "label_count_misses", "never_matches", "port_misses"]
 
 _PATH_GLOB = frozenset("*?[")
 
@@ -108,5 +108,28 @@ def label_count_misses(entry: str, hosts: Iterable[str]) -> tuple[str, ...]:
         if host_port != port or len(host_labels) == len(labels):
             continue
         if host_labels[-len(suffix) :] == suffix:
+            missed.append(hostport)
+    return tuple(missed)
+
+
+def port_misses(entry: str, hosts: Iterable[str]) -> tuple[str, ...]:
+    """Registry hosts in use whose labels the entry matches but whose port differs.
+
+    Ports are compared as strings with no default: `registry.io` does not match
+    `registry.io:5000`, nor `registry.io:443` the port-less `registry.io`.
+    """
+    parts = schemeless_url_parts(entry)
+    if parts is None:
+        return ()
+    labels, port, _ = parts
+    missed: list[str] = []
+    for hostport in dict.fromkeys(hosts):
+        host_parts = schemeless_url_parts(hostport)
+        if host_parts is None:
+            continue
+        host_labels, host_port, _ = host_parts
+        if host_port == port or len(host_labels) != len(labels):
+            continue
+        if key_matches(".".join(labels), ".".join(host_labels)):  # the hosts agree; only the port differs
             missed.append(hostport)
     return tuple(missed)
