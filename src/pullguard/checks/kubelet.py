@@ -9,6 +9,7 @@ from pullguard.inventory.kubelet_config import DEFAULT_POLICY, CredentialProvide
 from pullguard.inventory.kubelet_coverage import pod_facts
 from pullguard.inventory.kubelet_order import (
     DEFAULT_STATIC_POD_PATHS,
+    ECR_ROLE_ARN,
     KubeletView,
     is_static_pod,
     version_of,
@@ -544,6 +545,7 @@ def runs_only_from_cache(resolution: Resolution) -> Iterator[Hit]:
 __all__ = [
     "audience_not_granted",
     "broken_secret_masked",
+    "ecr_role_unused",
     "enforce_mountable_secrets",
     "image_volume_off",
     "kubelet_refuses_config",
@@ -637,4 +639,55 @@ def audience_not_granted(resolution: Resolution) -> Iterator[Hit]:
             "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubelet-credential-provider-audiences}\n"
             "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes}]\n"
             "EOF",
+        )
+
+
+# -- PG027 ---------------------------------------------------------------------------------
+
+
+@check(
+    id="PG027",
+    title="ecr-role-arn on a ServiceAccount whose images the node's identity pulls",
+    severity=Severity.LOW,
+    remediation=(
+        "Either run ecr-credential-provider in ServiceAccount-token mode (tokenAttributes with "
+        "serviceAccountTokenAudience sts.amazonaws.com and eks.amazonaws.com/ecr-role-arn in "
+        "requiredServiceAccountAnnotationKeys, kubelet v1.34+ and provider v1.34+) so the role is used, or "
+        "remove the annotation and its IAM role: today the node role pulls for every pod."
+    ),
+    standards=("OWASP-NHI-05", "NIST-AC-6"),
+)
+def ecr_role_unused(resolution: Resolution) -> Iterator[Hit]:
+    """A ServiceAccount with `eks.amazonaws.com/ecr-role-arn` whose ECR images a provider pulls with the node's role.
+
+    `eks.amazonaws.com/ecr-role-arn` exists only for `ecr-credential-provider` in
+    ServiceAccount-token mode (KEP-4412; kubernetes/cloud-provider-aws
+    `cmd/ecr-credential-provider/main.go`, v1.34.0+). When the provider that
+    matches the image has no `tokenAttributes`, the kubelet invokes it without
+    the pod's token and it pulls with the node's IAM role: the per-workload
+    role is never used, and every pod on the node can pull what the node role
+    can. Reported once per workload.
+    """
+    seen: set[ObjectRef] = set()
+    for judgement in resolution.images:
+        if judgement.coverage is not Coverage.PROVIDER:
+            continue
+        account = judgement.pod.service_account
+        role = next((v for k, v in account.annotations if k == ECR_ROLE_ARN), None) if account else None
+        owner = judgement.pod.template.owner
+        if not role or owner in seen:
+            continue
+        seen.add(owner)
+        via = judgement.matches[0].via if judgement.matches else "a credential provider"
+        yield Hit(
+            owner,
+            f"{owner.kind} '{owner.name}' in namespace '{owner.namespace}' runs as ServiceAccount "
+            f"'{judgement.pod.template.service_account}' with {ECR_ROLE_ARN}={role}, but '{judgement.use.image}' is "
+            f"pulled by {via}: the provider has no tokenAttributes, so it never gets the pod's token and the "
+            "role is not used.",
+            judgement.use.location,
+            "Add tokenAttributes to the provider (requiredServiceAccountAnnotationKeys: "
+            f"[{ECR_ROLE_ARN}]) on v1.34+ nodes, or remove the annotation.",
+            image=judgement.use.image,
+            container=judgement.use.name,
         )
