@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from support import NOW, fixture_tests, fixtures_of, line_of, scanner
 
 from pullguard.checks import Severity
@@ -47,3 +49,10 @@ def test_kubelet_configuration_policy_and_allowlist() -> None:
     assert any("'VerifyEverything' is not one of" in m for m in messages)
     assert any("a tag is not allowed" in m for m in messages)
     assert any("'*' is allowed only as a trailing '/*'" in m for m in messages)
+
+
+def test_a_configuration_without_providers(tmp_path: Path) -> None:
+    path = tmp_path / "providers.yaml"
+    path.write_text("apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n")
+    (finding,) = of_check(scan(path))
+    assert "providers: at least 1 provider is required" in finding.message

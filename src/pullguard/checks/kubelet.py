@@ -17,7 +17,7 @@ from pullguard.inventory.kubelet_order import (
 from pullguard.inventory.model import ImageField, ObjectRef
 from pullguard.inventory.rbac import Role, Subject
 from pullguard.inventory.resolve import Coverage, ImageJudgement, Resolution, SecretState
-from pullguard.semantics.keyring import lookup
+from pullguard.semantics.keyring import key_matches, lookup
 from pullguard.semantics.kubelet_versions import (
     ENSURE_SECRET_PULLED_IMAGES,
     IMAGE_VOLUME,
@@ -108,8 +108,6 @@ def match_images_never_match(resolution: Resolution) -> Iterator[Hit]:
 
 
 def _matches(entry: str, host: str) -> bool:
-    from pullguard.semantics.keyring import key_matches
-
     return key_matches(entry, host + "/x")
 
 

@@ -35,6 +35,7 @@ from pullguard.inventory.kubelet_config import (
     CredentialProvider,
     KubeletInputs,
     NodeDockerConfig,
+    ProviderConfig,
 )
 from pullguard.semantics.keyring import lookup, parse_registry_key
 from pullguard.semantics.kubelet_versions import (
@@ -156,9 +157,7 @@ def kubelet_view(inputs: KubeletInputs, version: KubeletVersion | None = None) -
     errors = [
         ConfigError(config.name, line, "", message) for config in configs for line, message in config.errors
     ]
-    errors.extend(
-        validate_providers(providers, view.enabled(SA_TOKEN_FOR_CREDENTIAL_PROVIDERS), configs_by=configs)
-    )
+    errors.extend(validate_providers(providers, view.enabled(SA_TOKEN_FOR_CREDENTIAL_PROVIDERS), configs))
     return KubeletView(
         providers,
         tuple(errors),
@@ -191,7 +190,9 @@ def _qualified_name_problem(key: str) -> str | None:
 
 
 def validate_providers(
-    providers: Sequence[CredentialProvider], sa_token_gate: bool | None, configs_by: Sequence[object] = ()
+    providers: Sequence[CredentialProvider],
+    sa_token_gate: bool | None,
+    configs: Sequence[ProviderConfig] = (),
 ) -> list[ConfigError]:
     """``validateCredentialProviderConfig`` plus the merge's duplicate-name rule; the gate None = unknown."""
     errors: list[ConfigError] = []
@@ -204,16 +205,10 @@ def validate_providers(
             )
         )
 
-    if configs_by and not providers:
-        first = configs_by[0]
-        location = getattr(first, "location", None)
+    if configs and not providers:
+        first = configs[0]
         errors.append(
-            ConfigError(
-                getattr(first, "name", ""),
-                location.line if location else 0,
-                "providers",
-                "at least 1 provider is required",
-            )
+            ConfigError(first.name, first.location.line, "providers", "at least 1 provider is required")
         )
     seen: set[tuple[str, str]] = set()
     for provider in providers:
