@@ -76,7 +76,7 @@ def test_clean_fixture_exits_0() -> None:
 def test_examples_exit_1_with_summary_first() -> None:
     done = run("scan", "examples/")
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines()[0] == "5 of 12 private images have pull credentials configured."
+    assert done.stdout.splitlines()[0] == "6 of 13 private images have pull credentials configured."
     assert "38 findings (11 low, 11 medium, 16 high)" in done.stdout
     assert done.stderr == ""
 
@@ -152,7 +152,7 @@ def test_json_format_parses_and_summary_line_is_consistent() -> None:
     covered, judged = int(match[1]), int(match[2])
     assert covered == summary["privateImagesCovered"]
     assert judged == summary["privateImages"] - summary["privateImagesUnverifiable"]
-    assert summary["line"] == "5 of 12 private images have pull credentials configured."
+    assert summary["line"] == "6 of 13 private images have pull credentials configured."
 
 
 def test_text_summary_line_is_first_for_every_fixture() -> None:
@@ -168,7 +168,7 @@ def test_output_file(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     report = json.loads(target.read_text(encoding="utf-8"))
-    assert report["summary"]["line"] == "5 of 12 private images have pull credentials configured."
+    assert report["summary"]["line"] == "6 of 13 private images have pull credentials configured."
 
 
 def test_output_file_unwritable_exits_2(tmp_path: Path) -> None:

@@ -162,6 +162,17 @@ def main(quiet: bool) -> None:
     gc.set_threshold(50_000, 50, 1_000)
 
 
+def _kubernetes_version(text: str | None) -> str | None:
+    from pullguard.semantics.kubelet_versions import VersionError, parse_version
+
+    if text is not None:
+        try:
+            parse_version(text)
+        except VersionError as error:
+            raise click.BadParameter(str(error), param_hint="--kubernetes-version") from None
+    return text
+
+
 @main.command(help=_SCAN_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
 @click.option(
@@ -224,6 +235,12 @@ def main(quiet: bool) -> None:
     multiple=True,
     metavar="PATTERN",
     help="Registry pattern the nodes can pull from with their own identity or a credential provider.",
+)
+@click.option(
+    "--kubernetes-version",
+    metavar="VERSION",
+    help="Kubelet version the files are judged for (e.g. v1.34): feature defaults follow it. Default: "
+    "kubelet.kubernetesVersion in .pullguard.yaml; live clusters use each node's kubeletVersion.",
 )
 @click.option(
     "--disable", "disabled", multiple=True, metavar="CHECK", help="Do not run this check (e.g. PG004)."
@@ -342,6 +359,7 @@ def scan(
     private_registries: tuple[str, ...],
     public_registries: tuple[str, ...],
     node_credentials: tuple[str, ...],
+    kubernetes_version: str | None,
     disabled: tuple[str, ...],
     config_path: str | None,
     no_config: bool,
@@ -379,6 +397,7 @@ def scan(
         assume_private=assume_private,
         disabled=disabled,
         max_age_days=max_age_days,
+        kubernetes_version=kubernetes_version,
     )
     text_options = TextOptions(color, show_fixes, show_images)
     cluster = live or bool(contexts) or secrets_from_cluster or kubeconfig is not None or all_namespaces
@@ -439,6 +458,7 @@ def _options(
     assume_private: bool = False,
     disabled: tuple[str, ...] = (),
     max_age_days: int | None = None,
+    kubernetes_version: str | None = None,
 ) -> ScanOptions:
     """The one configuration of every command: `.pullguard.yaml` (or --config) and the flags, once."""
     from pullguard.checks import REGISTRY
@@ -459,6 +479,7 @@ def _options(
         assume_private=assume_private,
         disabled_checks=disabled,
         max_age_days=max_age_days,
+        kubernetes_version=_kubernetes_version(kubernetes_version),
     )
 
 

@@ -11,6 +11,9 @@ maxCredentialAgeDays: 90                        # PG005
 fingerprintKey: "..."                           # PG007; PULLGUARD_FINGERPRINT_KEY wins
 severity: {PG013: info}
 disable: [PG004]
+kubelet:                                        # the nodes' kubelet (inventory/kubelet_files.py)
+  kubernetesVersion: v1.34
+  providerConfig: nodes/credential-providers/
 suppressions:
   - check: PG009
     object: "Secret shop/legacy-*"              # glob over `Kind namespace/name`
@@ -49,6 +52,8 @@ import yaml
 
 from pullguard.checks.base import Severity
 from pullguard.errors import ConfigError
+from pullguard.inventory.kubelet_config import KubeletInputs
+from pullguard.inventory.kubelet_files import KubeletFileError, read_kubelet_section
 from pullguard.semantics.keyring import parse_registry_key
 from pullguard.settings import (
     DEFAULT_MAX_AGE_DAYS,
@@ -80,6 +85,7 @@ class Config:
     suppressions: tuple[Suppression, ...] = ()
     external_pull_secrets: tuple[ExternalPullSecret, ...] = ()
     audit_log: AuditLogSettings = field(default_factory=AuditLogSettings)
+    kubelet: KubeletInputs | None = None  # `kubelet:`: node files and version (inventory/kubelet_files.py)
 
 
 def find_config(paths: list[str]) -> Path | None:
@@ -148,6 +154,7 @@ class _Reader:
             "suppressions": self.suppressions,
             "externalPullSecrets": self.external_pull_secrets,
             "auditLog": self.audit_log,
+            "kubelet": self.kubelet,
         }
         values: dict[str, Any] = {}
         for key, (key_node, value_node) in fields.items():
@@ -171,6 +178,7 @@ class _Reader:
             suppressions=values.get("suppressions") or (),
             external_pull_secrets=values.get("externalPullSecrets") or (),
             audit_log=values.get("auditLog") or AuditLogSettings(),
+            kubelet=values.get("kubelet"),
         )
 
     # -- shapes ---------------------------------------------------------------------
@@ -298,6 +306,13 @@ class _Reader:
             if registry is not None and via is not None:
                 found.append(NodeCredential(registry, via))
         return tuple(found)
+
+    def kubelet(self, node: yaml.Node, field: str) -> KubeletInputs | None:
+        try:
+            return read_kubelet_section(self.loader.construct_object(node, deep=True), Path(self.name).parent)
+        except KubeletFileError as error:
+            self.error(node, field, str(error).removeprefix("kubelet: ").removeprefix(f"{field}."))
+            return None
 
     def suppressions(self, node: yaml.Node, field: str) -> tuple[Suppression, ...]:
         found: list[Suppression] = []
@@ -486,6 +501,7 @@ def scan_options(
     assume_private: bool,
     disabled_checks: tuple[str, ...],
     max_age_days: int | None,
+    kubernetes_version: str | None = None,
 ) -> ScanOptions:
     """The one configuration of every command: command-line flags added to (or, for single
     values, winning over) the file's."""
@@ -507,4 +523,6 @@ def scan_options(
         severity_overrides=tuple((check, Severity(value)) for check, value in config.severity),
         suppressions=config.suppressions,
         audit_log=config.audit_log,
+        kubelet=config.kubelet,
+        kubernetes_version=kubernetes_version,
     )

@@ -28,6 +28,7 @@ from pullguard.inventory.evidence import collect as collect_evidence
 from pullguard.inventory.exported import ExportedPods
 from pullguard.inventory.external import add_external_pull_secrets
 from pullguard.inventory.facts import compute_facts
+from pullguard.inventory.kubelet_order import kubelet_view, version_of
 from pullguard.inventory.live import LiveInventoryBuilder, LiveStats, Platform, detect_platform
 from pullguard.inventory.model import Inventory
 from pullguard.inventory.resolve import Coverage, Resolution, resolve
@@ -169,9 +170,20 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
 
 # Kinds that live outside namespaces (the ones pullguard reads or may meet in a repository)
 CLUSTER_SCOPED = frozenset(
-    {"Namespace", "Node", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-     "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
-     "ClusterExternalSecret", "ClusterSecretStore"}
+    {
+        "Namespace",
+        "Node",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PersistentVolume",
+        "StorageClass",
+        "PriorityClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "ClusterExternalSecret",
+        "ClusterSecretStore",
+    }
 )
 
 
@@ -203,7 +215,11 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
         evidence=evidence,
         assume_private=options.assume_private,
     )
-    resolution = resolve(inventory, policy)
+    if options.kubelet is not None:
+        inventory.kubelet.merge_once(options.kubelet)
+    resolution = resolve(
+        inventory, policy, kubelet_view(inventory.kubelet, version_of(options.kubernetes_version))
+    )
     key, configured = fingerprint_key(options.fingerprint_key)
     resolution.settings = AuditSettings(
         now=options.now or datetime.now(UTC),
@@ -319,4 +335,3 @@ def summarize(resolution: Resolution, findings: Sequence[Finding]) -> Summary:
         input_warnings=problem_levels[Level.WARNING],
         findings={s.value: severities[s.value] for s in Severity if severities[s.value]},
     )
-

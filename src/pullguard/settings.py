@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pullguard.findings import Severity
+    from pullguard.inventory.kubelet_config import KubeletInputs
     from pullguard.semantics.evidence import SecretEvidence
 
 FINGERPRINT_KEY_ENV = "PULLGUARD_FINGERPRINT_KEY"
@@ -130,6 +131,9 @@ class ScanOptions:
     # what every pull secret of a cluster proves private, when the inventory is one namespace of it
     # (serve judges namespace by namespace); None: the inventory's own pull secrets
     evidence: SecretEvidence | None = None
+    # node files and version from `.pullguard.yaml` `kubelet:`, and --kubernetes-version (wins)
+    kubelet: KubeletInputs | None = None
+    kubernetes_version: str | None = None
 
     @property
     def node_patterns(self) -> tuple[str, ...]:

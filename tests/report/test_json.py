@@ -64,25 +64,30 @@ def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
     # still covered by that key).
     # platform/ (Namespace, 2 Secrets, ServiceAccount, 2 Deployments; create-pull-secret.sh is a script,
     # not a manifest file): ingest (ECR, uncovered) and docs (covered by its pod secret) are private.
+    # eks/ (CredentialProviderConfig; Namespace, ServiceAccount, Deployment; the nodes' audience ClusterRole
+    # and binding): checkout (ECR) is private,
+    # covered by ecr-credential-provider with its ServiceAccount's token; gke/ (CredentialProviderConfig;
+    # Namespace, Deployment): recommender on Artifact Registry, unknown visibility (examples/gke/.pullguard.yaml
+    # is not read when examples/ is scanned), served by auth-provider-gcp.
     assert report["summary"] == {
-        "line": "5 of 12 private images have pull credentials configured.",
-        "files": 8,
-        "documents": 30,
+        "line": "6 of 13 private images have pull credentials configured.",
+        "files": 13,
+        "documents": 39,
         "documentsSkipped": {},
         "documentsSkippedReasons": {},
-        "objects": 30,
+        "objects": 39,
         "lists": 0,
-        "podTemplates": 13,
-        "images": 17,
-        "imagesJudged": 17,
+        "podTemplates": 15,
+        "images": 19,
+        "imagesJudged": 19,
         "invalidReferences": 0,
         "placeholderReferences": 0,
         "unresolvedReferences": 0,
-        "privateImages": 12,
-        "privateImagesCovered": 5,
+        "privateImages": 13,
+        "privateImagesCovered": 6,
         "privateImagesUnverifiable": 0,
         "publicImages": 2,
-        "unknownRegistryImages": 3,
+        "unknownRegistryImages": 4,
         "unanalysedWorkloads": 0,
         "inputErrors": 0,
         "inputWarnings": 0,
@@ -180,11 +185,13 @@ def test_images_structure(report: dict[str, Any]) -> None:
     assert coverage[("worker", "worker")] == "serviceaccount"
     assert coverage[("backup", "backup")] == "broken"
     assert coverage[("analytics", "analytics")] == "pod"
+    assert coverage[("checkout", "api")] == "provider-sa-token"
+    assert coverage[("recommender", "recommender")] == "provider"
     for image in report["images"]:
         assert image["field"] in {"containers", "initContainers", "ephemeralContainers", "volumes"}
         assert image["visibility"] in {"private", "public", "unknown"}
         assert isinstance(image["credentials"], list)
-        if image["coverage"] in ("pod", "serviceaccount", "node"):
+        if image["coverage"] in ("pod", "serviceaccount", "node", "provider", "provider-sa-token"):
             assert image["cause"] is None and image["credentials"]
         elif image["visibility"] == "private":
             assert isinstance(image["cause"], str) and image["cause"]

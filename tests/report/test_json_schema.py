@@ -29,7 +29,7 @@ def test_examples_report_matches_schema(large: bool, monkeypatch: pytest.MonkeyP
     report = json.loads(json_report.render(scan_paths([str(ROOT / "examples")], ScanOptions())))
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(report), key=str)
     assert not errors, errors[:3]
-    assert report["summary"]["line"] == "5 of 12 private images have pull credentials configured."
+    assert report["summary"]["line"] == "6 of 13 private images have pull credentials configured."
 
 
 def test_streamed_and_indented_reports_hold_the_same_data(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ from pullguard.checks import (
     exposure,
     handling,
     identity,
+    kubelet,
     lifecycle,
     nocredential,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "exposure",
     "handling",
     "identity",
+    "kubelet",
     "lifecycle",
     "nocredential",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.model import ObjectRef, ServiceAccount
 from pullguard.inventory.resolve import Coverage, ImageJudgement, PodCredentials, Resolution
+from pullguard.semantics.kubelet_versions import SA_TOKEN_FOR_CREDENTIAL_PROVIDERS
 from pullguard.semantics.registries import Visibility
 
 # -- PG016 ---------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ class PodIdentity:
 
 
 _IDENTITY_ANNOTATIONS = (
+    ("eks.amazonaws.com/ecr-role-arn", "AWS", "ecr-credential-provider ServiceAccount-token role"),
     ("eks.amazonaws.com/role-arn", "AWS", "IRSA"),
     ("iam.gke.io/gcp-service-account", "Google Cloud", "GKE Workload Identity"),
     ("azure.workload.identity/client-id", "Azure", "Azure Workload Identity"),
@@ -134,27 +136,34 @@ def pod_identity(pod: PodCredentials) -> PodIdentity | None:
         "nodeCredentials:\n"
         '  - registry: "*.dkr.ecr.*.amazonaws.com"\n'
         "    via: node IAM role (AmazonEC2ContainerRegistryReadOnly)\n"
-        "Or add a pull secret. Remove registry permissions from the pod's role if they were granted for pulls."
+        "Or add a pull secret. Remove registry permissions from the pod's role if they were granted for pulls. "
+        "To pull with the pod's own identity (v1.34+, KEP-4412), run ecr-credential-provider (AWS) or "
+        "acr-credential-provider (Azure) with tokenAttributes and annotate the ServiceAccount with what it reads: "
+        "eks.amazonaws.com/ecr-role-arn (not IRSA's role-arn), or the Azure workload-identity client-id and "
+        "tenant-id."
     ),
     standards=("OWASP-NHI-06", "NIST-AC-6", "CIS-5.4.1", "NIST-SP-800-190"),
     seeds=("001 §3", "002 §5.1"),
 )
 def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Hit]:
-    """A workload with a pod cloud identity whose private image has no pull secret and no node credential.
+    """A workload with a pod cloud identity whose private image no credential covers, as the kubelet pulls.
 
     IRSA (`eks.amazonaws.com/role-arn`), GKE Workload Identity
     (`iam.gke.io/gcp-service-account`) and Azure Workload Identity
-    (`azure.workload.identity/client-id`) annotations on the ServiceAccount (or
-    the pod template) give the *containers* cloud credentials. Image pulls are
-    made by the kubelet before any container runs, with the node's identity or a
-    kubelet credential provider (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/); a credential provider may use the
-    pod's ServiceAccount token only from v1.33 (KEP-4412, alpha) and only when it
-    is configured to. A common misplaced trust is an IRSA role "to pull from ECR"
-    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_EKS.html: the node role pulls). Reported when such a workload has a private image that
-    neither a pull secret nor a declared node credential covers (PG001 reports
-    the missing credential too); the finding says what to configure on the
-    nodes. EKS Pod Identity associations live in the AWS API, not in Kubernetes
-    objects, so they are not seen.
+    (`azure.workload.identity/client-id`) annotations give the *containers* cloud
+    credentials; the kubelet pulls before any container runs. Since v1.34
+    (KEP-4412, `KubeletServiceAccountTokenForCredentialProviders`, beta and on) a
+    kubelet credential provider configured with `tokenAttributes` receives the
+    pod's ServiceAccount token and the annotations it lists, and can pull with
+    the pod's identity: `ecr-credential-provider` (v1.34+) reads
+    `eks.amazonaws.com/ecr-role-arn` — never IRSA's `eks.amazonaws.com/role-arn` —
+    and `acr-credential-provider` reads the Azure workload-identity client-id and
+    tenant-id. Such images count as covered ("provider-sa-token") when a matching
+    provider in the input is in that mode and the ServiceAccount carries what it
+    needs; otherwise this finding says what the identity does not do and what
+    to configure. When a token-mode provider matches but gives nothing, PG020
+    reports why. EKS Pod Identity associations live in the AWS API and are not
+    seen.
     """
     for pod in resolution.pods:
         identity = pod_identity(pod)
@@ -167,6 +176,8 @@ def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Hit
         ]
         if not uncovered:
             continue
+        if any("provider" in note for j in uncovered for note in j.notes):
+            continue  # a token-mode provider matched and gave nothing: PG020 says why
         owner = pod.template.owner
         images = ", ".join(dict.fromkeys(f"'{j.use.image}'" for j in uncovered))
         via = (
@@ -179,10 +190,10 @@ def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Hit
         yield Hit(
             owner,
             f"{owner.kind} '{owner.name}' in namespace '{pod.template.namespace}' has the {identity.cloud} "
-            f"identity {identity.principal} through {via} ({identity.mechanism}), but that identity is for its "
-            f"containers: the kubelet pulls {images} with the node's identity or a kubelet credential provider, "
-            "and nothing covers it (no matching pull secret, no declared node credential). To pull, "
-            f"{advice}; then declare it under nodeCredentials in .pullguard.yaml.",
+            f"identity {identity.principal} through {via} ({identity.mechanism}), but the kubelet pulls {images} "
+            f"with the node's identity or a kubelet credential provider, and nothing covers it (no matching pull "
+            f"secret, node credential or provider). {_token_mode_note(identity, resolution)} To pull, {advice}; "
+            "then declare it under nodeCredentials in .pullguard.yaml.",
             uncovered[0].use.location,
             f"{advice[0].upper()}{advice[1:]}.\n"
             "Then declare it in .pullguard.yaml:\n"
@@ -192,6 +203,37 @@ def pod_identity_without_pull_credential(resolution: Resolution) -> Iterator[Hit
             image=uncovered[0].use.image,
             container=uncovered[0].use.name,
         )
+
+
+def _token_mode_note(identity: PodIdentity, resolution: Resolution) -> str:
+    """What the pod identity does and does not do for pulls, on the kubelet of the input's version."""
+    view = resolution.kubelet
+    version = view.version if view is not None else None
+    enabled = view.enabled(SA_TOKEN_FOR_CREDENTIAL_PROVIDERS) if view is not None else None
+    if version is None or enabled is None:
+        on = "on by default from v1.34"
+    else:
+        on = f"the kubelet {version.short} {'has it' if enabled else 'does not have it'}"
+    if identity.mechanism.startswith("IRSA"):
+        return (
+            "IRSA's eks.amazonaws.com/role-arn is for the containers and no kubelet reads it; a pod-identity pull "
+            "needs ecr-credential-provider in ServiceAccount-token mode (tokenAttributes, KEP-4412, "
+            f"{on}) and the annotation it reads, eks.amazonaws.com/ecr-role-arn, listed in "
+            "requiredServiceAccountAnnotationKeys."
+        )
+    if identity.cloud == "AWS":
+        return (
+            "eks.amazonaws.com/ecr-role-arn is read only by ecr-credential-provider v1.34+ configured with "
+            f"tokenAttributes (KEP-4412, {on}); no such provider in the input matches the image."
+        )
+    if identity.cloud == "Azure":
+        return (
+            "The workload-identity client-id and tenant-id are read only by acr-credential-provider configured "
+            f"with tokenAttributes (KEP-4412, {on}); no such provider in the input matches the image."
+        )
+    return (
+        "No known Google Cloud credential provider pulls with the pod's identity: GKE nodes pull with theirs."
+    )
 
 
 def pod_identity_of_account(account: ServiceAccount) -> bool:

@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from pullguard.checks.remedies import attach_to_service_account
+from pullguard.doctor.node_cache import node_cache_cause
 from pullguard.errors import ClusterError
 from pullguard.inventory.kinds import POD_SPEC_PATHS
 from pullguard.inventory.live import LiveInventoryBuilder
@@ -68,6 +69,7 @@ class Cause(StrEnum):
     EXPIRED_TOKEN = "expired token"
     PLATFORM_MISMATCH = "platform (architecture) mismatch"
     INVALID_REFERENCE = "invalid image reference"
+    NODE_CACHE = "image on the node, not verified for this pod (KEP-2535)"
     UNKNOWN = "unknown"
 
 
@@ -276,7 +278,11 @@ def diagnose(
     namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
     spec = pod.get("spec") or {}
     node = spec.get("nodeName")
-    arch = _node_arch(source, node)
+    node_document = _node_document(source, node)
+    metadata = (node_document or {}).get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    found_arch = labels.get("kubernetes.io/arch") if isinstance(labels, dict) else None
+    arch = found_arch if isinstance(found_arch, str) else None
     waiting = _waiting(pod)
     names = tuple(str(ref.get("name")) for ref in spec.get("imagePullSecrets") or () if isinstance(ref, Mapping))
     objects = PodObjects(source, namespace, name, names)
@@ -298,6 +304,9 @@ def diagnose(
         if judgement is not None:
             asyncio.run(_live_check(item, judgement, client or ClientOptions()))
         classify(item, judgement, namespace, owner, arch)
+        trap = node_cache_cause(reason, image, judgement, node_document, node)
+        if trap is not None:
+            item.cause, (item.explanation, item.fix) = Cause.NODE_CACHE, trap
         diagnosis.containers.append(item)
     return diagnosis
 
@@ -310,17 +319,15 @@ def _redacted_event(message: str | None) -> str | None:
     return redact_userinfo(message)
 
 
-def _node_arch(source: ClusterSource, node: Any) -> str | None:
+def _node_document(source: ClusterSource, node: Any) -> dict[str, Any] | None:
+    """The pod's Node: its architecture, kubelet version and cached images."""
     if not node:
         return None
     try:
-        document = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
+        document: dict[str, Any] = source.connection.transport.get(f"/api/v1/nodes/{node}", [])
     except ClusterError:
         return None
-    metadata = document.get("metadata") if isinstance(document, dict) else None
-    labels = metadata.get("labels") if isinstance(metadata, dict) else None
-    arch = labels.get("kubernetes.io/arch") if isinstance(labels, dict) else None
-    return arch if isinstance(arch, str) else None
+    return document if isinstance(document, dict) else None
 
 
 def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple[str, str]]:

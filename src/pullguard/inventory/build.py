@@ -26,6 +26,7 @@ from pullguard.inventory.cluster_config import (
 )
 from pullguard.inventory.duplicates import Duplicates
 from pullguard.inventory.kinds import POD_SPEC_PATHS, api_group, is_workload
+from pullguard.inventory.kubelet_config import add_kubelet_document
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
     ImageField,
@@ -978,6 +979,10 @@ def _add_rbac_or_config(
         inventory.encryption_configs.append(_read_encryption_config(manifest, body))
     elif group == "audit.k8s.io" and kind == "Policy":
         inventory.audit_policies.append(_read_audit_policy(manifest, body))
+    elif add_kubelet_document(
+        inventory.kubelet, manifest.api_version, kind, manifest.name, body, manifest.location
+    ):
+        pass
     else:
         return False
     return True

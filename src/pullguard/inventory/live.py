@@ -25,6 +25,7 @@ from typing import Any
 
 from pullguard.inventory.build import _CONTAINER_FIELDS, FieldError, InventoryBuilder
 from pullguard.inventory.kinds import POD_SPEC_PATHS, is_workload
+from pullguard.inventory.live_kubelet import node_info, running_containers
 from pullguard.inventory.model import (
     PULL_SECRET_TYPES,
     Inventory,
@@ -119,6 +120,7 @@ class LiveInventoryBuilder:
                 self.stats.nodes += 1
                 labels = (body.get("metadata") or {}).get("labels") or {}
                 self.node_labels.append({str(k): str(v) for k, v in labels.items()})
+                self.inventory.kubelet.nodes.append(node_info(manifest, body))
             elif kind == "Pod":
                 self._add_pod(manifest, body, namespace)
             elif is_workload(manifest.api_version, kind):
@@ -158,6 +160,7 @@ class LiveInventoryBuilder:
                 self._owners_with_pods.add(owner)
                 return
         template = self.base.pod_template(owner, manifest, spec, body, "spec")
+        self.inventory.kubelet.containers.extend(running_containers(manifest, body, owner))
         key = (
             owner,
             template.service_account,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from pullguard.inventory.kubelet_config import KubeletInputs
 from pullguard.semantics.dockerconfig import DOCKERCFG, DOCKERCONFIGJSON, PULL_SECRET_TYPES, AuthEntry
 from pullguard.semantics.imageref import ImageRef
 from pullguard.sources.model import CommittedCredential, InputProblem, Location, ReadStats
@@ -212,6 +213,8 @@ class Inventory:
     # API server configuration files (cluster_config.py)
     encryption_configs: list[EncryptionConfig] = field(default_factory=list)
     audit_policies: list[AuditPolicy] = field(default_factory=list)
+    # what the nodes' kubelets pull with (kubelet_config.py): providers, policy, node config.json, nodes
+    kubelet: KubeletInputs = field(default_factory=KubeletInputs)
     stats: ReadStats = field(default_factory=ReadStats)
     problems: list[InputProblem] = field(default_factory=list)
     # where the objects came from ("files", "cluster prod") -> {kind: count}

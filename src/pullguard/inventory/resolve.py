@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pullguard.inventory.facts import Facts
+from pullguard.inventory.kubelet_coverage import node_side
+from pullguard.inventory.kubelet_order import KubeletView, kubelet_view
 from pullguard.inventory.model import ImageUse, Inventory, PodTemplate, Secret, SecretOrigin, ServiceAccount
 from pullguard.semantics.evidence import gives_credential
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
@@ -42,13 +45,21 @@ class Coverage(StrEnum):
     POD = "pod"
     SERVICE_ACCOUNT = "serviceaccount"
     NODE = "node"
+    PROVIDER = "provider"  # a kubelet credential provider, with the node's identity
+    PROVIDER_SA = "provider-sa-token"  # a credential provider given the pod's ServiceAccount token
     NONE = "none"
     BROKEN = "broken"
     UNVERIFIABLE = "unverifiable"
 
     @property
     def configured(self) -> bool:
-        return self in (Coverage.POD, Coverage.SERVICE_ACCOUNT, Coverage.NODE)
+        return self in (
+            Coverage.POD,
+            Coverage.SERVICE_ACCOUNT,
+            Coverage.NODE,
+            Coverage.PROVIDER,
+            Coverage.PROVIDER_SA,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,7 @@ class KeyMatch:
     location: str
     secret: str | None  # None for a node credential
     anonymous: bool  # the entry carries only an identity token: the pull is anonymous
+    via: str | None = None  # for node config.json keys and providers: where the credential comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,7 @@ class ImageJudgement:
     coverage: Coverage
     matches: tuple[KeyMatch, ...]
     cause: str | None  # why not covered, in plain words
+    notes: tuple[str, ...] = ()  # node-side sources that matched but give nothing (kubelet_order.py)
 
     @property
     def visibility(self) -> Visibility | None:
@@ -139,7 +152,9 @@ def _reference(name: str, secret: Secret | None) -> SecretReference:
     return SecretReference(name, SecretState.USABLE, secret, tuple(locations))
 
 
-def judge_image(pod: PodCredentials, use: ImageUse, policy: RegistryPolicy) -> ImageJudgement:
+def judge_image(
+    pod: PodCredentials, use: ImageUse, policy: RegistryPolicy, kubelet: KubeletView | None = None
+) -> ImageJudgement:
     if use.ref is None:
         return ImageJudgement(pod, use, None, Coverage.NONE, (), use.problem)
     classification = policy.classify(use.ref)
@@ -159,6 +174,34 @@ def judge_image(pod: PodCredentials, use: ImageUse, policy: RegistryPolicy) -> I
     )
     if node:
         return ImageJudgement(pod, use, classification, Coverage.NODE, node, None)
+    notes: tuple[str, ...] = ()
+    if kubelet is not None:
+        served, notes = node_side(pod.template, pod.service_account, repository, kubelet)
+        if served is not None:
+            coverage = _SERVED[served[0]]
+            served_cause = "; ".join(notes) if coverage is Coverage.UNVERIFIABLE else None
+            return ImageJudgement(pod, use, classification, coverage, served[1], served_cause, notes)
+    judgement = _uncovered(pod, use, classification, matches, repository)
+    return dataclasses.replace(
+        judgement, notes=notes, cause="; ".join(c for c in (judgement.cause, *notes) if c) or None
+    )
+
+
+_SERVED = {
+    "node": Coverage.NODE,
+    "provider": Coverage.PROVIDER,
+    "provider-sa": Coverage.PROVIDER_SA,
+    "unverifiable": Coverage.UNVERIFIABLE,
+}
+
+
+def _uncovered(
+    pod: PodCredentials,
+    use: ImageUse,
+    classification: Classification,
+    matches: tuple[KeyMatch, ...],
+    repository: str,
+) -> ImageJudgement:
     if pod.by_state(SecretState.UNVERIFIABLE) or pod.by_state(SecretState.UNRESOLVED):
         return ImageJudgement(pod, use, classification, Coverage.UNVERIFIABLE, (), _unverifiable_cause(pod))
     if matches:  # no matching entry gives a credential (empty, or only an identity token)
@@ -249,6 +292,8 @@ class Resolution:
     settings: AuditSettings = field(default_factory=AuditSettings.current)
     # readers, ages and fingerprints of the pull secrets, computed once (the pipeline sets them)
     facts: Facts = field(init=False)
+    # the nodes' kubelet: providers, node config.json, version, policy (None: nothing configured)
+    kubelet: KubeletView | None = None
 
     def images_of(self, pod: PodCredentials) -> list[ImageJudgement]:
         return self._by_pod.get(id(pod), [])
@@ -257,12 +302,13 @@ class Resolution:
         return (j for j in self.images if j.visibility is Visibility.PRIVATE)
 
 
-def resolve(inventory: Inventory, policy: RegistryPolicy) -> Resolution:
+def resolve(inventory: Inventory, policy: RegistryPolicy, kubelet: KubeletView | None = None) -> Resolution:
+    kubelet = kubelet or kubelet_view(inventory.kubelet)
     pods = [pod_credentials(template, inventory) for template in inventory.pod_templates]
     images: list[ImageJudgement] = []
     by_pod: dict[int, list[ImageJudgement]] = {}
     for pod in pods:
-        judged = [judge_image(pod, use, policy) for use in pod.template.images]
+        judged = [judge_image(pod, use, policy, kubelet) for use in pod.template.images]
         by_pod[id(pod)] = judged
         images.extend(judged)
-    return Resolution(inventory, policy, pods, images, by_pod)
+    return Resolution(inventory, policy, pods, images, by_pod, kubelet=kubelet)

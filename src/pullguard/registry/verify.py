@@ -167,6 +167,10 @@ class _Verifier:
             patterns = ", ".join(m.location for m in judgement.matches)
             detail = f"pulled with node credentials ({patterns}) that pullguard was not given"
             return ImageVerdict(judgement, Outcome(OutcomeKind.NOT_CHECKED, detail))
+        if not logins and judgement.coverage in (Coverage.PROVIDER, Coverage.PROVIDER_SA):
+            via = ", ".join(m.via or m.location for m in judgement.matches)
+            detail = f"pulled by a kubelet credential provider ({via}), which pullguard does not run"
+            return ImageVerdict(judgement, Outcome(OutcomeKind.NOT_CHECKED, detail))
         if not logins:
             outcome = await self.check(target, ANONYMOUS)
             why = f" ({judgement.cause})" if judgement.cause else ""

@@ -18,6 +18,7 @@ from pullguard.checks import REGISTRY, Finding, Severity
 from pullguard.inventory.facts import PullSecretFacts
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import SecretsFrom
+from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import files_shown, grouped
 from pullguard.report.words import count
 from pullguard.result import ScanResult
@@ -145,6 +146,9 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
         )
         + f"{summary.unresolved_references} unresolved).</p>"
     )
+    by_source = coverage_line(result.resolution)
+    if by_source:
+        parts.append(f'<p class="muted" id="coverage">{escape(by_source)}</p>')
     parts += _findings(result.findings)
     parts += _pull_secrets(result, now)
     parts += _cluster_config(result)

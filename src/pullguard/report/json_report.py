@@ -77,7 +77,7 @@ def image(judgement: ImageJudgement, node_via: dict[str, str] | None = None) -> 
                 "node": m.secret is None,
                 "anonymous": m.anonymous,
                 # how the nodes authenticate (nodeCredentials `via`); an assumption, not a verified fact
-                "via": (node_via or {}).get(m.location) if m.secret is None else None,
+                "via": (m.via or (node_via or {}).get(m.location)) if m.secret is None else None,
             }
             for m in judgement.matches
         ],

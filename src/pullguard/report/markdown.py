@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from pullguard.checks import Finding, Severity
 from pullguard.report.console import plural
+from pullguard.report.coverage import coverage_line
 from pullguard.result import ScanResult
 
 _ICONS = {
@@ -43,6 +44,9 @@ def render(result: ScanResult, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         f"{plural(summary.pod_templates, 'pod template')}, {plural(summary.images, 'image')} "
         f"({summary.private_images} private, {summary.public_images} public, {summary.unknown_images} unknown registry)."
     )
+    by_source = coverage_line(result.resolution)
+    if by_source:
+        lines.append(f"\n{by_source}")
     if summary.input_errors or summary.input_warnings:
         lines.append(
             f"\n⚠️ {plural(summary.input_errors, 'input error')}, {plural(summary.input_warnings, 'warning')}: "

@@ -20,6 +20,7 @@ from pullguard.checks import Finding, Severity
 from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
 from pullguard.report.console import make_console, plural, width_of, wrap
+from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import files_shown, grouped
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
@@ -101,6 +102,9 @@ def render(
                 f"{plural(len(result.inventory.replaced), 'cluster object')} replaced by the files' definitions: "
                 f"{shown}" + (f" and {more} more" if more > 0 else "") + "."
             )
+    by_source = coverage_line(result.resolution)
+    if by_source:
+        p.line(by_source)
     if summary.unknown_images:
         p.line(
             f"{plural(summary.unknown_images, 'image is', 'images are')} on registries not known to be private "
@@ -247,6 +251,8 @@ def _images(p: _Printer, result: ScanResult) -> None:
         credential = ", ".join(
             f"{m.secret} ({m.location}{': no credential' if m.anonymous else ''})"
             if m.secret
+            else f"{m.via} ({m.location})"
+            if m.via
             else f"node: {settings.node_via(m.location) or 'assumed'} ({m.location})"
             for m in j.matches
         )

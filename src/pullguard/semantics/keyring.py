@@ -58,6 +58,7 @@ __all__ = [
     "key_matches",
     "lookup",
     "parse_registry_key",
+    "schemeless_url_parts",
 ]
 
 #: The only key the Docker Hub fallback uses (keyring.go ``defaultRegistryHost``).
@@ -412,6 +413,11 @@ def parse_registry_key(raw: str) -> RegistryKey | None:
         path = path[3:]
     location = host + path if path and path != "/" else host
     return RegistryKey(raw=raw, location=location)
+
+
+def schemeless_url_parts(text: str) -> tuple[tuple[str, ...], str, str] | None:
+    """ParseSchemelessURL + SplitURL: (host labels, port, path), or None where the kubelet's parse fails."""
+    return _match_form(text)
 
 
 def key_matches(location: str, repository: str) -> bool:

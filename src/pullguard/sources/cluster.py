@@ -523,7 +523,8 @@ class ClusterSource:
         """Namespaces and nodes, pull secrets, ServiceAccounts, workloads, pods, RBAC, referenced secrets."""
         scopes = self._scopes()
         yield from self._list(NAMESPACES, [None], optional=True) if scopes == [None] else self._namespaces(scopes)
-        yield from self._list(NODES, [None], optional=True, accept=METADATA)
+        # whole Nodes: status.nodeInfo.kubeletVersion rates the node-cache trap (PG025) per node
+        yield from self._list(NODES, [None], optional=True)
         known_secrets: set[tuple[str, str]] = set()
         other_secrets: dict[tuple[str, str], str] = {}
         if self.options.secret_data:
