@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts fuzz action
+	$(BIN)/ruff format --check src tests benchmarks scripts fuzz action
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

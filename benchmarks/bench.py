@@ -390,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big", action="store_true", help=f"also run {BIG_DOCUMENTS:,} generated documents")
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed (default 1)")
     parser.add_argument(
-        "--per-folder", action="store_true", help="also measure each sub-folder of the real-world corpus on its own"
+        "--per-folder",
+        action="store_true",
+        help="also measure each sub-folder of the real-world corpus on its own",
     )
     parser.add_argument(
         "--startup-rounds", type=int, default=10, help="runs of each start-up command (default 10)"

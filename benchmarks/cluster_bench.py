@@ -71,17 +71,27 @@ def cluster(pods: int, namespaces: int) -> dict[str, Sequence[dict[str, Any]]]:
         registry = "registry.corp.example" if (ns + d) % 3 else "docker.io"
         image = f"{registry}/team{ns}/{name}:1.{d}" if registry != "docker.io" else "nginx:1.27"
         secrets = ["regcred"] if (ns + d) % 5 else ["missing"]
-        return pod(f"{name}-{rs_hash}-{j:05d}", ns_name(ns), image, secrets, owner=("ReplicaSet", f"{name}-{rs_hash}"),
-                   labels={"app": name, "pod-template-hash": rs_hash})
+        return pod(
+            f"{name}-{rs_hash}-{j:05d}",
+            ns_name(ns),
+            image,
+            secrets,
+            owner=("ReplicaSet", f"{name}-{rs_hash}"),
+            labels={"app": name, "pod-template-hash": rs_hash},
+        )
 
     def make_deployment(i: int) -> dict[str, Any]:
         ns, d = divmod(i, deployments_per_ns)
-        return deployment(f"app-{d}", ns_name(ns), f"registry.corp.example/team{ns}/app-{d}:1.{d}", ["regcred"])
+        return deployment(
+            f"app-{d}", ns_name(ns), f"registry.corp.example/team{ns}/app-{d}:1.{d}", ["regcred"]
+        )
 
     def make_secret(i: int) -> dict[str, Any]:
         ns, k = divmod(i, 2)
         if k == 0:
-            return pull_secret("regcred", ns_name(ns), "registry.corp.example", user=f"robot-{ns}", password=f"pw-{ns}")
+            return pull_secret(
+                "regcred", ns_name(ns), "registry.corp.example", user=f"robot-{ns}", password=f"pw-{ns}"
+            )
         return opaque_secret("app-config", ns_name(ns), {"token": f"t-{ns}"})
 
     return {
@@ -89,7 +99,9 @@ def cluster(pods: int, namespaces: int) -> dict[str, Sequence[dict[str, Any]]]:
         "nodes": Generated(100, lambda i: node(f"node-{i}")),
         "pods": Generated(per_ns * namespaces, make_pod),
         "deployments": Generated(namespaces * deployments_per_ns, make_deployment),
-        "serviceaccounts": Generated(namespaces, lambda i: service_account("default", ns_name(i), ["regcred"])),
+        "serviceaccounts": Generated(
+            namespaces, lambda i: service_account("default", ns_name(i), ["regcred"])
+        ),
         "secrets": Generated(namespaces * 2, make_secret),
     }
 
@@ -157,9 +169,14 @@ def run_fetch(kubeconfig: str) -> dict[str, Any]:
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 break
-    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu_started,
-            "objects": objects, "requests": requests,
-            "peak_mb": _peak_mb(), "baseline_mb": baseline}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu_started,
+        "objects": objects,
+        "requests": requests,
+        "peak_mb": _peak_mb(),
+        "baseline_mb": baseline,
+    }
 
 
 def run_scan(kubeconfig: str) -> dict[str, Any]:
@@ -175,9 +192,18 @@ def run_scan(kubeconfig: str) -> dict[str, Any]:
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert result.result is not None
     summary = result.result.summary
-    return {"seconds": elapsed, "cpu": cpu, "requests": result.requests, "pods": result.live.pods,
-            "pod_templates": summary.pod_templates, "images": summary.images, "findings": len(result.result.findings),
-            "headline": summary.headline, "peak_mb": _peak_mb(), "baseline_mb": baseline}
+    return {
+        "seconds": elapsed,
+        "cpu": cpu,
+        "requests": result.requests,
+        "pods": result.live.pods,
+        "pod_templates": summary.pod_templates,
+        "images": summary.images,
+        "findings": len(result.result.findings),
+        "headline": summary.headline,
+        "peak_mb": _peak_mb(),
+        "baseline_mb": baseline,
+    }
 
 
 def _cpu_of(pid: int) -> float:
@@ -237,7 +263,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--mode", choices=["main", "serve", "fetch", "scan"], default="main")
     parser.add_argument("--kubeconfig")
-    parser.add_argument("--compare", metavar="SRC", help="also time the scan of this source tree (e.g. main's src/)")
+    parser.add_argument(
+        "--compare", metavar="SRC", help="also time the scan of this source tree (e.g. main's src/)"
+    )
     parser.add_argument("--json", metavar="FILE", help="write the figures to FILE")
     args = parser.parse_args()
     if args.mode == "serve":
@@ -247,7 +275,9 @@ def main() -> None:
         print(json.dumps((run_fetch if args.mode == "fetch" else run_scan)(args.kubeconfig)))
         return
     me = [sys.executable, __file__, "--pods", str(args.pods), "--namespaces", str(args.namespaces)]
-    server = subprocess.Popen([*me, "--mode", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [*me, "--mode", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         config = server.stdout.readline()
@@ -261,12 +291,19 @@ def main() -> None:
         for _ in range(args.rounds):
             for slot, (mode, child_env) in enumerate(runs):
                 served = _cpu_of(server.pid)
-                out = subprocess.run([*me, "--mode", mode, "--kubeconfig", handle.name], capture_output=True,
-                                     text=True, check=True, env=child_env)
+                out = subprocess.run(
+                    [*me, "--mode", mode, "--kubeconfig", handle.name],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=child_env,
+                )
                 results[slot].append({**json.loads(out.stdout), "server_cpu": _cpu_of(server.pid) - served})
         report = summarize(results[0], results[1], results[2] if args.compare else None)
-        print(f"cluster: {args.pods:,} pods in {args.namespaces:,} namespaces, served by the API-server double over HTTP "
-              f"(pages of 500)")
+        print(
+            f"cluster: {args.pods:,} pods in {args.namespaces:,} namespaces, served by the API-server double over HTTP "
+            f"(pages of 500)"
+        )
         for line in report["lines"]:
             print(line)
         if args.json:

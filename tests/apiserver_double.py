@@ -191,7 +191,9 @@ class ApiServerDouble:
         self._lock = threading.Lock()
         self.last_body = b""  # the last write's body (fault injection replays it)
         self._changed = threading.Condition(self._lock)
-        self._oldest = int(self.resource_version)  # events after this RV are kept; older watches are 410 Expired
+        self._oldest = int(
+            self.resource_version
+        )  # events after this RV are kept; older watches are 410 Expired
         self._events: list[tuple[int, str, str, dict[str, Any]]] = []  # (rv, type, plural, object)
         self._stopping = False
         self.watches_started = 0
@@ -232,7 +234,9 @@ class ApiServerDouble:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def kubeconfig(self, context: str = "double", namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
+    def kubeconfig(
+        self, context: str = "double", namespace: str | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         ctx: dict[str, Any] = {"cluster": context, "user": f"{context}-user"}
         if namespace:
             ctx["namespace"] = namespace
@@ -303,8 +307,12 @@ class ApiServerDouble:
         items = self.objects.get(plural)
         current = list(items) if items is not None else []  # a lazy sequence becomes a list
         index = next(
-            (i for i, item in enumerate(current)
-             if item.get("metadata", {}).get("name") == name and item.get("metadata", {}).get("namespace") == namespace),
+            (
+                i
+                for i, item in enumerate(current)
+                if item.get("metadata", {}).get("name") == name
+                and item.get("metadata", {}).get("namespace") == namespace
+            ),
             None,
         )
         if kind == "ADDED" and index is not None:
@@ -373,7 +381,9 @@ class ApiServerDouble:
                 return 403, denied
             with self._changed:
                 before = self._rv
-                status, document = apiserver_writes.write(self, method, plural, namespace, name, query, headers, body)
+                status, document = apiserver_writes.write(
+                    self, method, plural, namespace, name, query, headers, body
+                )
                 if status in (200, 201) and self._rv != before:  # stored: watchers see it
                     stored = {k: v for k, v in document.items() if k not in ("kind", "apiVersion")}
                     self._events.append((self._rv, "ADDED" if status == 201 else "MODIFIED", plural, stored))
@@ -387,7 +397,9 @@ class ApiServerDouble:
             return self._get(plural, namespace, name)
         if query.get("watch") in ("1", "true"):
             if self.watch_unavailable:
-                return 503, _status(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+                return 503, _status(
+                    503, "ServiceUnavailable", "the server is currently unable to handle the request"
+                )
             return 200, _Watch(self, plural, namespace, query, accept)
         return self._list(plural, namespace, query, accept)
 
@@ -399,12 +411,18 @@ class ApiServerDouble:
         labels = _label_selector(watch.query.get("labelSelector", ""))
         metadata_only = "as=PartialObjectMetadata" in watch.accept
         bookmarks = watch.query.get("allowWatchBookmarks") in ("1", "true")
-        timeout = min(float(watch.query.get("timeoutSeconds") or self.max_watch_seconds), self.max_watch_seconds)
+        timeout = min(
+            float(watch.query.get("timeoutSeconds") or self.max_watch_seconds), self.max_watch_seconds
+        )
         deadline = time.monotonic() + timeout
 
         def shaped(item: Mapping[str, Any]) -> dict[str, Any]:
             if metadata_only:
-                return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": item.get("metadata", {})}
+                return {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": item.get("metadata", {}),
+                }
             return {"kind": kind, "apiVersion": api_version, **item}
 
         with self._changed:
@@ -412,10 +430,17 @@ class ApiServerDouble:
             requested = watch.query.get("resourceVersion") or "0"
             since = int(requested) if requested.isdigit() else -1
             if since < 0:
-                yield {"type": "ERROR", "object": _status(400, "BadRequest", f"invalid resource version {requested!r}")}
+                yield {
+                    "type": "ERROR",
+                    "object": _status(400, "BadRequest", f"invalid resource version {requested!r}"),
+                }
                 return
             if since == 0:
-                initial = [i for i in self.objects.get(watch.plural, ()) if _selected(i, watch.namespace, selectors, labels)]
+                initial = [
+                    i
+                    for i in self.objects.get(watch.plural, ())
+                    if _selected(i, watch.namespace, selectors, labels)
+                ]
                 since = self._rv
             else:
                 initial = []
@@ -440,7 +465,10 @@ class ApiServerDouble:
             if since < oldest:
                 # compacted under an open watch: the cacher closes a watcher it cannot feed, and the
                 # client's next watch from its resourceVersion is 410 Expired
-                yield {"type": "ERROR", "object": _status(410, "Expired", f"too old resource version: {since} ({oldest})")}
+                yield {
+                    "type": "ERROR",
+                    "object": _status(410, "Expired", f"too old resource version: {since} ({oldest})"),
+                }
                 return
             for rv, event_type, _, item in pending:
                 since = rv
@@ -452,8 +480,14 @@ class ApiServerDouble:
                 return
             if bookmarks and now - last_sent >= self.bookmark_interval:
                 since = max(since, current)
-                yield {"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version,
-                                                      "metadata": {"resourceVersion": str(since)}}}
+                yield {
+                    "type": "BOOKMARK",
+                    "object": {
+                        "kind": kind,
+                        "apiVersion": api_version,
+                        "metadata": {"resourceVersion": str(since)},
+                    },
+                }
                 last_sent = now
 
     def _custom_discovery(self, path: str) -> tuple[int, Any] | None:
@@ -468,12 +502,21 @@ class ApiServerDouble:
         if not served:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         resources = [
-            {"name": p, "singularName": RESOURCES[p][1].lower(), "namespaced": RESOURCES[p][2], "kind": RESOURCES[p][1],
-             "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]}
+            {
+                "name": p,
+                "singularName": RESOURCES[p][1].lower(),
+                "namespaced": RESOURCES[p][2],
+                "kind": RESOURCES[p][1],
+                "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+            }
             for p in served
         ]
-        return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "/".join(parts[1:]),
-                     "resources": resources}
+        return 200, {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": "/".join(parts[1:]),
+            "resources": resources,
+        }
 
     def _installed(self, document: dict[str, Any]) -> dict[str, Any]:
         """Legacy discovery without the custom resources whose CRD is not installed."""
@@ -484,7 +527,13 @@ class ApiServerDouble:
         return document
 
     def _apply(
-        self, plural: str, namespace: str | None, name: str, query: Mapping[str, str], content_type: str, body: bytes
+        self,
+        plural: str,
+        namespace: str | None,
+        name: str,
+        query: Mapping[str, str],
+        content_type: str,
+        body: bytes,
     ) -> tuple[int, Any]:
         """Server-side apply (see the module docstring)."""
         if content_type.split(";")[0].strip() != APPLY_PATCH:
@@ -501,10 +550,20 @@ class ApiServerDouble:
         prefix, kind, _ = RESOURCES[plural]
         api_version = prefix.removeprefix("/apis/").removeprefix("/api/")
         meta = (applied or {}).get("metadata") or {}
-        if not isinstance(applied, dict) or applied.get("kind") != kind or applied.get("apiVersion") != api_version:
-            return 400, _status(400, "BadRequest", f"the applied object must be apiVersion {api_version}, kind {kind}")
-        if meta.get("name") != name or (namespace is not None and meta.get("namespace", namespace) != namespace):
-            return 400, _status(400, "BadRequest", "the name (and namespace) of the object and the URL differ")
+        if (
+            not isinstance(applied, dict)
+            or applied.get("kind") != kind
+            or applied.get("apiVersion") != api_version
+        ):
+            return 400, _status(
+                400, "BadRequest", f"the applied object must be apiVersion {api_version}, kind {kind}"
+            )
+        if meta.get("name") != name or (
+            namespace is not None and meta.get("namespace", namespace) != namespace
+        ):
+            return 400, _status(
+                400, "BadRequest", "the name (and namespace) of the object and the URL differ"
+            )
         fields = _fields(applied)
         with self._changed:
             existing = self._find(plural, namespace, name)
@@ -519,12 +578,23 @@ class ApiServerDouble:
                     if _at(current, path) != _at(applied, path):
                         conflicts.append((entry.get("manager"), path))
             if conflicts and query.get("force") != "true":
-                message = f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: " + "; ".join(
-                    f'conflict with "{who}": .{".".join(path)}' for who, path in conflicts
+                message = (
+                    f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: "
+                    + "; ".join(f'conflict with "{who}": .{".".join(path)}' for who, path in conflicts)
                 )
-                return 409, {**_status(409, "Conflict", message), "details": {"causes": [
-                    {"type": "FieldManagerConflict", "message": f'conflict with "{who}"', "field": "." + ".".join(path)}
-                    for who, path in conflicts]}}
+                return 409, {
+                    **_status(409, "Conflict", message),
+                    "details": {
+                        "causes": [
+                            {
+                                "type": "FieldManagerConflict",
+                                "message": f'conflict with "{who}"',
+                                "field": "." + ".".join(path),
+                            }
+                            for who, path in conflicts
+                        ]
+                    },
+                }
             mine_before = next((_fields_of(e) for e in managed if e.get("manager") == manager), set())
             others: set[tuple[str, ...]] = set()
             entries = []
@@ -542,8 +612,16 @@ class ApiServerDouble:
                 _put(result, path, _at(applied, path))
             result["apiVersion"], result["kind"] = api_version, kind
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            entries.append({"manager": manager, "operation": "Apply", "apiVersion": api_version, "time": now,
-                            "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(fields)})
+            entries.append(
+                {
+                    "manager": manager,
+                    "operation": "Apply",
+                    "apiVersion": api_version,
+                    "time": now,
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": _fields_v1(fields),
+                }
+            )
             result_meta = result.setdefault("metadata", {})
             result_meta.update({"name": name, "managedFields": entries})
             if namespace is not None:
@@ -576,11 +654,17 @@ class ApiServerDouble:
             if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
                 if not meta.get("resourceVersion"):  # every stored object has one on a real server
                     item = {**item, "metadata": {**meta, "resourceVersion": self.resource_version}}
-                return 200, {"kind": kind, "apiVersion": prefix.removeprefix("/apis/").removeprefix("/api/"), **item}
+                return 200, {
+                    "kind": kind,
+                    "apiVersion": prefix.removeprefix("/apis/").removeprefix("/api/"),
+                    **item,
+                }
         message = f'{plural} "{name}" not found'
         return 404, {**_status(404, "NotFound", message), "details": {"name": name, "kind": plural}}
 
-    def _list(self, plural: str, namespace: str | None, query: Mapping[str, str], accept: str) -> tuple[int, Any]:
+    def _list(
+        self, plural: str, namespace: str | None, query: Mapping[str, str], accept: str
+    ) -> tuple[int, Any]:
         prefix, kind, _ = RESOURCES[plural]
         items: Sequence[Mapping[str, Any]] = self.objects.get(plural, [])
         selectors = _field_selector(query.get("fieldSelector", ""))
@@ -613,11 +697,20 @@ class ApiServerDouble:
                 "apiVersion": "meta.k8s.io/v1",
                 "metadata": metadata,
                 "items": [
-                    {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": i.get("metadata", {})}
+                    {
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": i.get("metadata", {}),
+                    }
                     for i in page
                 ],
             }
-        return 200, {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata, "items": list(page)}
+        return 200, {
+            "kind": f"{kind}List",
+            "apiVersion": api_version,
+            "metadata": metadata,
+            "items": list(page),
+        }
 
 
 _GROUP_VERSIONS = sorted({prefix for prefix, _kind, _ns in RESOURCES.values()})
@@ -627,8 +720,11 @@ _VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 def _discovery(path: str, url: str) -> dict[str, Any]:
     """Legacy (unaggregated) discovery, as kubectl falls back to it: /api, /apis, /api/v1, /apis/G/V."""
     if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": url.split("//")[1]}]}
+        return {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": url.split("//")[1]}],
+        }
     if path == "/apis":
         groups = []
         for prefix in _GROUP_VERSIONS:
@@ -640,11 +736,22 @@ def _discovery(path: str, url: str) -> dict[str, Any]:
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
     group_version = path.removeprefix("/apis/").removeprefix("/api/")
     resources = [
-        {"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": _VERBS}
+        {
+            "name": plural,
+            "singularName": kind.lower(),
+            "namespaced": namespaced,
+            "kind": kind,
+            "verbs": _VERBS,
+        }
         for plural, (prefix, kind, namespaced) in RESOURCES.items()
         if prefix == path
     ]
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -862,7 +969,10 @@ def _path_value(item: Mapping[str, Any], dotted: str) -> Any:
 
 
 def _selected(
-    item: Mapping[str, Any], namespace: str | None, fields: Iterable[tuple[str, str, bool]], labels: Mapping[str, str]
+    item: Mapping[str, Any],
+    namespace: str | None,
+    fields: Iterable[tuple[str, str, bool]],
+    labels: Mapping[str, str],
 ) -> bool:
     meta = item.get("metadata", {})
     if namespace is not None and meta.get("namespace") != namespace:
@@ -874,7 +984,9 @@ def _selected(
     return all(item_labels.get(k) == v for k, v in labels.items())
 
 
-def _table(kind: str, page: Sequence[Mapping[str, Any]], metadata: dict[str, Any], include: str) -> dict[str, Any]:
+def _table(
+    kind: str, page: Sequence[Mapping[str, Any]], metadata: dict[str, Any], include: str
+) -> dict[str, Any]:
     """`kubectl get` columns; for secrets NAME, TYPE, DATA, AGE (the data itself never)."""
     include_object = include != "None"
     rows = []
@@ -885,7 +997,11 @@ def _table(kind: str, page: Sequence[Mapping[str, Any]], metadata: dict[str, Any
             cells += [item.get("type", "Opaque"), len(item.get("data") or {}), "5d"]
         row: dict[str, Any] = {"cells": cells}
         if include_object:
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": meta,
+            }
         rows.append(row)
     columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
     if kind == "Secret":

@@ -112,7 +112,11 @@ def write(
             )
         if not meta.get("name"):
             return 422, _invalid(kind, "", "metadata.name: Required value: name or generateName is required")
-        if namespace is not None and "namespaces" in api.objects and _find(_items(api, "namespaces"), None, namespace) is None:
+        if (
+            namespace is not None
+            and "namespaces" in api.objects
+            and _find(_items(api, "namespaces"), None, namespace) is None
+        ):
             # NamespaceLifecycle admission (plugin/pkg/admission/namespace/lifecycle): no create in a missing namespace
             return 404, {
                 **_status(404, "NotFound", f'namespaces "{namespace}" not found'),

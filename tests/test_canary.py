@@ -209,9 +209,15 @@ def build_inputs(directory: Path, c: Canary) -> dict[str, Path]:
     )
     paths["reused.yaml"] = directory / "reused.yaml"
     paths["reused.yaml"].write_text(
-        _secret("valid-creds", dcj, f"data:\n  .dockerconfigjson: {c.payload}\n").replace("namespace: shop", "namespace: ops")
+        _secret("valid-creds", dcj, f"data:\n  .dockerconfigjson: {c.payload}\n").replace(
+            "namespace: shop", "namespace: ops"
+        )
         + "---\n"
-        + _secret("ecr-creds", dcj, f"data:\n  .dockerconfigjson: {b64(c.config('123456789012.dkr.ecr.eu-west-1.amazonaws.com'))}\n"),
+        + _secret(
+            "ecr-creds",
+            dcj,
+            f"data:\n  .dockerconfigjson: {b64(c.config('123456789012.dkr.ecr.eu-west-1.amazonaws.com'))}\n",
+        ),
         encoding="utf-8",
     )
     paths["secrets.json"] = directory / "secrets.json"

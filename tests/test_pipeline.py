@@ -42,7 +42,9 @@ def _fleet(password: str) -> dict[str, list[dict[str, Any]]]:
 # -- 2. formats: rendered or refused, never replaced by text ---------------------------
 
 
-@pytest.mark.parametrize(("fmt", "marker"), [("html", "<!doctype html>"), ("junit", "<testsuites"), ("markdown", "#")])
+@pytest.mark.parametrize(
+    ("fmt", "marker"), [("html", "<!doctype html>"), ("junit", "<testsuites"), ("markdown", "#")]
+)
 def test_cluster_scan_renders_every_single_cluster_format(tmp_path: Path, fmt: str, marker: str) -> None:
     with ApiServerDouble(shop_cluster()) as api:
         kubeconfig = write_kubeconfig(tmp_path / "k", api.kubeconfig("prod"))
@@ -56,8 +58,20 @@ def test_cluster_scan_renders_every_single_cluster_format(tmp_path: Path, fmt: s
 
 def test_fleet_refuses_formats_it_cannot_render(tmp_path: Path) -> None:
     with ApiServerDouble(shop_cluster()) as a, ApiServerDouble(shop_cluster()) as b:
-        paths = [write_kubeconfig(tmp_path / f"{n}.yaml", api.kubeconfig(n)) for n, api in (("a", a), ("b", b))]
-        result = run("scan", "--context", "a", "--context", "b", "-A", "-f", "html", env={"KUBECONFIG": ":".join(paths)})
+        paths = [
+            write_kubeconfig(tmp_path / f"{n}.yaml", api.kubeconfig(n)) for n, api in (("a", a), ("b", b))
+        ]
+        result = run(
+            "scan",
+            "--context",
+            "a",
+            "--context",
+            "b",
+            "-A",
+            "-f",
+            "html",
+            env={"KUBECONFIG": ":".join(paths)},
+        )
     assert result.returncode == 2
     assert "--format html is not available for a scan of several clusters" in result.stderr
     assert result.stdout == ""
@@ -69,7 +83,10 @@ def test_fleet_refuses_formats_it_cannot_render(tmp_path: Path) -> None:
 
 def test_fleet_sarif_holds_the_cross_cluster_findings_and_configuration_applies(tmp_path: Path) -> None:
     with ApiServerDouble(_fleet("shared-pw-1")) as prod, ApiServerDouble(_fleet("shared-pw-1")) as staging:
-        paths = [write_kubeconfig(tmp_path / f"{n}.yaml", api.kubeconfig(n)) for n, api in (("prod", prod), ("staging", staging))]
+        paths = [
+            write_kubeconfig(tmp_path / f"{n}.yaml", api.kubeconfig(n))
+            for n, api in (("prod", prod), ("staging", staging))
+        ]
         env = {"KUBECONFIG": ":".join(paths), "PULLGUARD_FINGERPRINT_KEY": "test-key"}
         args = ["scan", "--context", "prod", "--context", "staging", "-A", "--no-config"]
         sarif = json.loads(run(*args, "-f", "sarif", env=env).stdout)
@@ -90,7 +107,9 @@ def test_fleet_sarif_holds_the_cross_cluster_findings_and_configuration_applies(
     reuse = configured["fleet"]["findings"]
     assert {f["object"]["name"] for f in reuse} == {"registry-creds"}  # ops-creds suppressed
     assert {f["severity"] for f in reuse} == {"high"}  # the override applies across clusters too
-    fleet_run = next(r for r in configured_sarif["runs"] if r.get("automationDetails", {}).get("id") == "pullguard/fleet")
+    fleet_run = next(
+        r for r in configured_sarif["runs"] if r.get("automationDetails", {}).get("id") == "pullguard/fleet"
+    )
     assert sum(1 for r in fleet_run["results"] if r.get("suppressions")) == 2
 
 
@@ -146,7 +165,9 @@ def test_secret_access_is_computed_per_analysis_not_cached_across_threads() -> N
 )
 def test_output_file_extension_chooses_the_format(tmp_path: Path, name: str, check: Any) -> None:
     out = tmp_path / name
-    done = CliRunner().invoke(main, ["scan", str(EXAMPLES), "-o", str(out), "--fail-on", "never", "--no-fail-on-broken-pulls"])
+    done = CliRunner().invoke(
+        main, ["scan", str(EXAMPLES), "-o", str(out), "--fail-on", "never", "--no-fail-on-broken-pulls"]
+    )
     assert done.exit_code == 0, done.output
     assert check(out.read_text(encoding="utf-8"))
 
@@ -180,7 +201,9 @@ def test_files_judged_against_the_cluster_secrets(tmp_path: Path) -> None:
     assert {f["checkId"] for f in json.loads(alone.output)["findings"]} >= {"PG002"}
     with ApiServerDouble(_prod()) as api:
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.kubeconfig("prod"))
-        result = run("scan", str(tmp_path / "app.yaml"), "--context", "prod", "--kubeconfig", kubeconfig, "-f", "json")
+        result = run(
+            "scan", str(tmp_path / "app.yaml"), "--context", "prod", "--kubeconfig", kubeconfig, "-f", "json"
+        )
         requested = api.paths()
     assert result.returncode == 1, result.stdout + result.stderr  # PG005: the secret it uses is 689 days old
     report = json.loads(result.stdout)
@@ -209,7 +232,9 @@ def test_an_object_in_the_files_replaces_the_clusters(tmp_path: Path) -> None:
     objects["serviceaccounts"][0] = service_account("default", "shop", ["regcred"])
     with ApiServerDouble(objects) as api:
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.kubeconfig("prod"))
-        json_result = run("scan", str(tmp_path / "app.yaml"), "--context", "prod", "--kubeconfig", kubeconfig, "-f", "json")
+        json_result = run(
+            "scan", str(tmp_path / "app.yaml"), "--context", "prod", "--kubeconfig", kubeconfig, "-f", "json"
+        )
         text_result = run("scan", str(tmp_path / "app.yaml"), "--context", "prod", "--kubeconfig", kubeconfig)
     report = json.loads(json_result.stdout)
     assert report["summary"]["line"] == "0 of 1 private images have pull credentials configured."
@@ -222,7 +247,13 @@ def test_secrets_from_cluster_uses_the_current_context(tmp_path: Path) -> None:
     with ApiServerDouble(_prod()) as api:
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.kubeconfig("prod"))
         result = run(
-            "scan", str(tmp_path / "app.yaml"), "--secrets-from-cluster", "--kubeconfig", kubeconfig, "--fail-on", "high"
+            "scan",
+            str(tmp_path / "app.yaml"),
+            "--secrets-from-cluster",
+            "--kubeconfig",
+            kubeconfig,
+            "--fail-on",
+            "high",
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 of 1 private images have pull credentials configured." in result.stdout
@@ -235,9 +266,24 @@ def test_standard_input_against_the_cluster(tmp_path: Path) -> None:
         import sys
 
         done = subprocess.run(
-            [sys.executable, "-m", "pullguard", "scan", "-", "--context", "prod", "--kubeconfig", kubeconfig,
-             "--fail-on", "high"],
-            input=UNCOVERED, capture_output=True, text=True, timeout=60, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "pullguard",
+                "scan",
+                "-",
+                "--context",
+                "prod",
+                "--kubeconfig",
+                kubeconfig,
+                "--fail-on",
+                "high",
+            ],
+            input=UNCOVERED,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
         )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 of 1 private images" in done.stdout
@@ -276,7 +322,8 @@ def test_declared_external_pull_secret_for_another_registry_still_fails(tmp_path
 def test_declared_without_registries_is_unverifiable_not_missing(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text(UNCOVERED, encoding="utf-8")
     (tmp_path / ".pullguard.yaml").write_text(
-        "privateRegistries: [registry.corp.example]\nexternalPullSecrets:\n  - name: 'reg*'\n", encoding="utf-8"
+        "privateRegistries: [registry.corp.example]\nexternalPullSecrets:\n  - name: 'reg*'\n",
+        encoding="utf-8",
     )
     done = CliRunner().invoke(main, ["scan", str(tmp_path), "-f", "json"])
     report = json.loads(done.output)

@@ -43,7 +43,10 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize(("fmt", "marker"), [("junit", "<testsuites"), ("markdown", "### pullguard verify"), ("html", "<!doctype html>")])
+@pytest.mark.parametrize(
+    ("fmt", "marker"),
+    [("junit", "<testsuites"), ("markdown", "### pullguard verify"), ("html", "<!doctype html>")],
+)
 def test_verify_renders_every_format(tmp_path: Path, fmt: str, marker: str) -> None:
     (tmp_path / "app.yaml").write_text(BROKEN, encoding="utf-8")
     done = CliRunner().invoke(main, ["verify", str(tmp_path), "-f", fmt])
@@ -60,7 +63,10 @@ def test_verify_output_extension_chooses_the_format(tmp_path: Path) -> None:
     out = tmp_path / "verify.sarif"
     done = CliRunner().invoke(main, ["verify", str(tmp_path / "app.yaml"), "-o", str(out)])
     assert done.exit_code == 1
-    assert json.loads(out.read_text(encoding="utf-8"))["runs"][0]["results"][0]["ruleId"] == "verify/broken-secret"
+    assert (
+        json.loads(out.read_text(encoding="utf-8"))["runs"][0]["results"][0]["ruleId"]
+        == "verify/broken-secret"
+    )
 
 
 def test_verify_fail_on_gates_scan_findings_too(tmp_path: Path) -> None:
@@ -71,7 +77,9 @@ def test_verify_fail_on_gates_scan_findings_too(tmp_path: Path) -> None:
         + BROKEN.split("---\n", 1)[1].replace("      imagePullSecrets: [{name: broken}]\n", ""),
         encoding="utf-8",
     )
-    (tmp_path / ".pullguard.yaml").write_text("nodeCredentials: [{registry: registry.corp.example}]\n", encoding="utf-8")
+    (tmp_path / ".pullguard.yaml").write_text(
+        "nodeCredentials: [{registry: registry.corp.example}]\n", encoding="utf-8"
+    )
     plain = CliRunner().invoke(main, ["verify", str(tmp_path), "-f", "json"])
     assert plain.exit_code == 0, plain.output
     assert json.loads(plain.output)["results"][0]["outcome"] == "not-checked"
@@ -84,9 +92,19 @@ def test_verify_a_live_cluster(tmp_path: Path) -> None:
     with ApiServerDouble(shop_cluster()) as api:
         kubeconfig = write_kubeconfig(tmp_path / "k", api.kubeconfig("prod"))
         result = run(
-            "verify", "--cluster", "-A", "--kubeconfig", kubeconfig, "-f", "json",
-            "--connect-to", f"registry.example.com:443:127.0.0.1:{port}",
-            "--connect-timeout", "1", "--deadline", "20",
+            "verify",
+            "--cluster",
+            "-A",
+            "--kubeconfig",
+            kubeconfig,
+            "-f",
+            "json",
+            "--connect-to",
+            f"registry.example.com:443:127.0.0.1:{port}",
+            "--connect-timeout",
+            "1",
+            "--deadline",
+            "20",
         )
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)

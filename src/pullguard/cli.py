@@ -295,7 +295,10 @@ def _kubernetes_version(text: str | None) -> str | None:
     "in a pod, its ServiceAccount).",
 )
 @click.option(
-    "-A", "--all-namespaces", is_flag=True, help="With --cluster: read every namespace (else -n, or the context's)."
+    "-A",
+    "--all-namespaces",
+    is_flag=True,
+    help="With --cluster: read every namespace (else -n, or the context's).",
 )
 @click.option(
     "--no-secret-data",
@@ -417,8 +420,16 @@ def scan(
         if audit_logs and len(contexts) > 1:
             raise click.UsageError("--audit-log is one cluster's log: give one --context")
         fleet = _scan_clusters(
-            paths, contexts, kubeconfig, namespace, all_namespaces, no_secret_data, options, fmt,
-            request_timeout=request_timeout, deadline=deadline,
+            paths,
+            contexts,
+            kubeconfig,
+            namespace,
+            all_namespaces,
+            no_secret_data,
+            options,
+            fmt,
+            request_timeout=request_timeout,
+            deadline=deadline,
         )
         if audit_logs:
             from pullguard.auditlog.command import audit_fleet
@@ -469,7 +480,9 @@ def _options(
         raise click.BadParameter(
             f"unknown check {', '.join(unknown)}; see `pullguard checks`", param_hint="--disable"
         )
-    config = _guarded(lambda: resolve_config(config_path, no_config, list(paths) or ["."], frozenset(REGISTRY)))
+    config = _guarded(
+        lambda: resolve_config(config_path, no_config, list(paths) or ["."], frozenset(REGISTRY))
+    )
     return scan_options(
         config,
         default_namespace=namespace,
@@ -503,7 +516,9 @@ def _scan_clusters(
 
     namespace_given = click.get_current_context().get_parameter_source("namespace")
     cluster_options = ClusterOptions(
-        namespaces=(namespace,) if namespace_given is click.core.ParameterSource.COMMANDLINE and not paths else (),
+        namespaces=(namespace,)
+        if namespace_given is click.core.ParameterSource.COMMANDLINE and not paths
+        else (),
         all_namespaces=all_namespaces or bool(paths),  # files may name any namespace
         secret_data=not no_secret_data,
         request_timeout=request_timeout,
@@ -596,7 +611,9 @@ def exit_code(
     show_default=True,
     help="Also exit 1 for scan findings at or above this severity (pull failures always exit 1).",
 )
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan).")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan)."
+)
 @click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
 @click.option(
     "--cluster", "live", is_flag=True, help="Verify the images of the live cluster of the current context."
@@ -783,13 +800,17 @@ def verify(
     )
     fmt = _guarded(lambda: choose_format(output_format, output))
     _guarded(lambda: check_supported(Report.VERIFY, fmt))
-    scan_options = _options(paths, config_path, no_config, namespace=namespace, node_credentials=node_credentials)
+    scan_options = _options(
+        paths, config_path, no_config, namespace=namespace, node_credentials=node_credentials
+    )
     if live or contexts or kubeconfig is not None or all_namespaces:
         if len(contexts) > 1:
             raise click.UsageError("verify reads one cluster at a time: give one --context")
         if live and paths:
             raise click.UsageError("verify either PATHs or the whole cluster (--cluster), not both")
-        fleet = _scan_clusters(paths, contexts, kubeconfig, namespace, all_namespaces, False, scan_options, Format.JSON)
+        fleet = _scan_clusters(
+            paths, contexts, kubeconfig, namespace, all_namespaces, False, scan_options, Format.JSON
+        )
         only = fleet.clusters[0]
         if only.result is None:
             _fail(f"cluster {only.name}: {only.error}")
@@ -801,7 +822,11 @@ def verify(
             scanned = _guarded(lambda: scan_paths(list(paths) or ["."], scan_options, progress))
     result = _guarded(lambda: verify_images(scanned, options))
     color = _color(color_mode, no_color)
-    _write(output, lambda out: render_verify(result, fmt, out, TextOptions(color=color)), styled=fmt is Format.TEXT)
+    _write(
+        output,
+        lambda out: render_verify(result, fmt, out, TextOptions(color=color)),
+        styled=fmt is Format.TEXT,
+    )
     if scanned.summary.input_errors and not allow_input_errors:
         sys.exit(EXIT_ERROR)
     if result.failing:
@@ -814,13 +839,35 @@ def verify(
 @click.argument("target", metavar="POD|deploy/NAME")
 @click.option("-n", "--namespace", help="Namespace of the pod (default: the context's).")
 @click.option("--context", help="Kubeconfig context (default: the current one).")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-@click.option("-f", "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="Also trust these CA certificates (PEM) for registries.")
-@click.option("--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port]).")
-@click.option("--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate.")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=15.0, show_default=True, help="Seconds for one registry request.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan).")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).",
+)
+@click.option(
+    "-f", "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also trust these CA certificates (PEM) for registries.",
+)
+@click.option(
+    "--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port])."
+)
+@click.option(
+    "--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=15.0,
+    show_default=True,
+    help="Seconds for one registry request.",
+)
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan)."
+)
 @click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
 def doctor(
     target: str,
@@ -861,31 +908,52 @@ def doctor(
     source = ClusterSource(connection)
     where = namespace or connection.namespace
     options = ClientOptions(
-        request_timeout=timeout, ca_file=ca_file, plain_http=frozenset(plain_http), skip_tls_verify=frozenset(skip_tls_verify)
+        request_timeout=timeout,
+        ca_file=ca_file,
+        plain_http=frozenset(plain_http),
+        skip_tls_verify=frozenset(skip_tls_verify),
     )
     scan_options = _options((), config_path, no_config, namespace=where or "default")
     diagnoses = _guarded(lambda: diagnose_target(source, where, target, options, scan_options))
     if output_format == "json":
         import json
 
-        click.echo(json.dumps([
-            {
-                "pod": {"namespace": d.pod.namespace, "name": d.pod.name},
-                "owner": {"kind": d.owner.kind, "namespace": d.owner.namespace, "name": d.owner.name},
-                "node": d.node,
-                "healthy": d.healthy,
-                "templateOnly": d.template_only,
-                "containers": [
-                    {"container": c.container, "image": c.image, "reason": c.reason, "event": c.event,
-                     "tries": [{"credential": t.source, "outcome": t.outcome.kind.value if t.outcome else None,
-                                "detail": t.outcome.detail if t.outcome else None} for t in c.tries],
-                     "cause": c.cause.name.lower().replace("_", "-"), "explanation": c.explanation, "fix": c.fix,
-                     "notes": c.notes}
-                    for c in d.containers
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "pod": {"namespace": d.pod.namespace, "name": d.pod.name},
+                        "owner": {"kind": d.owner.kind, "namespace": d.owner.namespace, "name": d.owner.name},
+                        "node": d.node,
+                        "healthy": d.healthy,
+                        "templateOnly": d.template_only,
+                        "containers": [
+                            {
+                                "container": c.container,
+                                "image": c.image,
+                                "reason": c.reason,
+                                "event": c.event,
+                                "tries": [
+                                    {
+                                        "credential": t.source,
+                                        "outcome": t.outcome.kind.value if t.outcome else None,
+                                        "detail": t.outcome.detail if t.outcome else None,
+                                    }
+                                    for t in c.tries
+                                ],
+                                "cause": c.cause.name.lower().replace("_", "-"),
+                                "explanation": c.explanation,
+                                "fix": c.fix,
+                                "notes": c.notes,
+                            }
+                            for c in d.containers
+                        ],
+                    }
+                    for d in diagnoses
                 ],
-            }
-            for d in diagnoses
-        ], indent=2))
+                indent=2,
+            )
+        )
     else:
         from pullguard.text_safety import neutralise
 

@@ -27,6 +27,7 @@ class Severity(StrEnum):
 
 _RANKS = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem, about one object. Never carries a credential."""

@@ -78,7 +78,9 @@ def scan_fleet(
 ) -> FleetResult:
     """Scan every context concurrently; a cluster that fails is reported, the others still are.
     With `files` (fresh file sources per cluster), the manifests are judged against each cluster."""
-    make = connector or (lambda kubeconfig, context: connect(kubeconfig, context, budget=cluster_options.budget()))
+    make = connector or (
+        lambda kubeconfig, context: connect(kubeconfig, context, budget=cluster_options.budget())
+    )
 
     def one(context: str | None) -> ClusterScan:
         try:
@@ -114,7 +116,9 @@ def cross_cluster_reuse(
             continue
         for name, credential in held:
             secret = credential.secret
-            others = [f"{other}: {c.secret.ref.namespace}/{c.secret.ref.name}" for other, c in held if other != name]
+            others = [
+                f"{other}: {c.secret.ref.namespace}/{c.secret.ref.name}" for other, c in held if other != name
+            ]
             hits[name].append(
                 Hit(
                     secret.ref,

@@ -110,7 +110,9 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     live_builder = LiveInventoryBuilder(options.default_namespace, secret_data) if live else None
     builder = live_builder.base if live_builder is not None else InventoryBuilder(options.default_namespace)
     # files: pods exported from a cluster are judged once per owner, as a live read judges them
-    add: Callable[[Manifest], None] = live_builder.add if live_builder is not None else ExportedPods(builder).add
+    add: Callable[[Manifest], None] = (
+        live_builder.add if live_builder is not None else ExportedPods(builder).add
+    )
     tracking = any(source.context for source in sources)
     defined: set[tuple[str, str, str]] = set()
     from_context: set[tuple[str, str, str]] = set()
@@ -233,7 +235,12 @@ def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:
     for check_id, check in sorted(REGISTRY.items()):
         if check_id not in options.disabled_checks:  # a check that fails costs its findings only
             findings.extend(
-                isolated(partial(check.findings, resolution), RUN, f"check {check_id} did not run", inventory.problems)
+                isolated(
+                    partial(check.findings, resolution),
+                    RUN,
+                    f"check {check_id} did not run",
+                    inventory.problems,
+                )
             )
     if inventory.context_objects:
         findings = about_the_files(findings, resolution)

@@ -42,7 +42,9 @@ def test_has_fixtures(check_id: str, outcome: str) -> None:
 ALL_FIXTURES = sorted(FIXTURES.glob("pg*/*/*.yaml"))
 
 
-@pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "path", ALL_FIXTURES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}/{p.name}"
+)
 def test_every_check_over_every_fixture_yields_hits_stamped_by_its_declaration(path: Path) -> None:
     """Checks report what they saw (`Hit`); identity and default severity come from the
     declaration alone, so a finding can never claim another check's id."""

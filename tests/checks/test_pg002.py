@@ -27,8 +27,9 @@ def test_missing_pod_level_secret() -> None:
     )
     assert finding.location.path == str(path)
     assert finding.location.line == line_of(path, "imagePullSecrets:")
-    assert "kubectl create secret docker-registry acr-creds -n shop --docker-server=myregistry.azurecr.io" in (
-        finding.remediation
+    assert (
+        "kubectl create secret docker-registry acr-creds -n shop --docker-server=myregistry.azurecr.io"
+        in (finding.remediation)
     )
     (pod,) = result.resolution.pods
     assert [(r.name, r.state) for r in pod.references] == [("acr-creds", SecretState.MISSING)]

@@ -43,21 +43,36 @@ def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any
 
 
 def namespace(name: str) -> dict[str, Any]:
-    return {"metadata": meta(name, labels={"kubernetes.io/metadata.name": name}), "spec": {"finalizers": ["kubernetes"]},
-            "status": {"phase": "Active"}}
+    return {
+        "metadata": meta(name, labels={"kubernetes.io/metadata.name": name}),
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
 
 
 def node(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"metadata": meta(name, labels={"kubernetes.io/hostname": name, **(labels or {})}),
-            "status": {"nodeInfo": {"architecture": "amd64", "kubeletVersion": "v1.32.3"}}}
-
-
-def pull_secret(name: str, ns: str, registry: str, user: str = CANARY_USER, password: str = CANARY_PASSWORD) -> dict[str, Any]:
-    config = dockerconfig(registry, user, password)
-    last_applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "data": {".dockerconfigjson": config},
-                               "metadata": {"name": name, "namespace": ns}})
     return {
-        "metadata": meta(name, ns, annotations={"kubectl.kubernetes.io/last-applied-configuration": last_applied}),
+        "metadata": meta(name, labels={"kubernetes.io/hostname": name, **(labels or {})}),
+        "status": {"nodeInfo": {"architecture": "amd64", "kubeletVersion": "v1.32.3"}},
+    }
+
+
+def pull_secret(
+    name: str, ns: str, registry: str, user: str = CANARY_USER, password: str = CANARY_PASSWORD
+) -> dict[str, Any]:
+    config = dockerconfig(registry, user, password)
+    last_applied = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "data": {".dockerconfigjson": config},
+            "metadata": {"name": name, "namespace": ns},
+        }
+    )
+    return {
+        "metadata": meta(
+            name, ns, annotations={"kubectl.kubernetes.io/last-applied-configuration": last_applied}
+        ),
         "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": config},
     }
@@ -74,10 +89,19 @@ def service_account(name: str, ns: str, pull_secrets: list[str] | None = None) -
     return account
 
 
-def pod_spec(image: str, pull_secrets: list[str] | None = None, service_account: str = "default") -> dict[str, Any]:
+def pod_spec(
+    image: str, pull_secrets: list[str] | None = None, service_account: str = "default"
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "containers": [{"name": "app", "image": image, "imagePullPolicy": "IfNotPresent",
-                        "resources": {}, "terminationMessagePath": "/dev/termination-log"}],
+        "containers": [
+            {
+                "name": "app",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "resources": {},
+                "terminationMessagePath": "/dev/termination-log",
+            }
+        ],
         "serviceAccountName": service_account,
         "serviceAccount": service_account,
         "restartPolicy": "Always",
@@ -89,7 +113,9 @@ def pod_spec(image: str, pull_secrets: list[str] | None = None, service_account:
     return spec
 
 
-def deployment(name: str, ns: str, image: str, pull_secrets: list[str] | None = None, replicas: int = 2) -> dict[str, Any]:
+def deployment(
+    name: str, ns: str, image: str, pull_secrets: list[str] | None = None, replicas: int = 2
+) -> dict[str, Any]:
     return {
         "metadata": meta(name, ns, generation=1),
         "spec": {
@@ -114,8 +140,16 @@ def pod(
     extra: dict[str, Any] = {"labels": labels or {}}
     if owner:
         api = "apps/v1" if owner[0] in ("ReplicaSet", "StatefulSet", "DaemonSet") else "batch/v1"
-        extra["ownerReferences"] = [{"apiVersion": api, "kind": owner[0], "name": owner[1], "uid": "uid-owner",
-                                     "controller": True, "blockOwnerDeletion": True}]
+        extra["ownerReferences"] = [
+            {
+                "apiVersion": api,
+                "kind": owner[0],
+                "name": owner[1],
+                "uid": "uid-owner",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
     state: dict[str, Any] = {"running": {"startedAt": "2025-01-10T08:01:00Z"}}
     if waiting:
         state = {"waiting": {"reason": waiting, "message": f'Back-off pulling image "{image}"'}}
@@ -124,8 +158,16 @@ def pod(
         "spec": {**pod_spec(image, pull_secrets), "nodeName": node_name},
         "status": {
             "phase": "Pending" if waiting else "Running",
-            "containerStatuses": [{"name": "app", "image": image, "ready": waiting is None, "restartCount": 0,
-                                   "state": state, "imageID": ""}],
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "image": image,
+                    "ready": waiting is None,
+                    "restartCount": 0,
+                    "state": state,
+                    "imageID": "",
+                }
+            ],
         },
     }
 
@@ -135,7 +177,10 @@ def shop_cluster() -> dict[str, list[dict[str, Any]]]:
     into the pod by admission), one with a secret for the wrong registry, one with a missing secret."""
     objects: dict[str, list[dict[str, Any]]] = {
         "namespaces": [namespace("shop"), namespace("ops")],
-        "nodes": [node("node-1", {"eks.amazonaws.com/nodegroup": "ng-1"}), node("node-2", {"eks.amazonaws.com/nodegroup": "ng-1"})],
+        "nodes": [
+            node("node-1", {"eks.amazonaws.com/nodegroup": "ng-1"}),
+            node("node-2", {"eks.amazonaws.com/nodegroup": "ng-1"}),
+        ],
         "secrets": [
             pull_secret("registry-creds", "shop", "registry.example.com"),
             pull_secret("ops-creds", "ops", "other.example.com"),
@@ -157,8 +202,14 @@ def shop_cluster() -> dict[str, list[dict[str, Any]]]:
         "cronjobs": [],
         "pods": [
             *(
-                pod(f"web-7c9f8d6b5-{s}", "shop", "registry.example.com/shop/web:1.0", ["registry-creds"],
-                    owner=("ReplicaSet", "web-7c9f8d6b5"), labels={"app": "web", "pod-template-hash": "7c9f8d6b5"})
+                pod(
+                    f"web-7c9f8d6b5-{s}",
+                    "shop",
+                    "registry.example.com/shop/web:1.0",
+                    ["registry-creds"],
+                    owner=("ReplicaSet", "web-7c9f8d6b5"),
+                    labels={"app": "web", "pod-template-hash": "7c9f8d6b5"},
+                )
                 for s in ("a1b2c", "d3e4f", "g5h6i")
             ),
             # admitted: the SA's secret was copied in by the admission plugin

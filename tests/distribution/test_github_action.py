@@ -160,7 +160,10 @@ def test_fail_on_and_args_are_passed_as_a_shell_splits_them(runner: Runner, tmp_
         format="json",
         output=str(report),
         # --fail-on is the security axis; pulls that would break have their own switch
-        **{"fail-on": "never", "args": "--disable PG010 --no-fail-on-broken-pulls --private-registry '*.corp.example'"},
+        **{
+            "fail-on": "never",
+            "args": "--disable PG010 --no-fail-on-broken-pulls --private-registry '*.corp.example'",
+        },
     )
     assert (code, outputs["exit-code"]) == (0, "0")
     findings = json.loads(report.read_text())["findings"]

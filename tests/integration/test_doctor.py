@@ -23,7 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def event(pod_name: str, image: str, message: str) -> dict[str, Any]:
     return {
         "metadata": {"name": f"{pod_name}.17f0", "namespace": "shop", "resourceVersion": "99"},
-        "involvedObject": {"kind": "Pod", "namespace": "shop", "name": pod_name, "fieldPath": "spec.containers{app}"},
+        "involvedObject": {
+            "kind": "Pod",
+            "namespace": "shop",
+            "name": pod_name,
+            "fieldPath": "spec.containers{app}",
+        },
         "reason": "Failed",
         "message": f'Failed to pull image "{image}": {message}',
         "type": "Warning",
@@ -43,8 +48,16 @@ def cluster(env: Environment) -> dict[str, list[dict[str, Any]]]:
         "missing": (f"{basic}/team/app:1.0", ["gone"], "401 Unauthorized"),
         "not-found": (f"{basic}/team/app:9.9", ["alice-basic"], "not found"),
         "denied": (f"{token}/secret/app:1.0", ["bob-token"], "insufficient_scope: authorization failed"),
-        "platform": (f"{basic}/team/app:1.0", ["alice-basic"], "no match for platform in manifest: not found"),
-        "unreachable": (f"{closed}/team/app:1.0", ["alice-closed"], f"dial tcp {closed}: connect: connection refused"),
+        "platform": (
+            f"{basic}/team/app:1.0",
+            ["alice-basic"],
+            "no match for platform in manifest: not found",
+        ),
+        "unreachable": (
+            f"{closed}/team/app:1.0",
+            ["alice-closed"],
+            f"dial tcp {closed}: connect: connection refused",
+        ),
         # issue 12: pullguard runs where the registry cannot be reached; the kubelet reached it and got 401
         "laptop-missing": (f"{closed}/team/app:1.0", ["gone"], "401 Unauthorized"),
         "laptop-refused": (f"{closed}/team/app:1.0", ["alice-closed"], "401 Unauthorized"),
@@ -56,13 +69,29 @@ def cluster(env: Environment) -> dict[str, list[dict[str, Any]]]:
             "https://mirror.internal:5000/v2/team/app/manifests/1.0?ns=registry: 401 Unauthorized",
         ),
     }
-    pods = [pod(name, "shop", image, secrets, waiting="ImagePullBackOff") for name, (image, secrets, _) in cases.items()]
+    pods = [
+        pod(name, "shop", image, secrets, waiting="ImagePullBackOff")
+        for name, (image, secrets, _) in cases.items()
+    ]
     pods.append(pod("healthy", "shop", f"{basic}/team/app:1.0", ["alice-basic"]))
     pods += [
-        pod("web-5d4f8c7b9-aaaaa", "shop", f"{basic}/team/app:1.0", ["alice-basic"], owner=("ReplicaSet", "web-5d4f8c7b9"),
-            labels={"app": "web", "pod-template-hash": "5d4f8c7b9"}),
-        pod("web-5d4f8c7b9-bbbbb", "shop", f"{basic}/team/app:1.0", ["wrong-pw"], owner=("ReplicaSet", "web-5d4f8c7b9"),
-            labels={"app": "web", "pod-template-hash": "5d4f8c7b9"}, waiting="ErrImagePull"),
+        pod(
+            "web-5d4f8c7b9-aaaaa",
+            "shop",
+            f"{basic}/team/app:1.0",
+            ["alice-basic"],
+            owner=("ReplicaSet", "web-5d4f8c7b9"),
+            labels={"app": "web", "pod-template-hash": "5d4f8c7b9"},
+        ),
+        pod(
+            "web-5d4f8c7b9-bbbbb",
+            "shop",
+            f"{basic}/team/app:1.0",
+            ["wrong-pw"],
+            owner=("ReplicaSet", "web-5d4f8c7b9"),
+            labels={"app": "web", "pod-template-hash": "5d4f8c7b9"},
+            waiting="ErrImagePull",
+        ),
     ]
     events = [event(name, image, message) for name, (image, _, message) in cases.items()]
     events.append(event("web-5d4f8c7b9-bbbbb", f"{basic}/team/app:1.0", "401 Unauthorized"))
@@ -87,7 +116,9 @@ def cluster(env: Environment) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def doctor_env(registries: Environment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Environment, str]]:
+def doctor_env(
+    registries: Environment, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Environment, str]]:
     with ApiServerDouble(cluster(registries)) as api:
         path = tmp_path_factory.mktemp("doctor") / "kubeconfig"
         path.write_text(yaml.safe_dump(api.kubeconfig("prod", namespace="shop")))
@@ -98,9 +129,24 @@ def doctor(env: tuple[Environment, str], *args: str) -> subprocess.CompletedProc
     registries, kubeconfig = env
     clean = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG",) and "proxy" not in k.lower()}
     return subprocess.run(
-        [sys.executable, "-m", "pullguard", "doctor", *args, "--kubeconfig", kubeconfig,
-         "--ca-file", str(registries.pki.ca_pem), "--timeout", "5"],
-        capture_output=True, text=True, timeout=90, env=clean, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "pullguard",
+            "doctor",
+            *args,
+            "--kubeconfig",
+            kubeconfig,
+            "--ca-file",
+            str(registries.pki.ca_pem),
+            "--timeout",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=clean,
+        cwd=ROOT,
     )
 
 

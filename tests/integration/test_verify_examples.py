@@ -369,7 +369,15 @@ def test_verify_uses_the_configuration_node_credentials_like_scan(
     m.write(project / "app.yaml", [], [m.Workload("smoke", "quay.io/acme/smoke:latest")])
     scanned = CliRunner().invoke(main, ["scan", str(project), "-f", "json", "--fail-on", "never"])
     assert json.loads(scanned.output)["images"][0]["coverage"] == "node", scanned.output
-    args = ["verify", str(project), "-f", "json", "--ca-file", str(examples.pki.ca_pem), *examples.connect_to()]
+    args = [
+        "verify",
+        str(project),
+        "-f",
+        "json",
+        "--ca-file",
+        str(examples.pki.ca_pem),
+        *examples.connect_to(),
+    ]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     row = json.loads(done.output)["results"][0]

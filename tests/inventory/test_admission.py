@@ -62,7 +62,9 @@ def test_a_list_of_one_empty_name_blocks_the_service_account_secrets(tmp_path: P
 
 
 def test_identity_token_only_entry_is_an_anonymous_pull(tmp_path: Path) -> None:
-    result = _scan(tmp_path, "imagePullSecrets: [{name: token-only}]", {"identitytoken": "opaque-refresh-token"})
+    result = _scan(
+        tmp_path, "imagePullSecrets: [{name: token-only}]", {"identitytoken": "opaque-refresh-token"}
+    )
     (image,) = result.resolution.images
     assert image.coverage is Coverage.NONE
     assert [m.anonymous for m in image.matches] == [True]

@@ -187,7 +187,7 @@ def test_plain_secret_wins_over_its_managed_twin(tmp_path: Path, origin_doc: str
     plain = (
         "---\napiVersion: v1\nkind: Secret\nmetadata: {name: regcred, namespace: apps}\n"
         "type: kubernetes.io/dockerconfigjson\n"
-        "stringData:\n  .dockerconfigjson: '{\"auths\": {\"registry.example.com\": {\"auth\": \"dTpw\"}}}'\n"
+        'stringData:\n  .dockerconfigjson: \'{"auths": {"registry.example.com": {"auth": "dTpw"}}}\'\n'
     )
     for order in (managed + plain, plain + "---\n" + managed):
         (tmp_path / "m.yaml").write_text(order + deployment("regcred"))

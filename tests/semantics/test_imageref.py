@@ -60,10 +60,14 @@ VALID: list[tuple[str, tuple[str, str, str | None, str | None]]] = [
     ("test.com/repo:tag", ("test.com", "repo", "tag", None)),
     ("127.0.0.1:5000/docker/docker", ("127.0.0.1:5000", "docker/docker", None, None)),
     ("192.168.1.1:5000/repo:5050", ("192.168.1.1:5000", "repo", "5050", None)),
-    ("sub-dom1.foo.com/bar/baz/quux:some-long-tag",
-     ("sub-dom1.foo.com", "bar/baz/quux", "some-long-tag", None)),
-    ("b.gcr.io/test.example.com/my-app:test.example.com",
-     ("b.gcr.io", "test.example.com/my-app", "test.example.com", None)),
+    (
+        "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+        ("sub-dom1.foo.com", "bar/baz/quux", "some-long-tag", None),
+    ),
+    (
+        "b.gcr.io/test.example.com/my-app:test.example.com",
+        ("b.gcr.io", "test.example.com/my-app", "test.example.com", None),
+    ),
     ("xn--n3h.com/myimage:xn--n3h.com", ("xn--n3h.com", "myimage", "xn--n3h.com", None)),
     ("foo/foo_bar.com:8080", ("docker.io", "foo/foo_bar.com", "8080", None)),
     # IPv6 in brackets.
@@ -89,8 +93,10 @@ VALID: list[tuple[str, tuple[str, str, str | None, str | None]]] = [
     # A 64-hex string is fine once it is not the whole reference.
     ("docker.io/" + HEX64, ("docker.io", "library/" + HEX64, None, None)),
     (HEX64 + ":v1", ("docker.io", "library/" + HEX64, "v1", None)),
-    ("thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
-     ("docker.io", "library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", None, None)),
+    (
+        "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+        ("docker.io", "library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", None, None),
+    ),
     # Digests, alone and with a tag.
     ("test:5000/repo@" + SHA256, ("test:5000", "repo", None, SHA256)),
     ("test:5000/repo:tag@" + SHA256, ("test:5000", "repo", "tag", SHA256)),
@@ -101,8 +107,10 @@ VALID: list[tuple[str, tuple[str, str, str | None, str | None]]] = [
     ("app@" + SHA512, ("docker.io", "library/app", None, SHA512)),
     # Length: the 255 limit counts the path only, not the domain.
     ("example.com/" + "a" * 255 + ":tag", ("example.com", "a" * 255, "tag", None)),
-    ("a/" * 127 + "a:tag-puts-this-over-max",
-     ("docker.io", "a/" * 127 + "a", "tag-puts-this-over-max", None)),
+    (
+        "a/" * 127 + "a:tag-puts-this-over-max",
+        ("docker.io", "a/" * 127 + "a", "tag-puts-this-over-max", None),
+    ),
     ("library/" + "a" * 247, ("docker.io", "library/" + "a" * 247, None, None)),
     # First component looks like a host but is not one, yet the whole is a valid path:
     # upstream keeps it as a domain-less name.
@@ -206,20 +214,62 @@ def test_tables_are_big_enough() -> None:
 @pytest.mark.parametrize(
     ("reference", "repository", "host", "port", "pull", "text"),
     [
-        ("nginx", "docker.io/library/nginx", "docker.io", None,
-         "docker.io/library/nginx:latest", "docker.io/library/nginx:latest"),
-        ("localhost:5000/app:v1", "localhost:5000/app", "localhost", "5000",
-         "localhost:5000/app:v1", "localhost:5000/app:v1"),
-        ("[::1]:5000/app", "[::1]:5000/app", "[::1]", "5000",
-         "[::1]:5000/app:latest", "[::1]:5000/app:latest"),
-        ("[2001:db8::1]/app", "[2001:db8::1]/app", "[2001:db8::1]", None,
-         "[2001:db8::1]/app:latest", "[2001:db8::1]/app:latest"),
-        ("gcr.io/p/app@" + SHA256, "gcr.io/p/app", "gcr.io", None,
-         "gcr.io/p/app@" + SHA256, "gcr.io/p/app@" + SHA256),
-        ("busybox:1.36@" + SHA256, "docker.io/library/busybox", "docker.io", None,
-         "docker.io/library/busybox@" + SHA256, "docker.io/library/busybox:1.36@" + SHA256),
-        ("my_registry.example.com/app", "my_registry.example.com/app", "", None,
-         "my_registry.example.com/app:latest", "my_registry.example.com/app:latest"),
+        (
+            "nginx",
+            "docker.io/library/nginx",
+            "docker.io",
+            None,
+            "docker.io/library/nginx:latest",
+            "docker.io/library/nginx:latest",
+        ),
+        (
+            "localhost:5000/app:v1",
+            "localhost:5000/app",
+            "localhost",
+            "5000",
+            "localhost:5000/app:v1",
+            "localhost:5000/app:v1",
+        ),
+        (
+            "[::1]:5000/app",
+            "[::1]:5000/app",
+            "[::1]",
+            "5000",
+            "[::1]:5000/app:latest",
+            "[::1]:5000/app:latest",
+        ),
+        (
+            "[2001:db8::1]/app",
+            "[2001:db8::1]/app",
+            "[2001:db8::1]",
+            None,
+            "[2001:db8::1]/app:latest",
+            "[2001:db8::1]/app:latest",
+        ),
+        (
+            "gcr.io/p/app@" + SHA256,
+            "gcr.io/p/app",
+            "gcr.io",
+            None,
+            "gcr.io/p/app@" + SHA256,
+            "gcr.io/p/app@" + SHA256,
+        ),
+        (
+            "busybox:1.36@" + SHA256,
+            "docker.io/library/busybox",
+            "docker.io",
+            None,
+            "docker.io/library/busybox@" + SHA256,
+            "docker.io/library/busybox:1.36@" + SHA256,
+        ),
+        (
+            "my_registry.example.com/app",
+            "my_registry.example.com/app",
+            "",
+            None,
+            "my_registry.example.com/app:latest",
+            "my_registry.example.com/app:latest",
+        ),
     ],
 )
 def test_derived_properties(
@@ -398,9 +448,37 @@ def _oracle(text: str) -> tuple[str, str, str | None, str | None] | None:
 
 
 _pieces = st.sampled_from(
-    ["a", "b", "z9", "A", "Q", ".", "_", "__", "-", "/", ":", "@", "[", "]", "::1", "5000",
-     "localhost", "docker.io", "index.docker.io", "library", "x.com", "sha256:", "sha512:",
-     "f" * 32, "f" * 64, "F" * 64, "0" * 128, "+", "latest"]
+    [
+        "a",
+        "b",
+        "z9",
+        "A",
+        "Q",
+        ".",
+        "_",
+        "__",
+        "-",
+        "/",
+        ":",
+        "@",
+        "[",
+        "]",
+        "::1",
+        "5000",
+        "localhost",
+        "docker.io",
+        "index.docker.io",
+        "library",
+        "x.com",
+        "sha256:",
+        "sha512:",
+        "f" * 32,
+        "f" * 64,
+        "F" * 64,
+        "0" * 128,
+        "+",
+        "latest",
+    ]
 )
 
 

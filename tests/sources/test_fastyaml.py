@@ -53,14 +53,28 @@ def same_report(path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
 @pytest.mark.corpus
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/realworld is absent")
 def test_the_real_world_corpus_gives_the_same_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    taken = {folder.name: same_report(folder, monkeypatch) for folder in sorted(CORPUS.iterdir()) if folder.is_dir()}
+    taken = {
+        folder.name: same_report(folder, monkeypatch)
+        for folder in sorted(CORPUS.iterdir())
+        if folder.is_dir()
+    }
     assert sum(taken.values()) > 1000, taken  # the fast reader does carry the corpus
 
 
 def test_generated_corpus_gives_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks/generate.py"), "-n", "600", "--seed", "7", str(tmp_path / "c")],
-        check=True, capture_output=True, timeout=120,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/generate.py"),
+            "-n",
+            "600",
+            "--seed",
+            "7",
+            str(tmp_path / "c"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     taken = same_report(tmp_path / "c", monkeypatch)
     assert taken > 400
@@ -188,8 +202,27 @@ _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, m
 )
 _scalar = st.one_of(
     _word,
-    st.sampled_from(["yes", "no", "on", "off", "true", "false", "null", "~", "0755", "1_000", "1:30", "1e3",
-                     "2025-01-10T08:00:00Z", "12", "3.5", ".inf", ""]),
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "on",
+            "off",
+            "true",
+            "false",
+            "null",
+            "~",
+            "0755",
+            "1_000",
+            "1:30",
+            "1e3",
+            "2025-01-10T08:00:00Z",
+            "12",
+            "3.5",
+            ".inf",
+            "",
+        ]
+    ),
 )
 
 
@@ -203,7 +236,9 @@ def _quote(value: str, style: int) -> str:
 
 @st.composite
 def workload(draw: st.DrawFn) -> str:
-    containers = draw(st.lists(st.tuples(_word, _word, st.integers(0, 2), st.booleans()), min_size=1, max_size=3))
+    containers = draw(
+        st.lists(st.tuples(_word, _word, st.integers(0, 2), st.booleans()), min_size=1, max_size=3)
+    )
     parts = [
         "apiVersion: apps/v1",
         "kind: Deployment",

@@ -121,12 +121,20 @@ def pods_for(source: ClusterSource, namespace: str, target: str) -> list[dict[st
     kind = kind.lower()
     if kind in ("", "pod", "pods", "po"):
         return [_raw(source, PODS, namespace, name)]
-    aliases = {"deploy": "deployments", "deployment": "deployments", "sts": "statefulsets", "statefulset": "statefulsets",
-               "ds": "daemonsets", "daemonset": "daemonsets"}
+    aliases = {
+        "deploy": "deployments",
+        "deployment": "deployments",
+        "sts": "statefulsets",
+        "statefulset": "statefulsets",
+        "ds": "daemonsets",
+        "daemonset": "daemonsets",
+    }
     plural = aliases.get(kind)
     resource = next((r for r in WORKLOADS if r.plural == plural), None)
     if resource is None:
-        raise ClusterError(f"doctor: cannot diagnose '{target}': give a pod, or deploy/NAME, sts/NAME, ds/NAME")
+        raise ClusterError(
+            f"doctor: cannot diagnose '{target}': give a pod, or deploy/NAME, sts/NAME, ds/NAME"
+        )
     workload = _raw(source, resource, namespace, name)
     labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
@@ -147,8 +155,14 @@ def diagnose_target(
     if pods:
         return [diagnose(source, pod, client, options) for pod in pods]
     kind, _, name = target.rpartition("/")
-    aliases = {"deploy": "deployments", "deployment": "deployments", "sts": "statefulsets",
-               "statefulset": "statefulsets", "ds": "daemonsets", "daemonset": "daemonsets"}
+    aliases = {
+        "deploy": "deployments",
+        "deployment": "deployments",
+        "sts": "statefulsets",
+        "statefulset": "statefulsets",
+        "ds": "daemonsets",
+        "daemonset": "daemonsets",
+    }
     resource = next(r for r in WORKLOADS if r.plural == aliases[kind.lower()])
     return [diagnose_template(source, resource, namespace, name, client, options)]
 
@@ -174,7 +188,11 @@ def diagnose_template(
         sa = source.get_object(SERVICE_ACCOUNTS, namespace, account)
         builder.add(sa)
         if not names:
-            names = [str(r.get("name")) for r in (sa.body or {}).get("imagePullSecrets") or () if isinstance(r, Mapping)]
+            names = [
+                str(r.get("name"))
+                for r in (sa.body or {}).get("imagePullSecrets") or ()
+                if isinstance(r, Mapping)
+            ]
     except (ClusterNotFound, ClusterForbidden):
         pass
     for secret in dict.fromkeys(names):
@@ -221,14 +239,21 @@ def _waiting(pod: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(container, image, reason) of every container waiting on an image pull."""
     status = pod.get("status") or {}
     spec = pod.get("spec") or {}
-    images = {c.get("name"): c.get("image") for key in ("initContainers", "containers") for c in spec.get(key) or ()}
+    images = {
+        c.get("name"): c.get("image") for key in ("initContainers", "containers") for c in spec.get(key) or ()
+    }
     found = []
     for key in ("initContainerStatuses", "containerStatuses"):
         for item in status.get(key) or ():
             waiting = (item.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") in PULL_FAILURES:
-                found.append((str(item.get("name")), str(images.get(item.get("name")) or item.get("image")),
-                              str(waiting["reason"])))
+                found.append(
+                    (
+                        str(item.get("name")),
+                        str(images.get(item.get("name")) or item.get("image")),
+                        str(waiting["reason"]),
+                    )
+                )
     return found
 
 
@@ -284,7 +309,9 @@ def diagnose(
     found_arch = labels.get("kubernetes.io/arch") if isinstance(labels, dict) else None
     arch = found_arch if isinstance(found_arch, str) else None
     waiting = _waiting(pod)
-    names = tuple(str(ref.get("name")) for ref in spec.get("imagePullSecrets") or () if isinstance(ref, Mapping))
+    names = tuple(
+        str(ref.get("name")) for ref in spec.get("imagePullSecrets") or () if isinstance(ref, Mapping)
+    )
     objects = PodObjects(source, namespace, name, names)
     options = dataclasses.replace(options or ScanOptions(), default_namespace=namespace)
     resolution = run([objects], options).resolution
@@ -333,15 +360,22 @@ def _node_document(source: ClusterSource, node: Any) -> dict[str, Any] | None:
 def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple[str, str]]:
     """(image, message) of the pod's pull failures, newest first."""
     try:
-        items = list(source.list_objects(
-            EVENTS, namespace, field_selector=f"involvedObject.name={name},involvedObject.namespace={namespace}"
-        ))
+        items = list(
+            source.list_objects(
+                EVENTS,
+                namespace,
+                field_selector=f"involvedObject.name={name},involvedObject.namespace={namespace}",
+            )
+        )
     except ClusterForbidden:
         return []
     failures = []
     for event in items:
         message = str(event.get("message") or "")
-        if event.get("reason") in ("Failed", "InspectFailed", "ErrImageNeverPull") and "image" in message.lower():
+        if (
+            event.get("reason") in ("Failed", "InspectFailed", "ErrImageNeverPull")
+            and "image" in message.lower()
+        ):
             match = re.search(r'image "([^"]+)"', message)
             when = str(event.get("lastTimestamp") or event.get("eventTime") or "")
             failures.append((when, match.group(1) if match else "", message))
@@ -362,16 +396,27 @@ async def _live_check(item: ContainerDiagnosis, judgement: ImageJudgement, optio
             if outcome.ok:
                 return
         if not logins:
-            item.tries.append(Try("anonymous (no credential matches this image)", await client.check(target, ANONYMOUS)))
+            item.tries.append(
+                Try("anonymous (no credential matches this image)", await client.check(target, ANONYMOUS))
+            )
 
 
 _EVENT_PATTERNS: tuple[tuple[re.Pattern[str], Cause], ...] = (
-    (re.compile(r"no match for platform|no matching manifest for|exec format error", re.I), Cause.PLATFORM_MISMATCH),
+    (
+        re.compile(r"no match for platform|no matching manifest for|exec format error", re.I),
+        Cause.PLATFORM_MISMATCH,
+    ),
     (re.compile(r"x509|certificate|tls:", re.I), Cause.TLS),
     (re.compile(r"429|toomanyrequests|rate limit", re.I), Cause.RATE_LIMITED),
-    (re.compile(r"no such host|i/o timeout|connection refused|dial tcp|network is unreachable", re.I), Cause.UNREACHABLE),
+    (
+        re.compile(r"no such host|i/o timeout|connection refused|dial tcp|network is unreachable", re.I),
+        Cause.UNREACHABLE,
+    ),
     (re.compile(r"expired", re.I), Cause.EXPIRED_TOKEN),
-    (re.compile(r"401|unauthorized|authentication required|incorrect username or password", re.I), Cause.BAD_CREDENTIALS),
+    (
+        re.compile(r"401|unauthorized|authentication required|incorrect username or password", re.I),
+        Cause.BAD_CREDENTIALS,
+    ),
     (re.compile(r"403|denied|insufficient_scope|forbidden", re.I), Cause.ACCESS_DENIED),
     (re.compile(r"not found|manifest unknown|name unknown|does not exist", re.I), Cause.NOT_FOUND),
     (re.compile(r"InvalidImageName|invalid reference format", re.I), Cause.INVALID_REFERENCE),
@@ -395,19 +440,36 @@ def event_cause(message: str | None) -> Cause:
     return Cause.UNKNOWN
 
 
-_REACH = (OutcomeKind.UNREACHABLE, OutcomeKind.TLS_ERROR, OutcomeKind.REGISTRY_ERROR, OutcomeKind.RATE_LIMITED)
+_REACH = (
+    OutcomeKind.UNREACHABLE,
+    OutcomeKind.TLS_ERROR,
+    OutcomeKind.REGISTRY_ERROR,
+    OutcomeKind.RATE_LIMITED,
+)
 # a live outcome that refines the kubelet's "unauthorized" (same class, more precise)
 _REFINES = {Cause.BAD_CREDENTIALS: (Cause.EXPIRED_TOKEN, Cause.ACCESS_DENIED)}
 
 
-def classify(item: ContainerDiagnosis, judgement: ImageJudgement | None, namespace: str, owner: ObjectRef,
-             arch: str | None) -> None:
+def classify(
+    item: ContainerDiagnosis,
+    judgement: ImageJudgement | None,
+    namespace: str,
+    owner: ObjectRef,
+    arch: str | None,
+) -> None:
     """The kubelet's evidence (its event) and the static facts (missing secret, wrong type, no matching
     key) decide the cause; pullguard's own live check confirms or refines it, and when pullguard cannot
     reach the registry from where it runs, that is a limit of the check, never the cause."""
     from_event = event_cause(item.event) if item.reason != "InvalidImageName" else Cause.INVALID_REFERENCE
     if judgement is None or judgement.use.ref is None:
-        _explain(item, Cause.INVALID_REFERENCE if judgement is not None else from_event, judgement, namespace, owner, arch)
+        _explain(
+            item,
+            Cause.INVALID_REFERENCE if judgement is not None else from_event,
+            judgement,
+            namespace,
+            owner,
+            arch,
+        )
         return
     pod = judgement.pod
     _note_mirror(item, judgement)
@@ -447,7 +509,8 @@ def classify(item: ContainerDiagnosis, judgement: ImageJudgement | None, namespa
     # no credential matched: the kubelet pulled anonymously
     cause: Cause
     if from_event in (Cause.BAD_CREDENTIALS, Cause.ACCESS_DENIED) or (
-        from_event is Cause.UNKNOWN and (live in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DENIED) or live is None)
+        from_event is Cause.UNKNOWN
+        and (live in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DENIED) or live is None)
     ):
         if pod.by_state(SecretState.MISSING):
             cause = Cause.MISSING_SECRET
@@ -471,7 +534,13 @@ _EVENT_HOSTS = (
     re.compile(r"lookup ([A-Za-z0-9.-]+)"),
     re.compile(r"dial tcp ([A-Za-z0-9.-]+:[0-9]+)"),
 )
-_DOCKER_HUB = {"docker.io", "registry-1.docker.io", "index.docker.io", "auth.docker.io", "production.cloudflare.docker.com"}
+_DOCKER_HUB = {
+    "docker.io",
+    "registry-1.docker.io",
+    "index.docker.io",
+    "auth.docker.io",
+    "production.cloudflare.docker.com",
+}
 
 
 def event_hosts(message: str | None) -> list[str]:
@@ -505,11 +574,19 @@ def _note_static_facts(item: ContainerDiagnosis, judgement: ImageJudgement) -> N
         if ref.state is SecretState.MISSING:
             item.notes.append(f"pull secret '{ref.name}' does not exist in namespace '{namespace}'")
         elif ref.state in (SecretState.WRONG_TYPE, SecretState.EMPTY) and ref.secret is not None:
-            item.notes.append(f"pull secret '{ref.name}' has type {ref.secret.type} or no data: the kubelet ignores it")
+            item.notes.append(
+                f"pull secret '{ref.name}' has type {ref.secret.type} or no data: the kubelet ignores it"
+            )
 
 
-def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement | None, namespace: str,
-             owner: ObjectRef, arch: str | None) -> None:
+def _explain(
+    item: ContainerDiagnosis,
+    cause: Cause,
+    judgement: ImageJudgement | None,
+    namespace: str,
+    owner: ObjectRef,
+    arch: str | None,
+) -> None:
     item.cause = cause
     ref = judgement.use.ref if judgement is not None else None
     registry = ref.domain if ref else "<registry>"
@@ -520,7 +597,7 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
     restart = _restart(owner, namespace)
     create = (
         f"kubectl create secret docker-registry {secret} -n {namespace} --docker-server={registry} "
-        f"--docker-username=<user> --docker-password=\"$(cat <password-file>)\" --dry-run=client -o yaml | kubectl apply -f -"
+        f'--docker-username=<user> --docker-password="$(cat <password-file>)" --dry-run=client -o yaml | kubectl apply -f -'
     )
     ecr = _ECR.match(registry)
     region = ecr.group(2) if ecr else "<region>"
@@ -536,8 +613,8 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
             f"the token in secret '{secret}' for {registry} has expired{detail} (ECR tokens last 12 hours)",
             (
                 f"kubectl create secret docker-registry {secret} -n {namespace} --docker-server={registry} "
-                f"--docker-username=AWS --docker-password=\"$(aws ecr get-login-password --region "
-                f"{region})\" --dry-run=client -o yaml "
+                f'--docker-username=AWS --docker-password="$(aws ecr get-login-password --region '
+                f'{region})" --dry-run=client -o yaml '
                 f"| kubectl apply -f -\n  {restart}\n  then refresh it on a schedule (a CronJob, or node credentials: "
                 "the node role with AmazonEC2ContainerRegistryReadOnly needs no secret)"
             ),
@@ -554,13 +631,17 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
             f"create it:\n  kubectl create secret docker-registry "
             f"{pod.by_state(SecretState.MISSING)[0].name if pod and pod.by_state(SecretState.MISSING) else secret} "
             f"-n {namespace} --docker-server={registry} --docker-username=<user> "
-            f"--docker-password=\"$(cat <password-file>)\"\n  {restart}",
+            f'--docker-password="$(cat <password-file>)"\n  {restart}',
         ),
         Cause.WRONG_SECRET_TYPE: (
             "pull secret(s) "
-            + ", ".join(f"'{r.name}' ({r.secret.type if r.secret else '?'})" for r in pod.references
-                        if r.state in (SecretState.WRONG_TYPE, SecretState.EMPTY))
-            if pod else "a pull secret has the wrong type",
+            + ", ".join(
+                f"'{r.name}' ({r.secret.type if r.secret else '?'})"
+                for r in pod.references
+                if r.state in (SecretState.WRONG_TYPE, SecretState.EMPTY)
+            )
+            if pod
+            else "a pull secret has the wrong type",
             "recreate it as kubernetes.io/dockerconfigjson (the type cannot be changed in place):\n"
             f"  kubectl get secret {secret} -n {namespace} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d > config.json\n"
             f"  kubectl delete secret {secret} -n {namespace}\n"
@@ -568,13 +649,17 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
             f"--from-file=.dockerconfigjson=config.json && shred -u config.json\n  {restart}",
         ),
         Cause.MALFORMED_SECRET: (
-            judgement.cause or "a pull secret cannot be decoded" if judgement else "a pull secret cannot be decoded",
+            judgement.cause or "a pull secret cannot be decoded"
+            if judgement
+            else "a pull secret cannot be decoded",
             f"fix the secret's .dockerconfigjson (see `pullguard scan --cluster -n {namespace}`, PG003), then\n  {restart}",
         ),
         Cause.NO_CREDENTIALS: (
             f"the pod has no pull secret (nor has its ServiceAccount) and {registry} refuses anonymous pulls",
             f"{create.replace(secret, 'regcred', 1)}\n  "
-            + attach_to_service_account("regcred", pod.template.service_account if pod else "default", namespace)
+            + attach_to_service_account(
+                "regcred", pod.template.service_account if pod else "default", namespace
+            )
             + "\n  "
             f"{restart}  (pods get the ServiceAccount's secrets when they are created)",
         ),
@@ -606,7 +691,7 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
             f"{item.image} has no manifest for the node's platform (linux/{arch or '<arch>'})",
             "publish a multi-arch image (docker buildx build --platform linux/amd64,linux/arm64 ...), or pin the "
             f"workload to matching nodes: kubectl patch {owner.kind.lower()} {owner.name} -n {namespace} -p "
-            "'{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"kubernetes.io/arch\":\"amd64\"}}}}}'",
+            '\'{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/arch":"amd64"}}}}}\'',
         ),
         Cause.INVALID_REFERENCE: (
             f"'{item.image}' is not a valid image reference",
@@ -625,13 +710,18 @@ def _explain(item: ContainerDiagnosis, cause: Cause, judgement: ImageJudgement |
 def _restart(owner: ObjectRef, namespace: str) -> str:
     if owner.kind in ("Deployment", "StatefulSet", "DaemonSet"):
         return f"kubectl rollout restart {owner.kind.lower()}/{owner.name} -n {namespace}"
-    return f"kubectl delete pod {owner.name} -n {namespace}  (its controller, if any, recreates it)" if owner.kind == "Pod" \
+    return (
+        f"kubectl delete pod {owner.name} -n {namespace}  (its controller, if any, recreates it)"
+        if owner.kind == "Pod"
         else f"kubectl delete pods -n {namespace} -l <selector of {owner}>"
+    )
 
 
 def _set_image(owner: ObjectRef, namespace: str, container: str) -> str:
     if owner.kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"):
-        return f"kubectl set image {owner.kind.lower()}/{owner.name} {container}=<correct image> -n {namespace}"
+        return (
+            f"kubectl set image {owner.kind.lower()}/{owner.name} {container}=<correct image> -n {namespace}"
+        )
     return f"correct the image of container '{container}' in {owner} and recreate it"
 
 
@@ -639,7 +729,11 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
     lines: list[str] = []
     for diagnosis in diagnoses:
         owner = f" ({diagnosis.owner})" if diagnosis.owner != diagnosis.pod else ""
-        node = f", node {diagnosis.node}" + (f" ({diagnosis.arch})" if diagnosis.arch else "") if diagnosis.node else ""
+        node = (
+            f", node {diagnosis.node}" + (f" ({diagnosis.arch})" if diagnosis.arch else "")
+            if diagnosis.node
+            else ""
+        )
         lines.append(f"{diagnosis.pod}{owner}{node}")
         if diagnosis.template_only:
             lines.append("  no pod: the pod template is judged as its next pod would be admitted.")
@@ -656,7 +750,11 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
             if item.tries:
                 lines.append("    credentials the kubelet tries, in order, and a live check of each:")
                 for number, attempt in enumerate(item.tries, 1):
-                    said = f"{attempt.outcome.kind.value}: {attempt.outcome.detail}" if attempt.outcome else "not checked"
+                    said = (
+                        f"{attempt.outcome.kind.value}: {attempt.outcome.detail}"
+                        if attempt.outcome
+                        else "not checked"
+                    )
                     lines.append(f"      {number}. {attempt.source} -> {said}")
             for note in item.notes:
                 lines.append(f"    note: {note}")

@@ -41,7 +41,9 @@ from pullguard.semantics.keyring import key_matches, parse_registry_key
 __all__ = ["FixPlan", "plan_fixes"]
 
 _TYPES = {".dockerconfigjson": "kubernetes.io/dockerconfigjson", ".dockercfg": "kubernetes.io/dockercfg"}
-_MISSING = re.compile(r"pull secret '([^']+)', which (?:does not exist|is not in the input)")  # PG002's wording
+_MISSING = re.compile(
+    r"pull secret '([^']+)', which (?:does not exist|is not in the input)"
+)  # PG002's wording
 
 
 @dataclass(slots=True)

@@ -50,7 +50,10 @@ class Facts:
 def compute_facts(inventory: Inventory, settings: AuditSettings) -> Facts:
     pull_secrets = {
         key: PullSecretFacts(
-            tuple(Fingerprint(c.key, c.fingerprint) for c in secret_credentials(secret, settings.fingerprint_key)),
+            tuple(
+                Fingerprint(c.key, c.fingerprint)
+                for c in secret_credentials(secret, settings.fingerprint_key)
+            ),
             credential_age(secret, settings.now),
             secret.is_pull_secret_type,
         )

@@ -42,7 +42,9 @@ def credential_fingerprint(credential: Credential, key: bytes | None = None) -> 
     """`hmac-sha256:<16 hex>`, or None for an entry with no credential (an anonymous pull)."""
     if credential.identity_token_only or not (credential.username or credential.password):
         return None
-    material = _DOMAIN + "\x00".join((credential.username, credential.password)).encode("utf-8", "surrogateescape")
+    material = _DOMAIN + "\x00".join((credential.username, credential.password)).encode(
+        "utf-8", "surrogateescape"
+    )
     digest = hmac.new(key if key is not None else fingerprint_key(), material, hashlib.sha256).hexdigest()
     return f"hmac-sha256:{digest[:16]}"
 

@@ -23,7 +23,12 @@ from pullguard.text_safety import neutralise
 
 
 def render_text(
-    fleet: FleetResult, out: TextIO, *, color: bool | None = None, show_fixes: bool = False, show_images: bool = False
+    fleet: FleetResult,
+    out: TextIO,
+    *,
+    color: bool | None = None,
+    show_fixes: bool = False,
+    show_images: bool = False,
 ) -> None:
     console = make_console(out, color)  # NO_COLOR, --color; never wraps nor pads (text.render wraps)
     several = len(fleet.clusters) > 1
@@ -38,17 +43,28 @@ def render_text(
             console.print(f"not scanned: {cluster.error}", style="red")
         else:
             if cluster.partial:
-                console.print("PARTIAL RESULT: some namespaces or resources could not be read (see input problems).",
-                              style="bold red")
+                console.print(
+                    "PARTIAL RESULT: some namespaces or resources could not be read (see input problems).",
+                    style="bold red",
+                )
             out.flush()
             text.render(cluster.result, out, color=color, show_fixes=show_fixes, show_images=show_images)
         console.print()
     if several:
-        console.print(Text(f"Across clusters ({'keyed' if fleet.fingerprints_keyed else 'per-run'} fingerprints): "
-                           f"{plural(len(fleet.reuse), 'finding')}", style="bold"))
+        console.print(
+            Text(
+                f"Across clusters ({'keyed' if fleet.fingerprints_keyed else 'per-run'} fingerprints): "
+                f"{plural(len(fleet.reuse), 'finding')}",
+                style="bold",
+            )
+        )
         for finding in fleet.reuse:
-            console.print(Text.assemble((f"{finding.severity.value:8}", "yellow"),
-                                        f" {finding.check_id} {finding.cluster}: {finding.object}"))
+            console.print(
+                Text.assemble(
+                    (f"{finding.severity.value:8}", "yellow"),
+                    f" {finding.check_id} {finding.cluster}: {finding.object}",
+                )
+            )
             console.print(f"    {finding.message}", soft_wrap=True)
             if show_fixes:
                 console.print(f"    fix: {finding.remediation}", style="dim", soft_wrap=True)
@@ -131,7 +147,9 @@ def render_sarif(fleet: FleetResult, out: TextIO) -> None:
             runs.append(run)
     if fleet.reuse or fleet.reuse_suppressed:  # cross-cluster PG007: a run of its own, as in JSON
         log = json.loads(
-            sarif.render_findings(fleet.reuse, fleet.reuse_suppressed, f"Across clusters: {plural(len(fleet.reuse), 'finding')}")
+            sarif.render_findings(
+                fleet.reuse, fleet.reuse_suppressed, f"Across clusters: {plural(len(fleet.reuse), 'finding')}"
+            )
         )
         run = log["runs"][0]
         run.setdefault("automationDetails", {})["id"] = "pullguard/fleet"
@@ -154,5 +172,7 @@ def render(fleet: FleetResult, output_format: str, out: TextIO, **options: Any) 
 
 def render_string(fleet: FleetResult, output_format: str = "text") -> str:
     buffer = io.StringIO()
-    render(fleet, output_format, buffer, color=False) if output_format == "text" else render(fleet, output_format, buffer)
+    render(fleet, output_format, buffer, color=False) if output_format == "text" else render(
+        fleet, output_format, buffer
+    )
     return buffer.getvalue()

@@ -118,6 +118,7 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
         f'<div class="bar" title="{share:.0f}% covered"><i style="width:{share:.1f}%"></i></div>',
         '<ul class="figures" id="figures">',
     ]
+
     def figure(number: int, word: str) -> tuple[int, str]:
         return number, count(number, word).split(" ", 1)[1]  # the word in singular or plural
 

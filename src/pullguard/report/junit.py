@@ -99,4 +99,6 @@ def render(result: ScanResult) -> str:
         suite.insert(0, ET.fromstring(ET.tostring(properties)))
     ET.indent(root)
     # XML 1.0 allows no C0 control but tab and newline, and no lone surrogate: CI drops such a file
-    return neutralise('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+    return neutralise(
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    )

@@ -97,7 +97,11 @@ def results_of(
                 "pullguard/v1": f"{f.check_id}:{f.cluster + ':' if f.cluster else ''}{f.object}:"
                 f"{f.container or ''}:{f.image or ''}"
             },
-            "properties": {"severity": f.severity.value, "breaksPull": f.breaks_pull, "remediation": f.remediation}
+            "properties": {
+                "severity": f.severity.value,
+                "breaksPull": f.breaks_pull,
+                "remediation": f.remediation,
+            }
             | ({"cluster": f.cluster} if f.cluster else {}),
         } | _fixes(plan, f)
 
@@ -118,7 +122,9 @@ def results_of(
     return results
 
 
-def render_findings(findings: Sequence[Finding], suppressed: Sequence[SuppressedFinding], summary: str) -> str:
+def render_findings(
+    findings: Sequence[Finding], suppressed: Sequence[SuppressedFinding], summary: str
+) -> str:
     """A run of findings that belong to no single scan (cross-cluster PG007 of a fleet)."""
     return sarif_log(_rules(), results_of(findings, suppressed), {"executionSuccessful": True}, summary)
 

@@ -154,7 +154,9 @@ def render(
             style="yellow",
         )
         for item in unanalysed[:20]:
-            fields = ", ".join(item.fields[:4]) + (f" and {len(item.fields) - 4} more" if len(item.fields) > 4 else "")
+            fields = ", ".join(item.fields[:4]) + (
+                f" and {len(item.fields) - 4} more" if len(item.fields) > 4 else ""
+            )
             p.line(
                 f"{item.ref} ({item.api_version}) at {item.location}: {fields or ', '.join(item.images[:3])}",
                 indent="  ",
@@ -258,7 +260,8 @@ def _images(p: _Printer, result: ScanResult) -> None:
         )
         p.line(f"{j.pod.template.owner}  {use.name}  {use.image}", indent="  ")
         p.line(
-            f"{visibility} ({why}), coverage {coverage or 'none'}" + (f", credential {credential}" if credential else ""),
+            f"{visibility} ({why}), coverage {coverage or 'none'}"
+            + (f", credential {credential}" if credential else ""),
             indent="      ",
             style="dim",
         )

@@ -277,7 +277,9 @@ def render_junit(result: VerifyResult) -> str:
             line=str(use.location.line),
         )
         if verdict.fails:
-            failure = ET.SubElement(case, "failure", type=verdict.outcome.kind.value, message=_detail(verdict))
+            failure = ET.SubElement(
+                case, "failure", type=verdict.outcome.kind.value, message=_detail(verdict)
+            )
             failure.text = _failure_text(verdict)
         elif verdict.outcome.kind is OutcomeKind.NOT_CHECKED:
             ET.SubElement(case, "skipped", message=verdict.outcome.detail)
@@ -304,7 +306,10 @@ def render_markdown(result: VerifyResult) -> str:
         ]
     not_checked = sum(1 for v in result.verdicts if v.outcome.kind is OutcomeKind.NOT_CHECKED)
     if not_checked:
-        lines += ["", f"{not_checked} image{'s' if not_checked != 1 else ''} could not be checked (see the JSON report)."]
+        lines += [
+            "",
+            f"{not_checked} image{'s' if not_checked != 1 else ''} could not be checked (see the JSON report).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -318,7 +323,7 @@ def render_html(result: VerifyResult) -> str:
         for v in result.verdicts
     )
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        '<!doctype html><html><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         f"<title>pullguard verify</title></head><body><h1>{escape(headline(result))}</h1>"
         "<table><thead><tr><th>Object</th><th>Container</th><th>Image</th><th>Outcome</th><th>Credential</th>"

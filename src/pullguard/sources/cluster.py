@@ -69,7 +69,11 @@ class Resource:
         return self.prefix.removeprefix("/apis/").removeprefix("/api/")
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        where = f"{self.prefix}/namespaces/{namespace}/{self.plural}" if namespace else f"{self.prefix}/{self.plural}"
+        where = (
+            f"{self.prefix}/namespaces/{namespace}/{self.plural}"
+            if namespace
+            else f"{self.prefix}/{self.plural}"
+        )
         return f"{where}/{name}" if name else where
 
 
@@ -91,7 +95,9 @@ RBAC = (
     Resource("roles", "/apis/rbac.authorization.k8s.io/v1", "Role"),
     Resource("rolebindings", "/apis/rbac.authorization.k8s.io/v1", "RoleBinding"),
     Resource("clusterroles", "/apis/rbac.authorization.k8s.io/v1", "ClusterRole", namespaced=False),
-    Resource("clusterrolebindings", "/apis/rbac.authorization.k8s.io/v1", "ClusterRoleBinding", namespaced=False),
+    Resource(
+        "clusterrolebindings", "/apis/rbac.authorization.k8s.io/v1", "ClusterRoleBinding", namespaced=False
+    ),
 )
 
 
@@ -122,7 +128,9 @@ class ClusterDeadline(ClusterError):
 class ClusterForbidden(ClusterError):
     """403: RBAC does not allow `verb` on `resource` (in `namespace`)."""
 
-    def __init__(self, cluster: str, verb: str, resource: Resource, namespace: str | None, reason: str) -> None:
+    def __init__(
+        self, cluster: str, verb: str, resource: Resource, namespace: str | None, reason: str
+    ) -> None:
         self.cluster = cluster
         self.verb = verb
         self.resource = resource
@@ -217,7 +225,11 @@ class KubernetesTransport:
 
         try:
             method, url, headers, body, post = self._client.param_serialize(
-                "GET", path, query_params=query or None, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+                "GET",
+                path,
+                query_params=query or None,
+                header_params={"Accept": accept},
+                auth_settings=["BearerToken"],
             )
             response = self._client.call_api(method, url, headers, body, post, _request_timeout=self._timeout)
             status = int(response.status)
@@ -230,7 +242,9 @@ class KubernetesTransport:
         except TooLarge as error:
             raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
         except TooLate:
-            raise ClusterResponseError(f"cluster '{self.name}': no complete answer for {path} in time") from None
+            raise ClusterResponseError(
+                f"cluster '{self.name}': no complete answer for {path} in time"
+            ) from None
         except ApiException as error:
             if not error.status:
                 raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
@@ -240,7 +254,9 @@ class KubernetesTransport:
         except ClusterError:
             raise
         except Exception as error:  # exec plugin failures surface here with the client's message
-            raise ClusterAuthError(f"cluster '{self.name}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}") from None
+            raise ClusterAuthError(
+                f"cluster '{self.name}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}"
+            ) from None
         return status, data
 
     def _unreachable(self, reason: str) -> str:
@@ -280,7 +296,9 @@ def decode_answer(cluster: str, server: str, status: int, data: bytes, path: str
     try:
         return json.loads(data)
     except RecursionError:
-        raise ClusterResponseError(f"cluster '{cluster}': the answer for {path} is nested too deeply") from None
+        raise ClusterResponseError(
+            f"cluster '{cluster}': the answer for {path} is nested too deeply"
+        ) from None
     except ValueError:
         raise ClusterResponseError(
             f"cluster '{cluster}': the API server sent a response that is not JSON for {path}"
@@ -313,7 +331,9 @@ def status_error(cluster: str, server: str, status: int, data: bytes, path: str)
         return ClusterResponseError(
             f"cluster '{cluster}': the list changed too much while paging ({message or '410 Gone'}); run the scan again"
         )
-    return ClusterResponseError(f"cluster '{cluster}': the API server answered {status} for {path}: {message}")
+    return ClusterResponseError(
+        f"cluster '{cluster}': the API server answered {status} for {path}: {message}"
+    )
 
 
 def _resource_of(path: str) -> tuple[Resource, str | None]:
@@ -327,7 +347,17 @@ def _resource_of(path: str) -> tuple[Resource, str | None]:
     prefix_len = 2 if parts[0] == "api" else 3
     prefix = "/" + "/".join(parts[:prefix_len])
     plural = parts[prefix_len] if len(parts) > prefix_len else "namespaces"
-    for resource in (NAMESPACES, NODES, SECRETS, SERVICE_ACCOUNTS, PODS, EVENTS, REPLICA_SETS, *WORKLOADS, *RBAC):
+    for resource in (
+        NAMESPACES,
+        NODES,
+        SECRETS,
+        SERVICE_ACCOUNTS,
+        PODS,
+        EVENTS,
+        REPLICA_SETS,
+        *WORKLOADS,
+        *RBAC,
+    ):
         if resource.plural == plural and resource.prefix == prefix:
             return resource, namespace
     kind = plural.rstrip("s").capitalize()
@@ -380,7 +410,9 @@ def kubeconfig_path(kubeconfig: str | None) -> str:
 def _in_cluster_possible(kubeconfig: str | None) -> bool:
     if kubeconfig or os.environ.get("KUBECONFIG"):
         return False
-    return not Path("~/.kube/config").expanduser().exists() and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+    return not Path("~/.kube/config").expanduser().exists() and bool(
+        os.environ.get("KUBERNETES_SERVICE_HOST")
+    )
 
 
 def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
@@ -415,14 +447,22 @@ def connect(
         namespace_file = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
         namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
         api = _api_client(kube_client, configuration)
-        return Connection("in-cluster", KubernetesTransport("in-cluster", api, connect_timeout, read_timeout, budget), namespace)
+        return Connection(
+            "in-cluster",
+            KubernetesTransport("in-cluster", api, connect_timeout, read_timeout, budget),
+            namespace,
+        )
     path = kubeconfig_path(kubeconfig)
     names, active = list_contexts(kubeconfig)
     name = context or active
     if name is None:
-        raise ClusterError(f"kubeconfig {path}: no current-context; pass --context (one of: {', '.join(names) or 'none'})")
+        raise ClusterError(
+            f"kubeconfig {path}: no current-context; pass --context (one of: {', '.join(names) or 'none'})"
+        )
     if name not in names:
-        raise ClusterError(f"kubeconfig {path}: no context named '{name}' (contexts: {', '.join(names) or 'none'})")
+        raise ClusterError(
+            f"kubeconfig {path}: no context named '{name}' (contexts: {', '.join(names) or 'none'})"
+        )
     try:
         kube_config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=name, client_configuration=configuration, persist_config=False
@@ -430,7 +470,9 @@ def connect(
     except Exception as error:
         raise ClusterError(f"kubeconfig {path}, context '{name}': {_config_reason(error)}") from None
     contexts, _ = kube_config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
-    namespace = next((c["context"].get("namespace") for c in contexts if c["name"] == name), None) or "default"
+    namespace = (
+        next((c["context"].get("namespace") for c in contexts if c["name"] == name), None) or "default"
+    )
     api = _api_client(kube_client, configuration)
     return Connection(name, KubernetesTransport(name, api, connect_timeout, read_timeout, budget), namespace)
 
@@ -522,7 +564,9 @@ class ClusterSource:
     def read(self) -> Iterator[Manifest]:
         """Namespaces and nodes, pull secrets, ServiceAccounts, workloads, pods, RBAC, referenced secrets."""
         scopes = self._scopes()
-        yield from self._list(NAMESPACES, [None], optional=True) if scopes == [None] else self._namespaces(scopes)
+        yield from (
+            self._list(NAMESPACES, [None], optional=True) if scopes == [None] else self._namespaces(scopes)
+        )
         # whole Nodes: status.nodeInfo.kubeletVersion rates the node-cache trap (PG025) per node
         yield from self._list(NODES, [None], optional=True)
         known_secrets: set[tuple[str, str]] = set()
@@ -571,7 +615,9 @@ class ClusterSource:
         for namespace in scopes:
             assert namespace is not None
             try:
-                document = _object(self._get(NAMESPACES.path(name=namespace), []), NAMESPACES.path(name=namespace))
+                document = _object(
+                    self._get(NAMESPACES.path(name=namespace), []), NAMESPACES.path(name=namespace)
+                )
             except ClusterForbidden:
                 continue  # reading the namespace object is not needed to read what is in it
             except ClusterResponseError as failed:
@@ -582,8 +628,12 @@ class ClusterSource:
                 return
             except ClusterNotFound:
                 self.problems.append(
-                    InputProblem(self._where(NAMESPACES, None, namespace), Level.ERROR, "not-found",
-                                 f"cluster '{self.name}': namespace '{namespace}' does not exist")
+                    InputProblem(
+                        self._where(NAMESPACES, None, namespace),
+                        Level.ERROR,
+                        "not-found",
+                        f"cluster '{self.name}': namespace '{namespace}' does not exist",
+                    )
                 )
                 continue
             yield self._manifest(NAMESPACES, document)
@@ -623,7 +673,9 @@ class ClusterSource:
                 if scope is None and resource.namespaced:
                     names = self._namespace_names()
                     if names is not None:
-                        yield from self._list(resource, names, selector=selector, optional=optional, accept=accept)
+                        yield from self._list(
+                            resource, names, selector=selector, optional=optional, accept=accept
+                        )
                         return
                 first_denial = first_denial or denied
                 if resource is SECRETS:
@@ -717,13 +769,17 @@ class ClusterSource:
             if ahead is None:
                 return
             page = ahead.result()
-        raise ClusterResponseError(f"cluster '{self.name}': more than {MAX_PAGES} pages for {path}: paging stopped")
+        raise ClusterResponseError(
+            f"cluster '{self.name}': more than {MAX_PAGES} pages for {path}: paging stopped"
+        )
 
     def _get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
         self.requests += 1
         return self.connection.transport.get(path, query, accept)
 
-    def _failed(self, resource: Resource, scope: str | None, failed: ClusterResponseError, essential: bool) -> None:
+    def _failed(
+        self, resource: Resource, scope: str | None, failed: ClusterResponseError, essential: bool
+    ) -> None:
         """A list whose answer cannot be used: an input problem; the objects read before it stay."""
         where = f"in namespace '{scope}'" if scope else "cluster-wide"
         if essential:
@@ -789,7 +845,11 @@ class ClusterSource:
         self.stats.documents += 1
         self.stats.kinds[kind] += 1
         return Manifest(
-            api_version, kind, name, str(namespace) if namespace else None, body,
+            api_version,
+            kind,
+            name,
+            str(namespace) if namespace else None,
+            body,
             self._where(resource, namespace, name),
         )
 
@@ -807,11 +867,17 @@ class ClusterSource:
     def _referenced_secret(self, key: tuple[str, str], secret_type: str) -> Manifest:
         """A secret of another type that is referenced as a pull secret: its data keys (PG003), never its values."""
         namespace, name = key
-        body: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-                                "type": secret_type}
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "type": secret_type,
+        }
         if self.options.secret_data:
             try:
-                document = _object(self._get(SECRETS.path(namespace, name), []), SECRETS.path(namespace, name))
+                document = _object(
+                    self._get(SECRETS.path(namespace, name), []), SECRETS.path(namespace, name)
+                )
                 body = dict(document)
                 data = document.get("data")
                 body["data"] = {str(k): "" for k in data} if isinstance(data, Mapping) else {}
@@ -832,11 +898,17 @@ class ClusterSource:
         return self._manifest(resource, _object(self._get(path, []), path))
 
     def list_objects(
-        self, resource: Resource, namespace: str | None, *, field_selector: str | None = None,
+        self,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        field_selector: str | None = None,
         label_selector: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Raw items of a list (events for the doctor), paginated and bounded as every list."""
-        for page in self._pages(resource.path(namespace), field_selector, "application/json", labels=label_selector):
+        for page in self._pages(
+            resource.path(namespace), field_selector, "application/json", labels=label_selector
+        ):
             yield from page["items"]
 
 
@@ -874,7 +946,9 @@ def _list_page(cluster: str, page: Any, path: str, items: str) -> dict[str, Any]
     of objects (or absent/null: empty)."""
 
     def wrong(what: str) -> ClusterResponseError:
-        return ClusterResponseError(f"cluster '{cluster}': the API server sent a list of the wrong shape for {path}: {what}")
+        return ClusterResponseError(
+            f"cluster '{cluster}': the API server sent a list of the wrong shape for {path}: {what}"
+        )
 
     if not isinstance(page, Mapping):
         raise wrong(f"a JSON {type(page).__name__}, not an object")
@@ -898,7 +972,9 @@ def _list_page(cluster: str, page: Any, path: str, items: str) -> dict[str, Any]
 
 def _object(document: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
-        raise ClusterResponseError(f"the API server sent a JSON {type(document).__name__}, not an object, for {path}")
+        raise ClusterResponseError(
+            f"the API server sent a JSON {type(document).__name__}, not an object, for {path}"
+        )
     return document
 
 

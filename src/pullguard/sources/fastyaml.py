@@ -86,7 +86,17 @@ class LineSource:
     """Lines of one document's mappings, found in its text; the reference reader answers
     when the text does not show them plainly."""
 
-    __slots__ = ("_chunk", "_dash", "_indent", "_keys", "_lines", "_offset", "_reference", "_value", "fallbacks")
+    __slots__ = (
+        "_chunk",
+        "_dash",
+        "_indent",
+        "_keys",
+        "_lines",
+        "_offset",
+        "_reference",
+        "_value",
+        "fallbacks",
+    )
 
     def __init__(
         self,
@@ -308,7 +318,11 @@ class LineSource:
                 break
         if position >= len(starts):
             return None
-        stop = starts[position + 1] if position + 1 < len(starts) else self._block_end(starts[position] + 1, end, column)
+        stop = (
+            starts[position + 1]
+            if position + 1 < len(starts)
+            else self._block_end(starts[position] + 1, end, column)
+        )
         return starts[position], stop
 
 

@@ -286,7 +286,12 @@ class DocumentReader:
     """Reads the documents of one file into manifests, problems and counts."""
 
     def __init__(
-        self, should_build: ShouldBuild, stats: ReadStats, problems: list[InputProblem], *, fast: bool | None = None
+        self,
+        should_build: ShouldBuild,
+        stats: ReadStats,
+        problems: list[InputProblem],
+        *,
+        fast: bool | None = None,
     ) -> None:
         self._should_build = should_build
         self._stats = stats
@@ -398,7 +403,11 @@ class DocumentReader:
             metadata = {}
         if not isinstance(metadata, dict):
             return None
-        name, namespace, generate_name = metadata.get("name"), metadata.get("namespace"), metadata.get("generateName")
+        name, namespace, generate_name = (
+            metadata.get("name"),
+            metadata.get("namespace"),
+            metadata.get("generateName"),
+        )
         identity = (api_version, kind, name, namespace, generate_name)
         if not all(v is None or (isinstance(v, str) and not fastyaml.yaml11_ambiguous(v)) for v in identity):
             return None  # e.g. `name: no`, which YAML 1.1 reads as a boolean
@@ -485,7 +494,9 @@ class DocumentReader:
             return None
         return self._stream_list(where, chunk, loader, stream)
 
-    def _stream_list(self, where: Location, chunk: str, loader: _Loader, stream: ListStream) -> Iterator[Manifest]:
+    def _stream_list(
+        self, where: Location, chunk: str, loader: _Loader, stream: ListStream
+    ) -> Iterator[Manifest]:
         # The List's own kind and apiVersion: the one column-0 `kind:` line (kubectl writes `items`
         # before `kind`); checked against the fields actually read once the items are done.
         kind = _LIST_KIND.search(chunk).group(1)  # type: ignore[union-attr]
@@ -522,7 +533,9 @@ class DocumentReader:
         except yaml.YAMLError as error:
             self._unparseable(where, chunk, error)
         except RecursionError:
-            self._unreadable(where, "too-deep", f"{kind}: an item is nested too deeply to read; the rest is not read")
+            self._unreadable(
+                where, "too-deep", f"{kind}: an item is nested too deeply to read; the rest is not read"
+            )
         finally:
             loader.dispose()
 
@@ -636,7 +649,12 @@ class DocumentReader:
             self._stats.skipped[SkipReason.NOT_KUBERNETES] += 1
             return
         items = value.get("items", False)
-        if isinstance(kind, str) and kind.endswith("List") and items not in (False, None) and not isinstance(items, list):
+        if (
+            isinstance(kind, str)
+            and kind.endswith("List")
+            and items not in (False, None)
+            and not isinstance(items, list)
+        ):
             # as in YAML: a list kind whose items are not a list
             self._unreadable(where, "wrong-type", f"{kind}: 'items' must be a list")
             return
@@ -775,8 +793,11 @@ def _identity_problem(api_version: str | None, kind: str | None, node: MappingNo
         return f"'{field}' must be a string"
     problem = _identity_problem_value(api_version, kind, None)
     metadata = _field_node(node, "metadata")
-    if problem is None and metadata is not None and not isinstance(metadata, MappingNode) and not (
-        isinstance(metadata, ScalarNode) and metadata.tag == "tag:yaml.org,2002:null"
+    if (
+        problem is None
+        and metadata is not None
+        and not isinstance(metadata, MappingNode)
+        and not (isinstance(metadata, ScalarNode) and metadata.tag == "tag:yaml.org,2002:null")
     ):
         return f"{kind}: 'metadata' must be a mapping"
     return problem
