@@ -49,23 +49,7 @@ def pod_cannot_pull(resolution: Resolution, pod: PodCredentials) -> bool:
 
 def concerned_pods(resolution: Resolution, finding: Finding) -> Iterator[PodCredentials]:
     """The pods a PG002-PG004 finding is about: by owner, by ServiceAccount, or by the secret they list."""
-    target = finding.object
-    for pod in resolution.pods:
-        if pod.template.owner == target:
-            yield pod
-        elif target.kind == "ServiceAccount":
-            if (
-                pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT
-                and pod.service_account is not None
-                and pod.service_account.ref == target
-            ):
-                yield pod
-        elif (
-            target.kind == "Secret"
-            and pod.template.namespace == (target.namespace or "default")
-            and any(ref.name == target.name for ref in pod.references)
-        ):
-            yield pod
+    yield from resolution.pod_index.about(finding.object)
 
 
 def breaks_pull(finding: Finding, resolution: Resolution) -> bool:

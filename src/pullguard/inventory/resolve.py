@@ -17,7 +17,15 @@ from enum import StrEnum
 from pullguard.inventory.facts import Facts
 from pullguard.inventory.kubelet_coverage import node_side
 from pullguard.inventory.kubelet_order import KubeletView, kubelet_view
-from pullguard.inventory.model import ImageUse, Inventory, PodTemplate, Secret, SecretOrigin, ServiceAccount
+from pullguard.inventory.model import (
+    ImageUse,
+    Inventory,
+    ObjectRef,
+    PodTemplate,
+    Secret,
+    SecretOrigin,
+    ServiceAccount,
+)
 from pullguard.semantics.evidence import gives_credential
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Classification, RegistryPolicy, Visibility, pattern_location
@@ -280,6 +288,36 @@ def _no_secrets_cause(pod: PodCredentials) -> str:
 
 
 @dataclass(slots=True)
+class PodIndex:
+    """Pods found by what a finding names: its owner, a ServiceAccount, a secret."""
+
+    by_owner: dict[ObjectRef, list[PodCredentials]]
+    by_inherited_account: dict[ObjectRef, list[PodCredentials]]
+    by_secret: dict[tuple[str, str], list[PodCredentials]]
+
+    @classmethod
+    def of(cls, pods: list[PodCredentials]) -> PodIndex:
+        index = cls({}, {}, {})
+        for pod in pods:
+            index.by_owner.setdefault(pod.template.owner, []).append(pod)
+            if pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT and pod.service_account is not None:
+                index.by_inherited_account.setdefault(pod.service_account.ref, []).append(pod)
+            for name in {ref.name for ref in pod.references}:
+                index.by_secret.setdefault((pod.template.namespace, name), []).append(pod)
+        return index
+
+    def about(self, target: ObjectRef) -> list[PodCredentials]:
+        """The pods a finding about `target` concerns: owned by it, inheriting its secrets (a
+        ServiceAccount), or listing it (a Secret); each once."""
+        found = list(self.by_owner.get(target, ()))
+        if target.kind == "ServiceAccount":
+            found += self.by_inherited_account.get(target, ())
+        elif target.kind == "Secret":
+            found += self.by_secret.get((target.namespace or "default", target.name), ())
+        return list({id(pod): pod for pod in found}.values())
+
+
+@dataclass(slots=True)
 class Resolution:
     """Every pod's credentials and every image's judgement, computed once for all checks."""
 
@@ -292,6 +330,16 @@ class Resolution:
     settings: AuditSettings = field(default_factory=AuditSettings.current)
     # readers, ages and fingerprints of the pull secrets, computed once (the pipeline sets them)
     facts: Facts = field(init=False)
+    # pods by owner, by the ServiceAccount they inherit secrets from, by the secrets they list
+    # (built once on first use: the fix plan and the breaks-pull mark ask per finding)
+    _pod_index: PodIndex | None = field(default=None, init=False, repr=False)
+
+    @property
+    def pod_index(self) -> PodIndex:
+        if self._pod_index is None:
+            self._pod_index = PodIndex.of(self.pods)
+        return self._pod_index
+
     # the nodes' kubelet: providers, node config.json, version, policy (None: nothing configured)
     kubelet: KubeletView | None = None
 

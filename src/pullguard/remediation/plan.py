@@ -38,7 +38,6 @@ from pullguard.inventory.resolve import (
     ImageJudgement,
     PodCredentials,
     Resolution,
-    SecretsFrom,
     SecretState,
 )
 from pullguard.semantics.keyring import lookup
@@ -440,16 +439,13 @@ def _steps_of(builder: _Builder, resolution: Resolution, finding: Finding) -> li
     steps: list[Step] = []
     if target.kind == "Secret":
         steps += builder.by_secret.get((namespace, target.name), [])
-    for pod in resolution.pods:
-        if pod.template.owner == target or (
-            target.kind == "ServiceAccount"
-            and pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT
-            and pod.service_account is not None
-            and pod.service_account.ref == target
-        ):
-            for step in builder.by_pod.get(id(pod), []):
-                if step not in steps:
-                    steps.append(step)
+    index = resolution.pod_index
+    owned = index.by_owner.get(target, [])
+    inheriting = index.by_inherited_account.get(target, []) if target.kind == "ServiceAccount" else []
+    for pod in {id(pod): pod for pod in (*owned, *inheriting)}.values():
+        for step in builder.by_pod.get(id(pod), []):
+            if step not in steps:
+                steps.append(step)
     return steps
 
 
