@@ -6,7 +6,8 @@ import json
 
 from pullguard.inventory.model import ObjectRef
 
-_WORKLOAD_RESOURCES = {
+# the kubectl resource of each workload kind, and where its pod spec lives (the fix plan uses them too)
+WORKLOAD_RESOURCES = {
     "Pod": "pod",
     "Deployment": "deployment",
     "StatefulSet": "statefulset",
@@ -17,7 +18,7 @@ _WORKLOAD_RESOURCES = {
     "CronJob": "cronjob",
     "PodTemplate": "podtemplate",
 }
-_TEMPLATE_PATHS = {
+TEMPLATE_PATHS = {
     "Pod": (),
     "PodTemplate": ("template",),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
@@ -62,12 +63,12 @@ def attach_to_workload(secret: str, owner: ObjectRef) -> str:
     """A strategic-merge patch: pod-level imagePullSecrets merge by name."""
     if owner.kind in _CUSTOM_PULL_SECRET_FIELDS:
         return f"add `- name: {secret}` to {_CUSTOM_PULL_SECRET_FIELDS[owner.kind]} of {owner}"
-    path = _TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))
+    path = TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))
     patch: dict[str, object] = {"imagePullSecrets": [{"name": secret}]}
     body: dict[str, object] = {"spec": patch}
     for step in reversed(path):
         body = {step: body}
-    resource = _WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
+    resource = WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
     if owner.kind == "Pod":  # a running pod's spec is immutable: change the manifest and recreate it
         return f"add to the Pod manifest and recreate it:\n{yaml_pull_secrets(secret)}"
     return f"kubectl patch {resource} {owner.name} --namespace {owner.namespace} -p '{json.dumps(body)}'"

@@ -32,6 +32,7 @@ from enum import StrEnum
 
 from pullguard.breakage import concerned_pods, will_not_pull
 from pullguard.checks import Finding
+from pullguard.checks.remedies import TEMPLATE_PATHS, WORKLOAD_RESOURCES
 from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import (
     Coverage,
@@ -44,17 +45,6 @@ from pullguard.semantics.keyring import lookup
 from pullguard.semantics.registries import Visibility
 
 PASSWORD = '"$(cat <password-file>)"'
-_WORKLOAD_RESOURCES = {
-    "Deployment": "deployment",
-    "StatefulSet": "statefulset",
-    "DaemonSet": "daemonset",
-    "ReplicaSet": "replicaset",
-    "ReplicationController": "replicationcontroller",
-    "Job": "job",
-    "CronJob": "cronjob",
-    "PodTemplate": "podtemplate",
-}
-_TEMPLATE_PATHS = {"PodTemplate": ("template",), "CronJob": ("spec", "jobTemplate", "spec", "template")}
 _ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 _RESTARTABLE = {"Deployment", "StatefulSet", "DaemonSet"}
 
@@ -133,7 +123,7 @@ class Step:
         if self.action is not Action.ATTACH_SERVICE_ACCOUNT:
             return []
         return [
-            f"kubectl rollout restart {_WORKLOAD_RESOURCES[w.kind]}/{w.name} -n {self.namespace}"
+            f"kubectl rollout restart {WORKLOAD_RESOURCES[w.kind]}/{w.name} -n {self.namespace}"
             for w in self.serves
             if w.kind in _RESTARTABLE
         ]
@@ -147,9 +137,7 @@ class Step:
         if self.action is Action.ATTACH_SERVICE_ACCOUNT:
             return f"# ServiceAccount {self.namespace}/{self.target.name if self.target else ''}: append\nimagePullSecrets:{items}"
         assert self.target is not None
-        path = ".".join((*_TEMPLATE_PATHS.get(self.target.kind, ("spec", "template")), "spec"))
-        if self.target.kind == "Pod":
-            path = "spec"
+        path = ".".join((*TEMPLATE_PATHS.get(self.target.kind, ("spec", "template")), "spec"))
         return f"# {self.target} at {path}: append\nimagePullSecrets:{items}"
 
 
@@ -248,9 +236,9 @@ def patch_workload(owner: ObjectRef, secrets: list[str]) -> str:
         items = "".join(f"\n  - name: {s}" for s in secrets)
         return f"# edit the Pod manifest and recreate the pod:\n# spec:\n#   imagePullSecrets:{items.replace(chr(10), chr(10) + '#   ')}"
     body: dict[str, object] = {"spec": {"imagePullSecrets": [{"name": s} for s in secrets]}}
-    for step in reversed(_TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))):
+    for step in reversed(TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))):
         body = {step: body}
-    resource = _WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
+    resource = WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
     return f"kubectl patch {resource} {owner.name} -n {owner.namespace} -p '{json.dumps(body, separators=(',', ':'))}'"
 
 
