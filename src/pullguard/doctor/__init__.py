@@ -115,21 +115,24 @@ class Diagnosis:
         return 2 if any(c.cause is Cause.UNKNOWN for c in self.containers) else 1
 
 
+# kubectl's short names of the workloads doctor diagnoses, and their resources
+WORKLOAD_ALIASES = {
+    "deploy": "deployments",
+    "deployment": "deployments",
+    "sts": "statefulsets",
+    "statefulset": "statefulsets",
+    "ds": "daemonsets",
+    "daemonset": "daemonsets",
+}
+
+
 def pods_for(source: ClusterSource, namespace: str, target: str) -> list[dict[str, Any]]:
     """`POD`, `pod/POD`, or `deploy/NAME` (its failing pods, else its first pod)."""
     kind, _, name = target.rpartition("/")
     kind = kind.lower()
     if kind in ("", "pod", "pods", "po"):
         return [_raw(source, PODS, namespace, name)]
-    aliases = {
-        "deploy": "deployments",
-        "deployment": "deployments",
-        "sts": "statefulsets",
-        "statefulset": "statefulsets",
-        "ds": "daemonsets",
-        "daemonset": "daemonsets",
-    }
-    plural = aliases.get(kind)
+    plural = WORKLOAD_ALIASES.get(kind)
     resource = next((r for r in WORKLOADS if r.plural == plural), None)
     if resource is None:
         raise ClusterError(
@@ -155,15 +158,7 @@ def diagnose_target(
     if pods:
         return [diagnose(source, pod, client, options) for pod in pods]
     kind, _, name = target.rpartition("/")
-    aliases = {
-        "deploy": "deployments",
-        "deployment": "deployments",
-        "sts": "statefulsets",
-        "statefulset": "statefulsets",
-        "ds": "daemonsets",
-        "daemonset": "daemonsets",
-    }
-    resource = next(r for r in WORKLOADS if r.plural == aliases[kind.lower()])
+    resource = next(r for r in WORKLOADS if r.plural == WORKLOAD_ALIASES[kind.lower()])
     return [diagnose_template(source, resource, namespace, name, client, options)]
 
 
