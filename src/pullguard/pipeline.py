@@ -120,6 +120,8 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     replaced: list[str] = []
     stats = ReadStats()
     problems: list[InputProblem] = []
+    # namespaces whose secrets a cluster source could not list: references there are unknown, not missing
+    unknown_secrets: set[str | None] = set()
     for source in sources:
         counts = origins.setdefault(source.origin, Counter())
         for manifest in source.read():
@@ -138,8 +140,6 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
         if not source.context:  # the counts line tells what was read; context objects are listed apart
             _merge_stats(stats, source.stats)
         problems.extend(source.problems)
-    unknown_secrets: set[str | None] = set()
-    for source in sources:
         unknown_secrets |= set(getattr(source, "unreadable_secrets", ()))
     inventory = live_builder.finish(unknown_secrets) if live_builder is not None else builder.finish()
     platform = None
