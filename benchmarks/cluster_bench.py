@@ -119,13 +119,12 @@ def _peak_mb() -> float:
 
 
 def _as_the_cli() -> None:
-    """The process settings `pullguard` itself runs with (its group callback: the garbage
+    """The process settings `pullguard` itself runs with (`tune_garbage_collector`: the garbage
     collector's thresholds), for the fetch and the scan alike. Without them a 100,000-pod scan
     spends half its CPU in full collections that `pullguard scan --cluster` never runs."""
-    from pullguard.cli import main as cli_main
+    from pullguard.cli import tune_garbage_collector
 
-    assert cli_main.callback is not None
-    cli_main.callback()
+    tune_garbage_collector()
 
 
 def run_fetch(kubeconfig: str) -> dict[str, Any]:
