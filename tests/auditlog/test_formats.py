@@ -154,3 +154,14 @@ def test_render_audit_dispatches_every_format(tmp_path: Path) -> None:
         out = io.StringIO()
         render_audit(result, fmt, out, TextOptions())
         assert "mallory" in out.getvalue(), fmt
+
+
+def test_junit_stays_valid_xml_when_a_user_name_holds_control_characters(tmp_path: Path) -> None:
+    """The authenticator's user name reaches the failure text: XML 1.0 has no escape for C0
+    controls or lone surrogates, so CI servers would drop the whole file."""
+    user = "mallory\x1b[31m\x07\ud800"
+    xml = render_junit(judged(fresh(tmp_path / "a"), [g.event(verb="get", user=user, name="regcred")]))
+    root = ET.fromstring(xml.encode("utf-8"))
+    failures = [c for c in root.iter("failure")]
+    assert failures and all("\x1b" not in (f.text or "") + f.get("message", "") for f in failures)
+    assert "mallory" in (failures[0].text or "")

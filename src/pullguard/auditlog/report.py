@@ -286,8 +286,11 @@ def _finding_key(finding: Finding) -> tuple[str, str]:
 def render_junit(result: AuditResult) -> str:
     """One suite per check: a failing test case per flagged read (PG040: one secret, one reader)
     or per log holding bodies (PG015), a skipped one per suppressed finding, and a passing one per
-    pull secret whose every reader was expected or allowed. Input errors are test errors."""
+    pull secret whose every reader was expected or allowed. Input errors are test errors; the
+    envelope (counts, properties, XML 1.0 safety) is the scan report's."""
     import xml.etree.ElementTree as ET
+
+    from pullguard.report import junit
 
     root = ET.Element("testsuites", name="pullguard audit-log")
     flagged = {_finding_key(f) for f in result.findings if f.check_id == CHECK}
@@ -333,36 +336,8 @@ def render_junit(result: AuditResult) -> str:
             ET.SubElement(
                 suite, "testcase", classname=f"pullguard.{check_id}", name=f"{check_id}: no findings"
             )
-        suite.set("tests", str(len(suite)))
-        suite.set("failures", str(sum(1 for case in suite if case.find("failure") is not None)))
-        suite.set("skipped", str(sum(1 for case in suite if case.find("skipped") is not None)))
-        suite.set("errors", "0")
-    if result.problems:
-        suite = ET.SubElement(root, "testsuite", name="input", tests=str(len(result.problems)), failures="0")
-        suite.set("errors", str(sum(1 for p in result.problems if p.level is Level.ERROR)))
-        suite.set("skipped", "0")
-        for problem in result.problems:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname="pullguard.input",
-                name=f"{problem.code} {problem.location}",
-                file=problem.location.path,
-                line=str(problem.location.line),
-            )
-            text = f"{problem.location}: {problem.message}"
-            if problem.level is Level.ERROR:
-                ET.SubElement(case, "error", message=problem.message, type=problem.code).text = text
-            else:
-                ET.SubElement(case, "system-out").text = text
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(sum(int(suite.get(key, "0")) for suite in root)))
-    for suite in root:
-        properties = ET.Element("properties")
-        ET.SubElement(properties, "property", name="summary", value=result.headline)
-        suite.insert(0, properties)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    junit.add_problem_suite(root, result.problems)
+    return junit.finish(root, result.headline)
 
 
 def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
