@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from pullguard.serve.watches import watched
+from serving.own_checks import assert_no_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ("scanner", "webhook", "servicemonitor")
@@ -49,17 +49,7 @@ def test_overlay_renders_and_passes_pullguards_own_checks(overlay: str, tmp_path
         "Deployment",
         "Service",
     } <= kinds
-    rendered = tmp_path / f"{overlay}.yaml"
-    rendered.write_text(yaml.safe_dump_all(documents))
-    scan = subprocess.run(
-        [sys.executable, "-m", "pullguard", "scan", str(rendered), "--fail-on", "info", "--no-config"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert scan.returncode == 0, scan.stdout + scan.stderr
-    assert "No findings." in scan.stdout
+    assert_no_findings(documents, tmp_path / f"{overlay}.yaml")
     deployment = one(documents, "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]

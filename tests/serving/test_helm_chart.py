@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 import pullguard
+from serving.own_checks import assert_no_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "pullguard"
@@ -192,17 +192,7 @@ def test_every_chart_rendering_passes_pullguards_own_checks(tmp_path: Path) -> N
     everything = template(
         *EQUIVALENT["webhook"], "serviceMonitor.enabled=true", "prometheusRule.enabled=true"
     )
-    rendered = tmp_path / "chart.yaml"
-    rendered.write_text(yaml.safe_dump_all(everything))
-    scan = subprocess.run(
-        [sys.executable, "-m", "pullguard", "scan", str(rendered), "--fail-on", "info", "--no-config"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert scan.returncode == 0, scan.stdout + scan.stderr
-    assert "No findings." in scan.stdout
+    assert_no_findings(everything, tmp_path / "chart.yaml")
 
 
 def test_chart_versions_and_rules_follow_the_project() -> None:
