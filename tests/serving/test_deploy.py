@@ -4,7 +4,6 @@ grant exactly what `serve` asks the API for, and ship the same rules as the plai
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,12 @@ import pytest
 import yaml
 
 from pullguard.serve.watches import watched
-from serving.own_checks import assert_no_findings
+from serving.shipped import assert_no_findings, kustomize
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ("scanner", "webhook", "servicemonitor")
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl (make system-deps)")
-
-
-def render(overlay: str) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / "deploy" / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
 def one(documents: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -39,7 +27,7 @@ def one(documents: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_and_passes_pullguards_own_checks(overlay: str, tmp_path: Path) -> None:
-    documents = render(overlay)
+    documents = kustomize(overlay)
     kinds = {d["kind"] for d in documents}
     assert {
         "Namespace",
@@ -65,7 +53,7 @@ def test_overlay_renders_and_passes_pullguards_own_checks(overlay: str, tmp_path
 
 
 def test_cluster_role_grants_what_serve_requests() -> None:
-    role = one(render("scanner"), "ClusterRole")
+    role = one(kustomize("scanner"), "ClusterRole")
     granted = {
         (group, resource, verb)
         for rule in role["rules"]
@@ -89,7 +77,7 @@ def test_cluster_role_grants_what_serve_requests() -> None:
 
 
 def test_webhook_overlay_is_safe_by_default() -> None:
-    documents = render("webhook")
+    documents = kustomize("webhook")
     config = one(documents, "ValidatingWebhookConfiguration")
     webhook = config["webhooks"][0]
     assert webhook["failurePolicy"] == "Ignore" and webhook["sideEffects"] == "None"
@@ -108,10 +96,10 @@ def test_webhook_overlay_is_safe_by_default() -> None:
 
 
 def test_prometheus_rule_matches_the_rule_file() -> None:
-    rule = one(render("servicemonitor"), "PrometheusRule")
+    rule = one(kustomize("servicemonitor"), "PrometheusRule")
     plain = yaml.safe_load((ROOT / "deploy" / "prometheus" / "pullguard-rules.yaml").read_text())
     assert rule["spec"] == plain
-    monitor = one(render("servicemonitor"), "ServiceMonitor")
+    monitor = one(kustomize("servicemonitor"), "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
 
 
@@ -120,7 +108,7 @@ def test_deployment_args_are_serve_flags(overlay: str) -> None:
     """Every flag the manifests pass is one `pullguard serve` takes (parsed, not run)."""
     from pullguard.serve.command import serve
 
-    args = one(render(overlay), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = one(kustomize(overlay), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[0] == "serve"
     context = serve.make_context("serve", list(args[1:]))
     assert context.params["metrics_bind_address"] == ":8080"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import pullguard
-from serving.own_checks import assert_no_findings
+from serving.shipped import assert_no_findings, kustomize
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "pullguard"
@@ -58,17 +58,6 @@ def template(
     for setting in settings:
         argv += ["--set", setting]
     result = helm(*argv)
-    assert result.returncode == 0, result.stderr
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
-
-
-def kustomize(overlay: str) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / "deploy" / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 

@@ -1,5 +1,5 @@
-"""What pullguard ships for the cluster must pass pullguard's own scan: one helper for the kustomize
-overlays and the Helm chart."""
+"""What pullguard ships for the cluster (kustomize overlays, the Helm chart): rendered with the
+real tools, and scanned by pullguard itself."""
 
 from __future__ import annotations
 
@@ -11,6 +11,18 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def kustomize(overlay: str) -> list[dict[str, Any]]:
+    """`kubectl kustomize deploy/overlays/OVERLAY`, as objects."""
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(ROOT / "deploy" / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
 def assert_no_findings(documents: list[dict[str, Any]], path: Path) -> None:
