@@ -67,6 +67,7 @@ def test_version_imports_only_click_and_the_command_line() -> None:
     assert ours == [
         "pullguard",
         "pullguard.cli",
+        "pullguard.cli_options",
         "pullguard.errors",
         "pullguard.report",
         "pullguard.report.formats",

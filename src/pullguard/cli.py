@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 
 from pullguard import __version__
+from pullguard import cli_options as opt
 from pullguard.errors import PullguardError
 from pullguard.report.formats import (
     Format,
@@ -43,7 +44,6 @@ STDIN = "-"  # as pullguard.sources.files.STDIN
 T = TypeVar("T")
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = tuple(f.value for f in Format)
-FAIL_ON = ("info", "low", "medium", "high", "critical", "never")
 
 _SCAN_HELP = """Scan Kubernetes manifests for image pull credential problems.
 
@@ -75,19 +75,6 @@ Examples:
   pullguard scan k8s/ --format sarif -o pullguard.sarif --fail-on medium
   pullguard scan . --private-registry '*.corp.example' --node-credentials '*.dkr.ecr.*.amazonaws.com'
 """
-
-
-def _connect_to_option(
-    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
-) -> tuple[tuple[str, int | None, str, int], ...]:
-    if not values:  # click calls back for an option not given too: httpx only when it is used
-        return ()
-    from pullguard.registry.client import parse_connect_to
-
-    try:
-        return tuple(parse_connect_to(value) for value in values)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
 
 
 def _color_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -180,33 +167,13 @@ def _kubernetes_version(text: str | None) -> str | None:
 
 @main.command(help=_SCAN_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    help="Namespace for objects that do not name one; with --cluster, the namespace to read (as kubectl).",
+@opt.namespace_option(
+    "Namespace for objects that do not name one; with --cluster, the namespace to read (as kubectl)."
 )
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    help="Report format (default: from the -o file's extension — .json .sarif .html .md .xml — else text).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="Write the report to this file instead of standard output.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default="low",
-    show_default=True,
-    help="Lowest security severity that makes the exit code 1. Findings that break a pull fail "
+@opt.report_options(FORMATS)
+@opt.fail_on_option(
+    "low",
+    "Lowest security severity that makes the exit code 1. Findings that break a pull fail "
     "the run whatever their severity (see --no-fail-on-broken-pulls).",
 )
 @click.option(
@@ -217,29 +184,8 @@ def _kubernetes_version(text: str | None) -> str | None:
     help="Exit 1 on any finding that breaks a pull (the pod would sit in ImagePullBackOff), "
     "whatever --fail-on says.",
 )
-@click.option(
-    "--assume-private", is_flag=True, help="Treat images on registries of unknown visibility as private."
-)
-@click.option(
-    "--private-registry",
-    "private_registries",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern (auths-key syntax, e.g. '*.corp.example' or 'reg.io/team') that is private.",
-)
-@click.option(
-    "--public-registry",
-    "public_registries",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern whose images anyone can pull.",
-)
-@click.option(
-    "--node-credentials",
-    "node_credentials",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern the nodes can pull from with their own identity or a credential provider.",
+@opt.visibility_options(
+    "Registry pattern the nodes can pull from with their own identity or a credential provider."
 )
 @click.option(
     "--kubernetes-version",
@@ -247,16 +193,8 @@ def _kubernetes_version(text: str | None) -> str | None:
     help="Kubelet version the files are judged for (e.g. v1.34): feature defaults follow it. Default: "
     "kubelet.kubernetesVersion in .pullguard.yaml; live clusters use each node's kubeletVersion.",
 )
-@click.option(
-    "--disable", "disabled", multiple=True, metavar="CHECK", help="Do not run this check (e.g. PG004)."
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Configuration file (default: the nearest .pullguard.yaml in the scanned directory or above).",
-)
-@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
+@opt.disable_option()
+@opt.config_options()
 @click.option(
     "--max-age",
     "max_age_days",
@@ -264,11 +202,7 @@ def _kubernetes_version(text: str | None) -> str | None:
     metavar="DAYS",
     help="Maximum pull-secret credential age for PG005 (default: maxCredentialAgeDays, else 90).",
 )
-@click.option(
-    "--allow-input-errors",
-    is_flag=True,
-    help="Report unreadable documents but do not let them set exit code 2.",
-)
+@opt.allow_input_errors_option()
 @click.option("--show-fixes", is_flag=True, help="Text format: print the exact fix under each finding.")
 @click.option(
     "--images", "show_images", is_flag=True, help="Text format: also list every image and its coverage."
@@ -279,13 +213,10 @@ def _kubernetes_version(text: str | None) -> str | None:
     is_flag=True,
     help="Scan the live cluster of the current kubeconfig context instead of files (read-only).",
 )
-@click.option(
-    "--context",
-    "contexts",
-    multiple=True,
-    metavar="CONTEXT",
-    help="Kubeconfig context to scan (implies --cluster); repeat for a fleet, scanned concurrently. "
+@opt.context_option(
+    "Kubeconfig context to scan (implies --cluster); repeat for a fleet, scanned concurrently. "
     "With PATHs, the manifests are judged against the context's secrets, ServiceAccounts, namespaces and nodes.",
+    several=True,
 )
 @click.option(
     "--secrets-from-cluster",
@@ -293,12 +224,7 @@ def _kubernetes_version(text: str | None) -> str | None:
     help="With PATHs: take pull secrets, ServiceAccounts, namespaces and nodes from the current context's "
     "cluster (an object in the files replaces the cluster's of the same kind/namespace/name). Read-only.",
 )
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    help="Kubeconfig file (default: $KUBECONFIG, which may list several files, else ~/.kube/config; "
-    "in a pod, its ServiceAccount).",
-)
+@opt.kubeconfig_option()
 @click.option(
     "-A",
     "--all-namespaces",
@@ -323,14 +249,7 @@ def _kubernetes_version(text: str | None) -> str | None:
     type=click.Path(exists=True, dir_okay=False),
     help="With --probe: also trust the CA certificates in this PEM file.",
 )
-@click.option(
-    "--connect-to",
-    "probe_connect_to",
-    multiple=True,
-    metavar="HOST[:PORT]:CONNECT_HOST:CONNECT_PORT",
-    callback=_connect_to_option,
-    help="With --probe: as for `verify`.",
-)
+@opt.connect_to_option("With --probe: as for `verify`.", dest="probe_connect_to")
 @click.option(
     "--audit-log",
     "audit_logs",
@@ -588,56 +507,23 @@ def exit_code(
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    help="Namespace for objects that do not name one.",
+@opt.namespace_option("Namespace for objects that do not name one.")
+@opt.report_options(FORMATS)
+@opt.fail_on_option(
+    "never", "Also exit 1 for scan findings at or above this severity (pull failures always exit 1)."
 )
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    help="Report format (default: from the -o file's extension, else text).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="Write the report to this file.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default="never",
-    show_default=True,
-    help="Also exit 1 for scan findings at or above this severity (pull failures always exit 1).",
-)
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan)."
-)
-@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
+@opt.config_options()
 @click.option(
     "--cluster", "live", is_flag=True, help="Verify the images of the live cluster of the current context."
 )
-@click.option(
-    "--context",
-    "contexts",
-    multiple=True,
-    metavar="CONTEXT",
-    help="Kubeconfig context to read (implies --cluster); with PATHs, the manifests are judged against it.",
+@opt.context_option(
+    "Kubeconfig context to read (implies --cluster); with PATHs, the manifests are judged against it.",
+    several=True,
 )
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (as for scan).")
+@opt.kubeconfig_option()
 @click.option("-A", "--all-namespaces", is_flag=True, help="With --cluster: every namespace.")
-@click.option(
-    "--node-credentials",
-    "node_credentials",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern the nodes pull from with their own identity; with --username, the credential is used for it.",
+@opt.node_credentials_option(
+    "Registry pattern the nodes pull from with their own identity; with --username, the credential is used for it."
 )
 @click.option(
     "--docker-config",
@@ -657,35 +543,9 @@ def exit_code(
     is_flag=True,
     help="Read the --username password from standard input (never from the command line).",
 )
-@click.option(
-    "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Also trust the CA certificates in this PEM file.",
-)
-@click.option(
-    "--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port])."
-)
-@click.option(
-    "--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate."
-)
-@click.option(
-    "--connect-to",
-    "connect_to",
-    multiple=True,
-    metavar="HOST[:PORT]:CONNECT_HOST:CONNECT_PORT",
-    callback=_connect_to_option,
-    help="As curl's --connect-to: requests for HOST:PORT (default port: 443, or 80 with --plain-http) "
-    "connect to CONNECT_HOST:CONNECT_PORT instead (pings, token realms and manifests alike), while the "
-    "Host header, TLS SNI and the certificate check keep HOST. For registries behind split DNS, mirrors, "
-    "and tests. Repeatable; the first match wins.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 600),
-    default=15.0,
-    show_default=True,
-    help="Seconds for one request, answer included.",
-)
+@opt.registry_tls_options()
+@opt.connect_to_option()
+@opt.registry_timeout_option()
 @click.option(
     "--connect-timeout",
     type=click.FloatRange(0.1, 600),
@@ -714,11 +574,7 @@ def exit_code(
     show_default=True,
     help="Requests in flight per registry host.",
 )
-@click.option(
-    "--allow-input-errors",
-    is_flag=True,
-    help="Report unreadable documents but do not let them set exit code 2.",
-)
+@opt.allow_input_errors_option()
 @_color_options
 def verify(
     paths: tuple[str, ...],
@@ -842,38 +698,17 @@ def verify(
 
 @main.command()
 @click.argument("target", metavar="POD|deploy/NAME")
-@click.option("-n", "--namespace", help="Namespace of the pod (default: the context's).")
-@click.option("--context", help="Kubeconfig context (default: the current one).")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).",
-)
+@opt.namespace_option("Namespace of the pod (default: the context's).", default=None)
+@opt.context_option()
+@opt.kubeconfig_option()
 @click.option(
     "-f", "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option(
-    "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Also trust these CA certificates (PEM) for registries.",
+@opt.registry_tls_options()
+@opt.registry_timeout_option()
+@opt.config_options(
+    "Configuration file (default: the nearest .pullguard.yaml in the current directory or above)."
 )
-@click.option(
-    "--plain-http", multiple=True, metavar="REGISTRY", help="Speak plain HTTP to this registry (host[:port])."
-)
-@click.option(
-    "--skip-tls-verify", multiple=True, metavar="REGISTRY", help="Do not check this registry's certificate."
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 600),
-    default=15.0,
-    show_default=True,
-    help="Seconds for one registry request.",
-)
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (as for scan)."
-)
-@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
 def doctor(
     target: str,
     namespace: str | None,

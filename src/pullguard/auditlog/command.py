@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pullguard import cli_options as opt
 from pullguard.auditlog.classify import Judge, PullSecrets, ReadPolicy
 from pullguard.auditlog.model import AuditResult
 from pullguard.auditlog.reader import DEFAULT_MAX_EVENT_BYTES, ReadStats, read_events
@@ -177,23 +178,15 @@ Examples:
     type=click.Path(allow_dash=False),
     help="Manifests (files or directories, as for scan) that hold the pull secrets and RBAC.",
 )
-@click.option(
-    "-n", "--namespace", default="default", show_default=True, help="Namespace for manifests that name none."
-)
+@opt.namespace_option("Namespace for manifests that name none.")
 @click.option(
     "--cluster",
     "live",
     is_flag=True,
     help="Read the pull secrets and RBAC from the current kubeconfig context (read-only).",
 )
-@click.option(
-    "--context", metavar="CONTEXT", help="Kubeconfig context to read them from (implies --cluster)."
-)
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
-)
+@opt.context_option("Kubeconfig context to read them from (implies --cluster).")
+@opt.kubeconfig_option()
 @click.option(
     "--expect",
     multiple=True,
@@ -233,40 +226,13 @@ Examples:
     metavar="ZONE",
     help="IANA time zone of the business-hours window  [default: UTC]",
 )
-@click.option(
-    "-f",
-    "--format",
-    "output_format",
-    type=click.Choice(tuple(f.value for f in Format)),
-    help="Report format (default: from the extension of -o FILE: .json .sarif .xml (junit) .md .html; else text).",
+@opt.report_options(tuple(f.value for f in Format))
+@opt.fail_on_option("low", "Lowest finding severity that makes the exit code 1.")
+@opt.disable_option("Do not report this check (PG040, PG015).")
+@opt.config_options(
+    "Configuration file (default: the nearest .pullguard.yaml of --manifests, else of the current directory)."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="Write the report to this file.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(("info", "low", "medium", "high", "critical", "never")),
-    default="low",
-    show_default=True,
-    help="Lowest finding severity that makes the exit code 1.",
-)
-@click.option(
-    "--disable", "disabled", multiple=True, metavar="CHECK", help="Do not report this check (PG040, PG015)."
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Configuration file (default: the nearest .pullguard.yaml of --manifests, else of the current directory).",
-)
-@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
-@click.option(
-    "--allow-input-errors", is_flag=True, help="Report unreadable lines but do not let them set exit code 2."
-)
+@opt.allow_input_errors_option("lines")
 @click.option(
     "--max-event-bytes",
     type=click.IntRange(1024, 1 << 30),

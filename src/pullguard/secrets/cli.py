@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from pullguard import cli_options as opt
 from pullguard.errors import PullguardError
 from pullguard.secrets.plan import EXIT_ERROR, EXIT_OK, DryRun, Plan, Report
 
@@ -60,147 +61,83 @@ def _refuse_argv_password(_ctx: click.Context, _param: click.Parameter, value: s
         raise click.UsageError(ARGV_REFUSAL)
 
 
-def _connect_to(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[Any, ...]:
-    from pullguard.registry.client import parse_connect_to
-
-    try:
-        return tuple(parse_connect_to(value) for value in values)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+cluster_options = opt.together(
+    opt.namespace_option("Namespace (default: the context's).", default=None),
+    opt.context_option(),
+    opt.kubeconfig_option(),
+)
 
 
-def cluster_options(function: F) -> F:
-    for option in reversed(
-        [
-            click.option("-n", "--namespace", help="Namespace (default: the context's)."),
-            click.option("--context", help="Kubeconfig context (default: the current one)."),
-            click.option(
-                "--kubeconfig",
-                type=click.Path(dir_okay=False),
-                help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
+write_options = opt.together(
+    click.option(
+        "--dry-run",
+        "dry_run",
+        type=click.Choice([d.value for d in DryRun]),
+        is_flag=False,
+        flag_value=DryRun.CLIENT.value,
+        default=DryRun.NONE.value,
+        help="client: print what would be written; server: send it with dryRun=All (validated, not stored).",
+    ),
+    click.option(
+        "--apply",
+        is_flag=True,
+        help="Write changes that could break pulls (without it they are shown only).",
+    ),
+    click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Choice(["yaml"]),
+        help="Print the object(s) to commit (GitOps) instead of writing.",
+    ),
+)
 
 
-def write_options(function: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--dry-run",
-                "dry_run",
-                type=click.Choice([d.value for d in DryRun]),
-                is_flag=False,
-                flag_value=DryRun.CLIENT.value,
-                default=DryRun.NONE.value,
-                help="client: print what would be written; server: send it with dryRun=All (validated, not stored).",
-            ),
-            click.option(
-                "--apply",
-                is_flag=True,
-                help="Write changes that could break pulls (without it they are shown only).",
-            ),
-            click.option(
-                "-o",
-                "--output",
-                "output",
-                type=click.Choice(["yaml"]),
-                help="Print the object(s) to commit (GitOps) instead of writing.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
+registry_options = opt.together(
+    click.option(
+        "--no-verify",
+        is_flag=True,
+        help="Do not ask the registry whether it accepts the credential first.",
+    ),
+    click.option(
+        "--image",
+        "images",
+        multiple=True,
+        metavar="IMAGE",
+        help="Also check that the credential can pull this image (repeatable).",
+    ),
+    opt.registry_tls_options(),
+    opt.connect_to_option(
+        "As curl's --connect-to, for registries behind split DNS or mirrors (see `pullguard verify --help`)."
+    ),
+    opt.registry_timeout_option(),
+)
 
 
-def registry_options(function: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--no-verify",
-                is_flag=True,
-                help="Do not ask the registry whether it accepts the credential first.",
-            ),
-            click.option(
-                "--image",
-                "images",
-                multiple=True,
-                metavar="IMAGE",
-                help="Also check that the credential can pull this image (repeatable).",
-            ),
-            click.option(
-                "--ca-file",
-                type=click.Path(exists=True, dir_okay=False),
-                help="Also trust these CA certificates (PEM) for registries.",
-            ),
-            click.option(
-                "--plain-http",
-                multiple=True,
-                metavar="REGISTRY",
-                help="Speak plain HTTP to this registry (host[:port]).",
-            ),
-            click.option(
-                "--skip-tls-verify",
-                multiple=True,
-                metavar="REGISTRY",
-                help="Do not check this registry's certificate.",
-            ),
-            click.option(
-                "--connect-to",
-                "connect_to",
-                multiple=True,
-                metavar="HOST[:PORT]:CONNECT_HOST:CONNECT_PORT",
-                callback=_connect_to,
-                help="As curl's --connect-to, for registries behind split DNS or mirrors (see `pullguard verify --help`).",
-            ),
-            click.option(
-                "--timeout",
-                type=click.FloatRange(0.1, 600),
-                default=15.0,
-                show_default=True,
-                help="Seconds for one registry request.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
-
-
-def password_options(function: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
-            ),
-            click.option(
-                "--password-file",
-                type=click.Path(dir_okay=False),
-                metavar="PATH",
-                help="Read the password from this file.",
-            ),
-            click.option(
-                "--password-env", metavar="VAR", help="Read the password from this environment variable."
-            ),
-            click.option(
-                "--credential-helper",
-                metavar="NAME",
-                help="Get username and password from docker-credential-NAME (ecr-login, gcr, acr-env, …).",
-            ),
-            click.option(
-                "-p",
-                "--password",
-                hidden=True,
-                expose_value=False,
-                is_eager=True,
-                callback=_refuse_argv_password,
-                help="Refused: see --password-stdin.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
+password_options = opt.together(
+    click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line)."),
+    click.option(
+        "--password-file",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="Read the password from this file.",
+    ),
+    click.option("--password-env", metavar="VAR", help="Read the password from this environment variable."),
+    click.option(
+        "--credential-helper",
+        metavar="NAME",
+        help="Get username and password from docker-credential-NAME (ecr-login, gcr, acr-env, …).",
+    ),
+    click.option(
+        "-p",
+        "--password",
+        hidden=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_refuse_argv_password,
+        help="Refused: see --password-stdin.",
+    ),
+)
 
 
 def guarded(function: F) -> F:
