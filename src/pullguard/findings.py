@@ -43,3 +43,6 @@ class Finding:
     cluster: str | None = None  # the kubeconfig context, for findings read from a live cluster
     # the pod will not pull an image because of it (pullguard.breakage); a second axis next to severity
     breaks_pull: bool = False
+    # the pull secret the finding is about, by name, for tools that act on it (`pullguard fix`):
+    # PG002 the name that does not exist, PG004 the listed secret that matches none of the images
+    secret: str | None = None

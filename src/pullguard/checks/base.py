@@ -70,6 +70,7 @@ class Hit:
     image: str | None = None
     container: str | None = None
     severity: Severity | None = None
+    secret: str | None = None  # the pull secret it is about, by name (Finding.secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class Check:
             image=hit.image,
             container=hit.container,
             cluster=cluster,
+            secret=hit.secret,
         )
 
 

@@ -134,6 +134,7 @@ def missing_pull_secret(resolution: Resolution) -> Iterator[Hit]:
                 + " pull without it.",
                 account.location,
                 remedies.create_pull_secret(secret, namespace, "<registry>"),
+                secret=secret,
             )
     for pod in resolution.pods:
         if pod.secrets_from is not SecretsFrom.POD:
@@ -147,6 +148,7 @@ def missing_pull_secret(resolution: Resolution) -> Iterator[Hit]:
                 f"{_absent(pod.template.location, namespace)}; the kubelet skips it.",
                 pod.template.location,
                 remedies.create_pull_secret(ref.name, namespace, "<registry>"),
+                secret=ref.name,
             )
 
 
@@ -289,4 +291,5 @@ def secret_for_wrong_registry(resolution: Resolution) -> Iterator[Hit]:
                 pod.template.location,
                 f"Add a key for the image's registry to '{ref.name}', or reference the secret that has one.",
                 image=candidates[0].use.image,
+                secret=ref.name,
             )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -31,20 +29,6 @@ def _yaml_files(paths: tuple[str, ...]) -> list[str]:
         else:
             raise click.UsageError(f"{path}: no such file or directory")
     return found
-
-
-def _holds_secret(line: str, secrets: set[str]) -> bool:
-    return any(value in line for value in secrets)
-
-
-def _masked(lines: Iterable[str], secrets: set[str]) -> Iterator[str]:
-    """Belt and braces: a line that carries Secret data is never printed (fixes never change one)."""
-    for line in lines:
-        if _holds_secret(line, secrets):
-            key = line.split(":", 1)[0]
-            yield f"{key}: <Secret data not shown>\n"
-        else:
-            yield line
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -116,6 +100,7 @@ def fix(
     """
     from pullguard.checks import REGISTRY
     from pullguard.config import resolve_config, scan_options
+    from pullguard.fixer.masking import masked_diff
     from pullguard.fixer.plan import plan_fixes
     from pullguard.scan import scan_paths
 
@@ -133,19 +118,20 @@ def fix(
             max_age_days=None,
         )
         result = scan_paths(list(paths), options)
-        plan = plan_fixes(result.findings, files, namespace)
+        plan = plan_fixes(result, files, namespace)
         changed = plan.changed()
         zero_context: list[str] = []
+        masked: list[str] = []
         for path, (before, after) in changed.items():
             shown = os.path.relpath(path)
-            old_lines, new_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
-            diff = list(difflib.unified_diff(old_lines, new_lines, f"a/{shown}", f"b/{shown}"))
-            if any(line[:1] == " " and _holds_secret(line, plan.secret_values) for line in diff):
-                # context would show Secret data: no context (apply with `git apply --unidiff-zero`)
-                diff = list(difflib.unified_diff(old_lines, new_lines, f"a/{shown}", f"b/{shown}", n=0))
-                zero_context.append(shown)
             if not write:
-                sys.stdout.writelines(_masked(diff, plan.secret_values))
+                notes = {(doc, key): note for (p, doc, key), note in plan.value_notes.items() if p == path}
+                diff = masked_diff(shown, before, after, plan.secret_values, notes)
+                sys.stdout.writelines(diff.lines)
+                if diff.masked_changes:
+                    masked.append(shown)
+                elif diff.zero_context:
+                    zero_context.append(shown)
             else:
                 _write_atomically(path, after)
     except PullguardError as error:
@@ -158,6 +144,12 @@ def fix(
         click.echo(
             f"note: the diff of {', '.join(zero_context)} has no context lines, which would show Secret data: "
             "apply it with `git apply --unidiff-zero`, or use --write",
+            err=True,
+        )
+    if masked and not write:
+        click.echo(
+            f"note: the diff of {', '.join(masked)} changes Secret data, which is never shown: it is no patch "
+            "to apply; use --write (the credential is written back unchanged under the fixed key)",
             err=True,
         )
     for line in plan.applied:

@@ -12,38 +12,54 @@
   template's ``imagePullSecrets`` when it has its own list; otherwise to its
   ServiceAccount's list when that ServiceAccount is among the files (all its pods
   inherit it); otherwise a list is added to the pod template.
-- PG002, a reference to a pull secret that does not exist: the dangling name is
+- PG002, a reference to a pull secret that does not exist, as the scan's fix plan
+  (remediation/plan.py) sees it: when an image needs the name (the plan creates
+  the missing secret for the pod's private image, or a Secret of that name in
+  another namespace of the input covers the image: pull secrets are
+  namespace-local), the reference is kept and the plan's `kubectl create secret`
+  command is listed to do by hand; the PG001 of that pod's image is then left to
+  the same step (no second secret is attached). Only a name no image needs is
   removed from the list that holds it (the kubelet skips it anyway).
+- PG001/PG004, an `auths` key that misses the image's port (the kubelet compares
+  ports as strings, no default port: kubernetes/kubernetes
+  pkg/credentialprovider/keyring.go `URLsMatch`): see ``_fix_ports`` and
+  ``authport``; the key gets the port, the credential stays byte for byte.
 
-Edits only ever add or remove a reference or set a type: no credential value is
-written, and a file without a fix is never touched. Everything else is left to
-the findings' remediation text.
+Edits add or remove a reference, set a type, or change an `auths` key; a
+credential is never written but where it already was (the edited key's own
+value, re-encoded and verified), and a file without a fix is never touched.
+Everything else is left to the findings' remediation text.
 """
 
 from __future__ import annotations
 
+import base64
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
+from pullguard.breakage import will_not_pull
 from pullguard.checks import Finding
 from pullguard.errors import DockerConfigError, PullguardError
+from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config, port_candidates
 from pullguard.fixer.rtyaml import YamlFile
+from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
+from pullguard.inventory.resolve import Coverage, PodCredentials, Resolution, SecretState
+from pullguard.remediation.plan import Action, Plan, Step, create_secret
+from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
-from pullguard.semantics.keyring import key_matches, parse_registry_key
+from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
+from pullguard.semantics.registries import Visibility
 
 __all__ = ["FixPlan", "plan_fixes"]
 
 _TYPES = {".dockerconfigjson": "kubernetes.io/dockerconfigjson", ".dockercfg": "kubernetes.io/dockercfg"}
-_MISSING = re.compile(
-    r"pull secret '([^']+)', which (?:does not exist|is not in the input)"
-)  # PG002's wording
 
 
 @dataclass(slots=True)
@@ -52,6 +68,8 @@ class FixPlan:
     applied: list[str] = field(default_factory=list)  # one line per edit
     manual: list[str] = field(default_factory=list)  # findings a file edit cannot fix safely
     secret_values: set[str] = field(default_factory=set)  # Secret data in the files: never shown
+    # (path, document, data key) -> what an edit of that Secret value did, shown instead of the value
+    value_notes: dict[tuple[str, int, str], str] = field(default_factory=dict)
 
     def changed(self) -> dict[str, tuple[str, str]]:
         """path -> (original text, fixed text), for files whose text changed."""
@@ -86,12 +104,26 @@ def _names(listing: Any) -> list[str]:
     return [str(item.get("name")) for item in listing or [] if isinstance(item, Mapping)]
 
 
+@dataclass(slots=True)
+class _PortRepair:
+    """The keys of one pull secret that need the image's port, and the images that need them."""
+
+    secret: Secret
+    edits: dict[str, set[str]] = field(default_factory=dict)  # key as written -> keys with a port
+    images: list[str] = field(default_factory=list)
+    where: str = ""
+
+
 class _Planner:
-    def __init__(self, default_namespace: str) -> None:
+    def __init__(self, default_namespace: str, resolution: Resolution | None, scan_plan: Plan) -> None:
         self.plan = FixPlan()
         self.default_namespace = default_namespace
+        self.resolution = resolution
+        self.scan_plan = scan_plan
         self._secrets: list[_PullSecret] | None = None
         self._accounts: dict[tuple[str, str], tuple[str, int, int | None]] = {}
+        self._ports: dict[tuple[str, str], _PortRepair] = {}
+        self._files: set[str] = set()
 
     def file(self, path: str) -> YamlFile:
         path = os.path.normpath(path)
@@ -138,9 +170,7 @@ class _Planner:
         if obj.get("kind") == "Secret":
             for values in (obj.get("data"), obj.get("stringData")):
                 if isinstance(values, dict):
-                    self.plan.secret_values.update(
-                        str(v) for v in values.values() if v is not None and len(str(v)) >= 6
-                    )
+                    self._remember(str(v) for v in values.values() if v is not None)
         if obj.get("kind") == "ServiceAccount":
             self._accounts[(namespace, str(meta.get("name")))] = (path, number, item)
         elif obj.get("kind") == "Secret" and obj.get("type") in _TYPES.values():
@@ -148,6 +178,13 @@ class _Planner:
             if keys:
                 assert self._secrets is not None
                 self._secrets.append(_PullSecret(str(meta.get("name")), namespace, keys))
+
+    def _remember(self, values: Iterable[str]) -> None:
+        """Secret values never shown: whole, and each line of a multi-line one."""
+        for value in values:
+            for part in (value, *value.splitlines()):
+                if len(part.strip()) >= 6:
+                    self.plan.secret_values.add(part.strip())
 
     # -- fixes -----------------------------------------------------------------------------
 
@@ -207,6 +244,13 @@ class _Planner:
         except PullguardError:
             return
         namespace = finding.object.namespace or self.default_namespace
+        missing = self._plan_creates_missing(finding)
+        if missing is not None:  # the scan's plan creates the name the pod lists: so does fix
+            self.plan.manual.append(
+                f"PG001 {where}: {finding.image} is left to the missing pull secret '{missing.secret}' that "
+                f"{finding.object.kind} '{finding.object.name}' lists: create it (see PG002 above)"
+            )
+            return
         covering = sorted(
             s.name
             for s in self._secrets
@@ -262,11 +306,73 @@ class _Planner:
             f"replaces its ServiceAccount's, which is not among the files)"
         )
 
+    def _plan_creates_missing(self, finding: Finding) -> Step | None:
+        """The scan plan's step creating a missing secret the finding's pod lists, if any."""
+        for step in self.scan_plan.steps_for(finding):
+            if step.action is Action.CREATE_MISSING:
+                return step
+        return None
+
+    def _plan_creates(self, namespace: str, name: str) -> Step | None:
+        for plan in self.scan_plan.namespaces:
+            for step in plan.steps:
+                if (
+                    step.namespace == namespace
+                    and step.secret == name
+                    and step.action is Action.CREATE_MISSING
+                ):
+                    return step
+        return None
+
+    def _covered_elsewhere(self, owner: ObjectRef, name: str) -> tuple[str, str] | None:
+        """(namespace, image) when a Secret of this name in another namespace covers an image of a
+        pod that lists the name: the user meant it, and forgot that pull secrets are namespace-local."""
+        if self.resolution is None:
+            return None
+        namespace = owner.namespace or self.default_namespace
+        others = [
+            s
+            for (ns, n), s in sorted(self.resolution.inventory.secrets.items())
+            if n == name and ns != namespace and s.payload is not None and s.payload.entries
+        ]
+        if not others:
+            return None
+        for pod in self.resolution.pod_index.about(owner):
+            if name not in (r.name for r in pod.by_state(SecretState.MISSING)):
+                continue
+            for judgement in self.resolution.images_of(pod):
+                ref = judgement.use.ref
+                if ref is None or judgement.visibility is Visibility.PUBLIC:
+                    continue
+                for other in others:
+                    assert other.payload is not None
+                    keys = [k.location for e in other.payload.entries if (k := parse_registry_key(e.key))]
+                    if lookup(keys, ref.repository):
+                        return (other.ref.namespace or self.default_namespace, judgement.use.image)
+        return None
+
     def _fix_dangling(self, finding: Finding, where: str) -> None:
-        match = _MISSING.search(finding.message)
-        if match is None:
+        name = finding.secret  # structured: the check names the missing secret
+        if name is None:
             return
-        name = match.group(1)
+        namespace = finding.object.namespace or self.default_namespace
+        label = f"{finding.object.kind} '{finding.object.name}'"
+        step = self._plan_creates(namespace, name)
+        if step is not None:
+            self.plan.manual.append(
+                f"PG002 {where}: {label} lists '{name}', which its images need: create secret {name} in "
+                f"namespace {namespace}: {step.commands[0]}"
+            )
+            return
+        elsewhere = self._covered_elsewhere(finding.object, name)
+        if elsewhere is not None:
+            registry = parse_image(elsewhere[1]).domain
+            self.plan.manual.append(
+                f"PG002 {where}: {label} lists '{name}', which exists in namespace {elsewhere[0]} and covers "
+                f"{elsewhere[1]}; pull secrets are namespace-local: create secret {name} in namespace "
+                f"{namespace}: {create_secret(name, namespace, [registry])}"
+            )
+            return
         location = finding.location
         obj = self.obj(location.path, location.document, location.item)
         if not isinstance(obj, Mapping):
@@ -289,6 +395,140 @@ class _Planner:
             f"in namespace {finding.object.namespace or self.default_namespace}; the kubelet skips it)"
         )
 
+    # -- an auths key that misses the port --------------------------------------------------
+
+    def _collect_ports(self, finding: Finding, where: str) -> None:
+        """PG001/PG004: a pull secret of the pod has exactly one key that covers the image once the
+        image's port is added; remember it (applied by ``apply_ports``, grouped per secret)."""
+        if self.resolution is None:
+            return
+        for pod in self.resolution.pod_index.by_owner.get(finding.object, ()):
+            for judgement in self.resolution.images_of(pod):
+                ref = judgement.use.ref
+                if (
+                    ref is None
+                    or not will_not_pull(judgement)
+                    or judgement.coverage is Coverage.BROKEN
+                    or judgement.visibility is Visibility.PUBLIC
+                    or (finding.check_id == "PG001" and judgement.use.image != finding.image)
+                ):
+                    continue
+                self._port_candidate(pod, judgement.use.image, ref.repository, where)
+
+    def _port_candidate(self, pod: PodCredentials, image: str, repository: str, where: str) -> None:
+        found = [
+            (r.secret, old, new)
+            for r in pod.by_state(SecretState.USABLE)
+            if r.secret is not None and r.secret.payload is not None
+            for old, new in port_candidates([e.key for e in r.secret.payload.entries], repository)
+        ]
+        if not found:
+            return
+        if len(found) > 1:
+            keys = ", ".join(f"'{s.ref.name}' key \"{old}\"" for s, old, _ in found)
+            self.plan.manual.append(
+                f"PG004 {where}: {image}: several auths keys would cover it with its port ({keys}): "
+                "add the port to the one whose credential the registry accepts"
+            )
+            return
+        secret, old, new = found[0]
+        key = (secret.ref.namespace or self.default_namespace, secret.ref.name)
+        repair = self._ports.setdefault(key, _PortRepair(secret, where=where))
+        repair.edits.setdefault(old, set()).add(new)
+        if image not in repair.images:
+            repair.images.append(image)
+
+    def _old_key_needed(self, namespace: str, key: str) -> bool:
+        """Another image of the namespace still matches the key as it is (it must stay)."""
+        if self.resolution is None:
+            return True
+        parsed = parse_registry_key(key)
+        if parsed is None:
+            return False
+        return any(
+            j.use.ref is not None
+            and j.pod.template.namespace == namespace
+            and key_matches(parsed.location, j.use.ref.repository)
+            for j in self.resolution.images
+        )
+
+    def apply_ports(self) -> None:
+        for (namespace, name), repair in sorted(self._ports.items()):
+            edits = [
+                KeyEdit(old, new, keep_old=len(news) > 1 or self._old_key_needed(namespace, old))
+                for old, news in sorted(repair.edits.items())
+                for new in sorted(news)
+            ]
+            wanted = "; ".join(
+                f'{"add" if e.keep_old else "rename"} auths key "{e.old}" {"with" if e.keep_old else "to"} '
+                f'"{e.new}"'
+                for e in edits
+            )
+            label = f"PG004 {repair.where}: Secret '{name}' in namespace {namespace}"
+            try:
+                self._edit_secret(repair, edits, namespace)
+            except RepairRefused as refused:
+                self.plan.manual.append(f"{label}: cannot be edited here ({refused}): {wanted}")
+
+    def _edit_secret(self, repair: _PortRepair, edits: list[KeyEdit], namespace: str) -> None:
+        secret = repair.secret
+        payload = secret.payload
+        assert payload is not None
+        data_key = payload.data_key
+        if secret.origin is not SecretOrigin.PLAIN:
+            raise RepairRefused(
+                f"it is {secret.origin.value}, not a plain Secret in these files; change it where it is "
+                "generated (SOPS: `sops edit`; SealedSecret: seal it again; ExternalSecret: the store or "
+                "its template)"
+            )
+        location = secret.location
+        path = os.path.normpath(location.path)
+        if path not in self._files:
+            raise RepairRefused(f"{location.path} is not a YAML file among those fixed")
+        obj = self.obj(path, location.document, location.item)
+        if not isinstance(obj, dict) or obj.get("kind") != "Secret" or "sops" in obj:
+            raise RepairRefused("its document is not a plain Secret (encrypted, or generated)")
+        section = "stringData" if data_key in (obj.get("stringData") or {}) else "data"
+        values = obj.get(section)
+        value = values.get(data_key) if isinstance(values, dict) else None
+        if not isinstance(values, dict) or not isinstance(value, str):
+            raise RepairRefused(f"its {section}.{data_key} is not a string")
+        if "ENC[" in value:
+            raise RepairRefused(f"its {section}.{data_key} is SOPS-encrypted")
+        try:
+            before = decode_secret_value(value) if section == "data" else value.encode("utf-8")
+        except DockerConfigError as error:
+            raise RepairRefused(f"its {section}.{data_key}: {error.reason}") from None
+        after = before
+        for edit in edits:
+            after = edit_config(after, data_key, edit)
+        text = base64.b64encode(after).decode("ascii") if section == "data" else after.decode("utf-8")
+        if section == "data" and decode_secret_value(text) != after:
+            raise RepairRefused("the re-encoded value does not decode to the edited JSON")
+        if isinstance(value, LiteralScalarString | FoldedScalarString):  # keep a block scalar's style
+            text = type(value)(text)
+        self._remember([value, text])
+        values[data_key] = text
+        self.file(path).touch(location.document)
+        note = "; ".join(e.describe(data_key) for e in edits)
+        self.plan.value_notes[(path, location.document, data_key)] = note
+        if self._secrets is not None:  # the PG001 fixes that follow see the new keys
+            keys = tuple(
+                e.key
+                for e in (parse_dockerconfigjson if data_key == ".dockerconfigjson" else parse_dockercfg)(
+                    after
+                )
+            )
+            self._secrets = [
+                s for s in self._secrets if (s.namespace, s.name) != (namespace, secret.ref.name)
+            ]
+            self._secrets.append(_PullSecret(secret.ref.name, namespace, keys))
+        images = ", ".join(repair.images)
+        self.plan.applied.append(
+            f"{path}: document {location.document}: Secret '{secret.ref.name}': {note} (the kubelet matches "
+            f"ports exactly; covers {images})"
+        )
+
 
 def _secret_keys(obj: Mapping[str, Any]) -> tuple[str, ...]:
     for key in _TYPES:
@@ -305,21 +545,30 @@ def _secret_keys(obj: Mapping[str, Any]) -> tuple[str, ...]:
     return ()
 
 
-def plan_fixes(
-    findings: Iterable[Finding], files: Iterable[str], default_namespace: str = "default"
-) -> FixPlan:
-    planner = _Planner(default_namespace)
+def plan_fixes(result: ScanResult, files: Iterable[str], default_namespace: str = "default") -> FixPlan:
+    """The edits for the findings of a scan of `files`, agreeing with the scan's fix plan."""
+    planner = _Planner(default_namespace, result.resolution, result.plan)
     yaml_files = sorted({os.path.normpath(f) for f in files if f.endswith((".yaml", ".yml"))})
+    planner._files = set(yaml_files)
     planner.scan_files(yaml_files)
-    order = {
-        "PG003": 0,
-        "PG002": 1,
-        "PG001": 2,
-    }  # types first: a secret whose type is fixed then covers images
-    for finding in sorted(
-        findings, key=lambda f: (order.get(f.check_id, 9), f.location.path, f.location.document)
-    ):
-        if finding.check_id in order and os.path.normpath(finding.location.path) in yaml_files:
+    # types first (a secret whose type is fixed then covers images), then keys that miss a port
+    # (the secret then covers the image: no other secret is attached for it)
+    findings = sorted(
+        (f for f in result.findings if os.path.normpath(f.location.path) in yaml_files),
+        key=lambda f: (f.check_id, f.location.path, f.location.document, f.location.line),
+    )
+    for finding in findings:
+        if finding.check_id == "PG003":
             planner.fix(finding)
+    for finding in findings:
+        if finding.check_id in ("PG001", "PG004"):
+            where = f"{os.path.normpath(finding.location.path)}: document {finding.location.document}"
+            planner._collect_ports(finding, where)
+    planner.apply_ports()
+    for check_id in ("PG002", "PG001"):  # a dangling name first: the pod may then inherit its SA's list
+        for finding in findings:
+            if finding.check_id == check_id:
+                planner.fix(finding)
+    planner.plan.manual = list(dict.fromkeys(planner.plan.manual))
     planner.plan.files = {p: f for p, f in planner.plan.files.items() if any(c.changed for c in f.chunks)}
     return planner.plan
