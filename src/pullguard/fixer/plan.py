@@ -104,6 +104,16 @@ def _names(listing: Any) -> list[str]:
     return [str(item.get("name")) for item in listing or [] if isinstance(item, Mapping)]
 
 
+# where the credential of a pull secret that cannot be edited here is changed
+_ELSEWHERE = {
+    SecretOrigin.SOPS: "it is SOPS-encrypted: `sops edit` the file, change the key, save",
+    SecretOrigin.SEALED_SECRET: "it is a SealedSecret: seal the Secret again (kubeseal) with the key changed",
+    SecretOrigin.EXTERNAL_SECRET: "an ExternalSecret writes it: change the key in its template or the store",
+    SecretOrigin.DECLARED: "it is declared in the configuration (externalPullSecrets), not defined in these "
+    "files: change the key where the secret is created, and in the declaration",
+}
+
+
 @dataclass(slots=True)
 class _PortRepair:
     """The keys of one pull secret that need the image's port, and the images that need them."""
@@ -124,6 +134,7 @@ class _Planner:
         self._accounts: dict[tuple[str, str], tuple[str, int, int | None]] = {}
         self._ports: dict[tuple[str, str], _PortRepair] = {}
         self._files: set[str] = set()
+        self._port_images: set[tuple[str, str]] = set()  # (namespace, image) a port repair is about
 
     def file(self, path: str) -> YamlFile:
         path = os.path.normpath(path)
@@ -261,6 +272,8 @@ class _Planner:
             )
         )
         if not covering:
+            if (namespace, finding.image) in self._port_images:
+                return  # its secret misses the port: that repair (or why it is not made) is listed
             self.plan.manual.append(
                 f"PG001 {where}: no pull secret in the files covers {finding.image} in namespace {namespace}: "
                 f"create one (pullguard secret create NAME -n {namespace} --registry …)"
@@ -424,6 +437,7 @@ class _Planner:
         ]
         if not found:
             return
+        self._port_images.add((pod.template.namespace, image))
         if len(found) > 1:
             keys = ", ".join(f"'{s.ref.name}' key \"{old}\"" for s, old, _ in found)
             self.plan.manual.append(
@@ -468,7 +482,10 @@ class _Planner:
             try:
                 self._edit_secret(repair, edits, namespace)
             except RepairRefused as refused:
-                self.plan.manual.append(f"{label}: cannot be edited here ({refused}): {wanted}")
+                self.plan.manual.append(
+                    f"{label}: {wanted} (the kubelet matches ports exactly; covers {', '.join(repair.images)}); "
+                    f"not edited: {refused}"
+                )
 
     def _edit_secret(self, repair: _PortRepair, edits: list[KeyEdit], namespace: str) -> None:
         secret = repair.secret
@@ -476,11 +493,7 @@ class _Planner:
         assert payload is not None
         data_key = payload.data_key
         if secret.origin is not SecretOrigin.PLAIN:
-            raise RepairRefused(
-                f"it is {secret.origin.value}, not a plain Secret in these files; change it where it is "
-                "generated (SOPS: `sops edit`; SealedSecret: seal it again; ExternalSecret: the store or "
-                "its template)"
-            )
+            raise RepairRefused(_ELSEWHERE.get(secret.origin, "it is not a plain Secret in these files"))
         location = secret.location
         path = os.path.normpath(location.path)
         if path not in self._files:
