@@ -129,3 +129,18 @@ def test_findings_name_the_secret_they_are_about(tmp_path: Path) -> None:
         ("PG002", "api", "pod-missing"),
         ("PG004", "api", "wrong-registry"),
     }
+
+
+def test_a_name_is_kept_when_the_input_cannot_show_that_no_image_needs_it(tmp_path: Path) -> None:
+    """A ServiceAccount no pod of the input runs as, or a pod whose image is not a valid reference
+    (an un-rendered placeholder): its pods elsewhere may need the secret, so the reference stays."""
+    account = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: builder, namespace: shop}\n"
+    account += "imagePullSecrets:\n- name: regcred\n"
+    text = account + "---\n" + _deployment("api", "''", ["old"])
+    (tmp_path / "app.yaml").write_text(text)
+    result = run(tmp_path, "fix", ".", "--no-config", "--write")
+    assert (tmp_path / "app.yaml").read_text() == text
+    assert "lists 'regcred', which may be needed (no pod in the input runs as ServiceAccount 'builder')" in (
+        result.stderr
+    )
+    assert "lists 'old', which may be needed (the image '' is not a valid reference)" in result.stderr

@@ -364,6 +364,19 @@ class _Planner:
                         return (other.ref.namespace or self.default_namespace, judgement.use.image)
         return None
 
+    def _cannot_tell(self, owner: ObjectRef) -> str | None:
+        """Why the input cannot show that no image needs the reference, if it cannot."""
+        if self.resolution is None:
+            return "no resolution"
+        pods = self.resolution.pod_index.about(owner)
+        if not pods:
+            return f"no pod in the input runs as {owner.kind} '{owner.name}'"
+        for pod in pods:
+            for judgement in self.resolution.images_of(pod):
+                if judgement.use.ref is None:
+                    return f"the image '{judgement.use.image}' is not a valid reference"
+        return None
+
     def _fix_dangling(self, finding: Finding, where: str) -> None:
         name = finding.secret  # structured: the check names the missing secret
         if name is None:
@@ -375,6 +388,13 @@ class _Planner:
             self.plan.manual.append(
                 f"PG002 {where}: {label} lists '{name}', which its images need: create secret {name} in "
                 f"namespace {namespace}: {step.commands[0]}"
+            )
+            return
+        unknown = self._cannot_tell(finding.object)
+        if unknown is not None:
+            self.plan.manual.append(
+                f"PG002 {where}: {label} lists '{name}', which may be needed ({unknown}): create secret {name} "
+                f"in namespace {namespace}, or remove the reference if no image needs it"
             )
             return
         elsewhere = self._covered_elsewhere(finding.object, name)
