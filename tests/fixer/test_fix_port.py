@@ -218,3 +218,18 @@ def test_context_lines_of_a_multi_line_value_are_masked(tmp_path: Path) -> None:
     assert "+type: kubernetes.io/dockerconfigjson" in result.stdout
     assert _forbidden(result.stdout + result.stderr) == []
     assert "password" not in result.stdout
+
+
+def test_a_dangling_name_is_not_needed_once_the_port_repair_covers_the_image(tmp_path: Path) -> None:
+    """The scan's plan (made before the repair) would create the missing name for the image; once the
+    listed secret's key has the port, no image needs the name: it is removed, nothing is left to do."""
+    path = tmp_path / "app.yaml"
+    workload = _workload("app", IMAGE).replace(
+        "      - name: regcred\n", "      - name: old-creds\n      - name: regcred\n"
+    )
+    path.write_text(_secret("data", False) + "---\n" + workload)
+    result = run(tmp_path, "fix", ".", "--no-config", "--assume-private", "--write")
+    assert result.returncode == 0, result.stderr
+    assert "imagePullSecrets -= old-creds" in result.stderr
+    assert "2 fixed in 1 file(s); 0 left to do by hand" in result.stderr
+    assert not {("PG001", "app"), ("PG002", "app"), ("PG004", "app")} & findings(tmp_path, "--assume-private")

@@ -135,6 +135,7 @@ class _Planner:
         self._ports: dict[tuple[str, str], _PortRepair] = {}
         self._files: set[str] = set()
         self._port_images: set[tuple[str, str]] = set()  # (namespace, image) a port repair is about
+        self._repaired: set[tuple[str, str]] = set()  # (namespace, image) a port repair made pull
 
     def file(self, path: str) -> YamlFile:
         path = os.path.normpath(path)
@@ -256,7 +257,8 @@ class _Planner:
             return
         namespace = finding.object.namespace or self.default_namespace
         missing = self._plan_creates_missing(finding)
-        if missing is not None:  # the scan's plan creates the name the pod lists: so does fix
+        if missing is not None and (namespace, finding.image) not in self._repaired:
+            # the scan's plan creates the name the pod lists: so does fix
             self.plan.manual.append(
                 f"PG001 {where}: {finding.image} is left to the missing pull secret '{missing.secret}' that "
                 f"{finding.object.kind} '{finding.object.name}' lists: create it (see PG002 above)"
@@ -364,6 +366,19 @@ class _Planner:
                         return (other.ref.namespace or self.default_namespace, judgement.use.image)
         return None
 
+    def _all_repaired(self, owner: ObjectRef) -> bool:
+        """Every image of the owner's pods that needs a credential pulls after this run's port repairs
+        (the scan's plan, made before them, would still create the missing name)."""
+        if self.resolution is None or not self._repaired:
+            return False
+        needs = [
+            (pod.template.namespace, j.use.image)
+            for pod in self.resolution.pod_index.about(owner)
+            for j in self.resolution.images_of(pod)
+            if will_not_pull(j) and j.visibility is not Visibility.PUBLIC
+        ]
+        return bool(needs) and all(need in self._repaired for need in needs)
+
     def _cannot_tell(self, owner: ObjectRef) -> str | None:
         """Why the input cannot show that no image needs the reference, if it cannot."""
         if self.resolution is None:
@@ -384,7 +399,7 @@ class _Planner:
         namespace = finding.object.namespace or self.default_namespace
         label = f"{finding.object.kind} '{finding.object.name}'"
         step = self._plan_creates(namespace, name)
-        if step is not None:
+        if step is not None and not self._all_repaired(finding.object):
             self.plan.manual.append(
                 f"PG002 {where}: {label} lists '{name}', which its images need: create secret {name} in "
                 f"namespace {namespace}: {step.commands[0]}"
@@ -556,6 +571,7 @@ class _Planner:
                 s for s in self._secrets if (s.namespace, s.name) != (namespace, secret.ref.name)
             ]
             self._secrets.append(_PullSecret(secret.ref.name, namespace, keys))
+        self._repaired.update((namespace, image) for image in repair.images)
         images = ", ".join(repair.images)
         self.plan.applied.append(
             f"{path}: document {location.document}: Secret '{secret.ref.name}': {note} (the kubelet matches "
