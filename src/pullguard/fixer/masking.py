@@ -59,15 +59,19 @@ def _secret_values(node: Node) -> Iterator[tuple[ScalarNode | Node, Node]]:
                 yield (values, values)
 
 
-def secret_lines(text: str) -> dict[int, _Value]:
-    """0-based line number -> the Secret value it belongs to, for the whole file text."""
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present; the marks are the same
+
+
+def secret_lines(text: str, values: set[str] | None = None) -> dict[int, _Value]:
+    """0-based line number -> the Secret value it belongs to, for the whole file text; each value's
+    text is added to `values` (to mask it wherever else it appears)."""
     lines: dict[int, _Value] = {}
     offset = 0
     for chunk in YamlFile.parse("", text).chunks:
         count = chunk.text.count("\n") + (0 if chunk.text.endswith("\n") else 1)
         if chunk.number is not None:
             try:
-                root = yaml.compose(chunk.text, Loader=yaml.SafeLoader)
+                root = yaml.compose(chunk.text, Loader=_LOADER)
             except yaml.YAMLError:
                 root = None
                 if "Secret" in chunk.text:  # unreadable and maybe a Secret: hide it all
@@ -76,6 +80,10 @@ def secret_lines(text: str) -> dict[int, _Value]:
             if root is not None:
                 for key, value in _secret_values(root):
                     name = str(getattr(key, "value", "value"))
+                    if values is not None and isinstance(value, ScalarNode):
+                        values.update(
+                            p.strip() for p in (value.value, *value.value.splitlines()) if len(p.strip()) >= 6
+                        )
                     first = key.start_mark.line
                     end = value.end_mark
                     last = end.line if end.column > 0 else end.line - 1
@@ -103,7 +111,8 @@ def masked_diff(
 
     `notes` maps (document, data key) of a value the fix rewrote to what it did."""
     old_lines, new_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    old_secret, new_secret = secret_lines(before), secret_lines(after)
+    secrets = set(secrets)
+    old_secret, new_secret = secret_lines(before, secrets), secret_lines(after, secrets)
 
     def hidden(line: str, number: int, table: dict[int, _Value]) -> bool:
         return number in table or any(value in line for value in secrets)

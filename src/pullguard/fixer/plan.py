@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from pullguard.breakage import will_not_pull
@@ -151,45 +150,27 @@ class _Planner:
 
     # -- what the files hold ---------------------------------------------------------------
 
-    def scan_files(self, paths: Iterable[str]) -> None:
-        """Pull secrets (name, namespace, auths keys) and ServiceAccounts of the scanned YAML files."""
+    def learn(self, yaml_files: set[str]) -> None:
+        """The pull secrets (name, namespace, auths keys) and ServiceAccounts of the scanned YAML files,
+        as the scan read them (its inventory: no second parse of every file)."""
         self._secrets = []
-        for path in paths:
-            try:
-                yaml_file = self.file(path)
-            except (OSError, UnicodeDecodeError):
-                continue
-            for chunk in yaml_file.chunks:
-                if chunk.number is None:
-                    continue
-                try:
-                    document = yaml.safe_load(chunk.text)
-                except yaml.YAMLError:
-                    continue
-                items = (
-                    document.get("items")
-                    if isinstance(document, dict) and document.get("kind", "").endswith("List")
-                    else None
-                )
-                for index, obj in enumerate(items if isinstance(items, list) else [document]):
-                    self._note(path, chunk.number, index if items is not None else None, obj)
-
-    def _note(self, path: str, number: int, item: int | None, obj: Any) -> None:
-        if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        if self.resolution is None:
             return
-        meta = obj["metadata"]
-        namespace = str(meta.get("namespace") or self.default_namespace)
-        if obj.get("kind") == "Secret":
-            for values in (obj.get("data"), obj.get("stringData")):
-                if isinstance(values, dict):
-                    self._remember(str(v) for v in values.values() if v is not None)
-        if obj.get("kind") == "ServiceAccount":
-            self._accounts[(namespace, str(meta.get("name")))] = (path, number, item)
-        elif obj.get("kind") == "Secret" and obj.get("type") in _TYPES.values():
-            keys = _secret_keys(obj)
-            if keys:
-                assert self._secrets is not None
-                self._secrets.append(_PullSecret(str(meta.get("name")), namespace, keys))
+        inventory = self.resolution.inventory
+        for (namespace, name), secret in sorted(inventory.secrets.items()):
+            payload = secret.payload
+            if (
+                secret.origin is SecretOrigin.PLAIN
+                and payload is not None
+                and payload.error is None
+                and payload.entries
+                and os.path.normpath(secret.location.path) in yaml_files
+            ):
+                self._secrets.append(_PullSecret(name, namespace, tuple(e.key for e in payload.entries)))
+        for (namespace, name), account in sorted(inventory.service_accounts.items()):
+            where = account.location
+            if os.path.normpath(where.path) in yaml_files:
+                self._accounts[(namespace, name)] = (os.path.normpath(where.path), where.document, where.item)
 
     def _remember(self, values: Iterable[str]) -> None:
         """Secret values never shown: whole, and each line of a multi-line one."""
@@ -599,7 +580,7 @@ def plan_fixes(result: ScanResult, files: Iterable[str], default_namespace: str 
     planner = _Planner(default_namespace, result.resolution, result.plan)
     yaml_files = sorted({os.path.normpath(f) for f in files if f.endswith((".yaml", ".yml"))})
     planner._files = set(yaml_files)
-    planner.scan_files(yaml_files)
+    planner.learn(planner._files)
     # types first (a secret whose type is fixed then covers images), then keys that miss a port
     # (the secret then covers the image: no other secret is attached for it)
     findings = sorted(
