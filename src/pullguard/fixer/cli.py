@@ -85,8 +85,12 @@ def fix(
     Fixes what a file can carry safely: a pull secret's wrong type (PG003), a
     missing imagePullSecrets reference when a pull secret in the files covers the
     image (PG001: added to the pod template's list, else to its ServiceAccount's),
-    a reference to a secret that does not exist (PG002: removed). Never writes a
-    credential. Prints a unified diff; --write writes the files.
+    an auths key that misses the image's port (PG004/PG001: the kubelet matches
+    ports exactly; the credential is kept byte for byte), a reference to a secret
+    that does not exist and that no image needs (PG002: removed; one the scan's
+    fix plan creates is kept, with the command to create it). Never shows a
+    credential: Secret data in the diff is replaced by a placeholder. Prints a
+    unified diff; --write writes the files.
 
     \b
     Exit codes: 0 nothing to fix (or --write wrote every fix); 1 fixes shown,
