@@ -26,6 +26,9 @@ from pullguard.fixer.rtyaml import YamlFile
 __all__ = ["MaskedDiff", "masked_diff"]
 
 
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 @dataclass(frozen=True, slots=True)
 class _Value:
     document: int
@@ -57,6 +60,14 @@ def _secret_values(node: Node) -> Iterator[tuple[ScalarNode | Node, Node]]:
                 yield from values.value
             elif values is not None:  # not a mapping: hide it whole
                 yield (values, values)
+        # kubectl's last-applied-configuration annotation quotes the whole Secret, data included
+        metadata = fields.get("metadata")
+        if isinstance(metadata, MappingNode):
+            for key, annotations in metadata.value:
+                if getattr(key, "value", None) == "annotations" and isinstance(annotations, MappingNode):
+                    yield from (
+                        (k, v) for k, v in annotations.value if getattr(k, "value", None) == _LAST_APPLIED
+                    )
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present; the marks are the same
