@@ -490,8 +490,9 @@ class _Planner:
                 for new in sorted(news)
             ]
             wanted = "; ".join(
-                f'{"add" if e.keep_old else "rename"} auths key "{e.old}" {"with" if e.keep_old else "to"} '
-                f'"{e.new}"'
+                f'add auths key "{e.new}" with the credential of "{e.old}"'
+                if e.keep_old
+                else f'rename auths key "{e.old}" to "{e.new}"'
                 for e in edits
             )
             label = f"PG004 {repair.where}: Secret '{name}' in namespace {namespace}"
