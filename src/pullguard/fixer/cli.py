@@ -100,7 +100,7 @@ def fix(
     Examples:
       pullguard fix k8s/                 # show the diff
       pullguard fix k8s/ --write         # apply it
-      pullguard fix k8s/ | git apply     # the diff is a patch
+      pullguard fix k8s/ | git apply     # a patch, unless it changes Secret data
     """
     from pullguard.checks import REGISTRY
     from pullguard.config import resolve_config, scan_options
