@@ -93,8 +93,13 @@ def test_the_port_is_added_and_the_credential_never_shown(tmp_path: Path, where:
     assert written.returncode == 0, written.stderr
     new_text = path.read_text()
     assert _forbidden(written.stdout + written.stderr) == []
-    new_value = next(line for line in new_text.splitlines() if ".dockerconfigjson:" in line).split(": ", 1)[1]
-    assert new_value.split()[0] not in written.stdout + written.stderr + shown.stdout + shown.stderr
+    outputs = written.stdout + written.stderr + shown.stdout + shown.stderr
+    new_json = _config(pretty).replace('"registry.example.com"', '"registry.example.com:5000"')
+    assert new_json not in outputs and b64(new_json) not in outputs  # the whole new value, either form
+    if where == "data":
+        new_value = next(line for line in new_text.splitlines() if ".dockerconfigjson:" in line)
+        assert new_value.split()[1] == b64(new_json)  # the key token alone changed
+        assert new_value.split()[1] not in outputs
 
     config = secret_config(path, "regcred")
     before = json.loads(_config(False))
