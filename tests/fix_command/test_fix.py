@@ -215,3 +215,29 @@ def test_document_numbers_are_the_scans(parts: list[str]) -> None:
     text = "".join(parts)
     numbers = [c.number for c in YamlFile.parse("f.yaml", text).chunks if c.number is not None]
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_registries_the_nodes_pull_from_need_no_fix(tmp_path: Path) -> None:
+    """--node-credentials means what it means for scan: the nodes pull that registry themselves,
+    so a pod without pull secrets for it is not PG001 and gets no imagePullSecrets added."""
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: regcred, namespace: shop}\n"
+        "type: kubernetes.io/dockerconfigjson\n"
+        'stringData:\n  .dockerconfigjson: \'{"auths": {"registry.corp.example": {"auth": "dTpw"}}}\'\n'
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n"
+        "spec:\n  containers:\n    - {name: web, image: registry.corp.example/shop/web:1.0}\n"
+    )
+    flagged = run(tmp_path, "fix", ".", "--no-config", "--private-registry", "registry.corp.example")
+    assert flagged.returncode == 1 and "imagePullSecrets" in flagged.stdout, flagged.stderr
+    by_node = run(
+        tmp_path,
+        "fix",
+        ".",
+        "--no-config",
+        "--private-registry",
+        "registry.corp.example",
+        "--node-credentials",
+        "registry.corp.example",
+    )
+    assert by_node.returncode == 0, by_node.stdout + by_node.stderr
+    assert by_node.stdout == ""

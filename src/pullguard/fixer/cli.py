@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from pullguard import cli_options as opt
 from pullguard.errors import PullguardError
 
 EXIT_CLEAN, EXIT_FIXES, EXIT_ERROR = 0, 1, 2
@@ -47,30 +48,9 @@ def _write_atomically(path: str, text: str) -> None:
 @click.command("fix")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--write", is_flag=True, help="Write the fixes (default: print a unified diff).")
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    help="Namespace for objects that do not name one.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Configuration file (default: .pullguard.yaml found upwards).",
-)
-@click.option("--no-config", is_flag=True, help="Ignore .pullguard.yaml files.")
-@click.option(
-    "--private-registry",
-    "private_registries",
-    multiple=True,
-    metavar="PATTERN",
-    help="As for scan: registries known to be private.",
-)
-@click.option(
-    "--assume-private", is_flag=True, help="As for scan: treat registries of unknown visibility as private."
-)
+@opt.namespace_option("Namespace for objects that do not name one.")
+@opt.config_options()
+@opt.visibility_options("Registry pattern the nodes can pull from with their own identity (as for scan).")
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -78,6 +58,8 @@ def fix(
     config_path: str | None,
     no_config: bool,
     private_registries: tuple[str, ...],
+    public_registries: tuple[str, ...],
+    node_credentials: tuple[str, ...],
     assume_private: bool,
 ) -> None:
     """Fix manifest files the way the findings say, keeping comments and formatting.
@@ -115,8 +97,8 @@ def fix(
             config,
             default_namespace=namespace,
             private_patterns=private_registries,
-            public_patterns=(),
-            node_patterns=(),
+            public_patterns=public_registries,
+            node_patterns=node_credentials,
             assume_private=assume_private,
             disabled_checks=(),
             max_age_days=None,
