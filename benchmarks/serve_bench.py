@@ -14,6 +14,12 @@ serve` runs as its own process. Measured:
 
     make bench-serve                       # 100,000 pods / 5,000 namespaces
     python benchmarks/serve_bench.py --pods 20000 --namespaces 1000
+    python benchmarks/serve_bench.py --baseline /tmp/main/src   # A/B: another checkout's serve too
+
+Both processes read the same `--config` (a `.pullguard.yaml` with a `kubelet:` section: a
+credential provider, as a ConfigMap would mount it). With `--baseline SRC`, a second
+`serve` from that source tree watches the same double, and the webhook reviews alternate
+between the two (A, B, B, A, ...) on one keep-alive connection each: one run, paired.
 """
 
 from __future__ import annotations
@@ -85,11 +91,16 @@ def histogram(metrics_url: str, name: str) -> tuple[float, float]:
     return count, total
 
 
-def admission_latencies(port: int, ca: Path, namespaces: int, reviews: int) -> list[float]:
-    connection = http.client.HTTPSConnection(
-        "127.0.0.1", port, context=ssl.create_default_context(cafile=str(ca)), timeout=30
-    )
-    seconds = []
+def admission_latencies(ports: list[int], ca: Path, namespaces: int, reviews: int) -> list[list[float]]:
+    """Per port, the sorted latencies of `reviews` AdmissionReviews; the ports take turns, in an order
+    that alternates review by review (A B, B A, ...) so neither always goes first."""
+    connections = [
+        http.client.HTTPSConnection(
+            "127.0.0.1", port, context=ssl.create_default_context(cafile=str(ca)), timeout=30
+        )
+        for port in ports
+    ]
+    seconds: list[list[float]] = [[] for _ in ports]
     for n in range(reviews):
         namespace = f"team-{(n * 7919) % namespaces:05d}"
         obj = pod(
@@ -115,13 +126,61 @@ def admission_latencies(port: int, ca: Path, namespaces: int, reviews: int) -> l
             },
         }
         body = json.dumps(review)
-        started = time.perf_counter()
-        connection.request("POST", "/validate", body, {"Content-Type": "application/json"})
-        answer = json.loads(connection.getresponse().read())
-        seconds.append(time.perf_counter() - started)
-        warnings = answer["response"].get("warnings", [])
-        assert bool(warnings) != bool(n % 2), answer  # a real judgement each time
-    return sorted(seconds)
+        order = list(range(len(ports)))
+        if n % 2:
+            order.reverse()
+        for i in order:
+            started = time.perf_counter()
+            connections[i].request("POST", "/validate", body, {"Content-Type": "application/json"})
+            answer = json.loads(connections[i].getresponse().read())
+            seconds[i].append(time.perf_counter() - started)
+            warnings = answer["response"].get("warnings", [])
+            assert bool(warnings) != bool(n % 2), answer  # a real judgement each time
+    return [sorted(s) for s in seconds]
+
+
+PROVIDERS = """\
+apiVersion: kubelet.config.k8s.io/v1
+kind: CredentialProviderConfig
+providers:
+  - name: ecr-credential-provider
+    matchImages: ["*.dkr.ecr.*.amazonaws.com"]
+    defaultCacheDuration: 12h
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+"""
+
+
+def start_serve(
+    src: Path, kubeconfig: str, config: Path, certs: Path, ports: tuple[int, int, int]
+) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
+    env["PYTHONPATH"] = str(src)
+    metrics, probes, webhook = ports
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pullguard",
+            "serve",
+            "--kubeconfig",
+            kubeconfig,
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+            "--metrics-bind-address",
+            f"127.0.0.1:{metrics}",
+            "--health-probe-bind-address",
+            f"127.0.0.1:{probes}",
+            "--webhook",
+            "--webhook-bind-address",
+            f"127.0.0.1:{webhook}",
+            "--webhook-cert-path",
+            str(certs),
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def memory(pid: int) -> dict[str, float]:
@@ -139,6 +198,7 @@ def main() -> None:
     parser.add_argument("--namespaces", type=int, default=5_000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--reviews", type=int, default=500)
+    parser.add_argument("--baseline", metavar="SRC", help="another checkout's src/: serve it too, paired")
     args = parser.parse_args()
     api = ApiServerDouble(cluster(args.pods, args.namespaces), log_requests=False)  # type: ignore[arg-type]
     api.start()
@@ -149,31 +209,14 @@ def main() -> None:
     shutil.copy(pki.server_key, certs / "tls.key")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         handle.write(yaml.safe_dump(api.kubeconfig("bench")))
-    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
-    env["PYTHONPATH"] = str(ROOT / "src")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pullguard",
-            "serve",
-            "--kubeconfig",
-            handle.name,
-            "--log-level",
-            "warning",
-            "--metrics-bind-address",
-            f"127.0.0.1:{metrics}",
-            "--health-probe-bind-address",
-            f"127.0.0.1:{probes}",
-            "--webhook",
-            "--webhook-bind-address",
-            f"127.0.0.1:{webhook}",
-            "--webhook-cert-path",
-            str(certs),
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    config = certs / "pullguard.yaml"
+    (certs / "credential-providers.yaml").write_text(PROVIDERS)
+    config.write_text("kubelet:\n  providerConfig: credential-providers.yaml\n")
+    process = start_serve(ROOT / "src", handle.name, config, certs, (metrics, probes, webhook))
+    baseline = None
+    if args.baseline:
+        base_ports = (free_port(), free_port(), free_port())
+        baseline = start_serve(Path(args.baseline), handle.name, config, certs, base_ports)
     metrics_url = f"http://127.0.0.1:{metrics}/metrics"
     try:
         started = time.monotonic()
@@ -183,6 +226,13 @@ def main() -> None:
             time.sleep(0.5)
         ready = time.monotonic() - started
         at_ready = memory(process.pid)
+        base_ready = None
+        if baseline is not None:
+            while fetch(f"http://127.0.0.1:{base_ports[1]}/readyz")[0] != 200:
+                if baseline.poll() is not None or time.monotonic() - started > 1800:
+                    raise SystemExit("the baseline serve did not become ready")
+                time.sleep(0.5)
+            base_ready = memory(baseline.pid)
         scrape_started = time.monotonic()
         fetch(metrics_url)
         scrape = time.monotonic() - scrape_started
@@ -217,12 +267,15 @@ def main() -> None:
                 if time.monotonic() - changed > 120:
                     raise SystemExit(f"change in {namespace} not reflected")
             other_reflect.append(time.monotonic() - changed)
-        latencies = admission_latencies(webhook, pki.ca_pem, args.namespaces, args.reviews)
+        ports = [webhook] + ([base_ports[2]] if baseline is not None else [])
+        measured = admission_latencies(ports, pki.ca_pem, args.namespaces, args.reviews)
         count, total = histogram(metrics_url, "pullguard_change_reflect_seconds")
         after = memory(process.pid)
     finally:
-        process.terminate()
-        process.wait(30)
+        for running in (process, baseline):
+            if running is not None:
+                running.terminate()
+                running.wait(30)
         api.stop()
     secret_reflect.sort()
     other_reflect.sort()
@@ -243,11 +296,16 @@ def main() -> None:
             f"change reflected in /metrics, {what} (API write -> scrape shows it, {len(reflect)} changes): "
             f"p50 {statistics.median(reflect) * 1000:.0f} ms, max {reflect[-1] * 1000:.0f} ms"
         )
-    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
-    print(
-        f"admission webhook over HTTPS ({len(latencies)} reviews): p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p99 {p99 * 1000:.1f} ms"
-    )
+    for label, seconds in zip(("this tree", f"baseline {args.baseline}"), measured, strict=False):
+        p99 = seconds[max(0, int(len(seconds) * 0.99) - 1)]
+        print(
+            f"admission webhook over HTTPS, {label} ({len(seconds)} reviews): "
+            f"p50 {statistics.median(seconds) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+        )
+    if base_ready is not None:
+        print(
+            f"baseline serve memory at ready: RSS {base_ready['VmRSS']:.0f} MiB (peak {base_ready['VmHWM']:.0f} MiB)"
+        )
     if count:
         print(f"serve's own event -> judged: mean {total / count * 1000:.1f} ms over {count:.0f} changes")
 
