@@ -113,3 +113,25 @@ def test_deployment_args_are_serve_flags(overlay: str) -> None:
     context = serve.make_context("serve", list(args[1:]))
     assert context.params["metrics_bind_address"] == ":8080"
     assert context.params["leader_elect"] is True
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_serve_reads_its_configuration_from_the_mounted_config_map(overlay: str, tmp_path: Path) -> None:
+    """--config names a file of the ConfigMap volume; the file loads as `scan --config` loads it."""
+    from pullguard.serve.command import serve_options
+
+    documents = render(overlay)
+    config_map = one(documents, "ConfigMap")
+    pod = one(documents, "Deployment")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    path = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--config="))
+    volume = next(
+        v for v in pod["volumes"] if v.get("configMap", {}).get("name") == config_map["metadata"]["name"]
+    )
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    directory, _, key = path.rpartition("/")
+    assert directory == mount["mountPath"] and key in config_map["data"]
+    for name, text in config_map["data"].items():  # as the kubelet projects the ConfigMap
+        (tmp_path / name).write_text(text)
+    options = serve_options(str(tmp_path / key))
+    assert options.kubelet is None  # the shipped file describes no kubelet until it is filled in

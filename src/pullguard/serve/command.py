@@ -34,6 +34,7 @@ Logs are JSON lines on standard error. SIGTERM or SIGINT stop it cleanly.
 Examples:
   pullguard serve --kubeconfig ~/.kube/config --metrics-bind-address 127.0.0.1:8080
   pullguard serve --webhook --webhook-cert-path /tls --policy-reports=auto
+  pullguard serve --config /etc/pullguard/pullguard.yaml   # its kubelet: section, as for scan
 """
 
 
@@ -339,8 +340,15 @@ class Server:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, exists=True),
-    help="A .pullguard.yaml (registries, node credentials, suppressions, severities).",
+    type=click.Path(dir_okay=False),
+    help="A .pullguard.yaml (registries, node credentials, suppressions, severities, and the nodes' "
+    "kubelet: credential providers, KubeletConfiguration, version); in the cluster, a mounted ConfigMap.",
+)
+@click.option(
+    "--kubernetes-version",
+    metavar="VERSION",
+    help="Kubelet version to judge for (e.g. v1.34): feature defaults follow it. Default: "
+    "kubelet.kubernetesVersion of --config, else the oldest watched Node's kubeletVersion.",
 )
 @click.option(
     "--private-registry",
@@ -389,6 +397,7 @@ def serve(
     verify_deadline: float,
     ca_file: str | None,
     config_path: str | None,
+    kubernetes_version: str | None,
     private_registries: tuple[str, ...],
     public_registries: tuple[str, ...],
     node_credentials: tuple[str, ...],
@@ -397,7 +406,6 @@ def serve(
     log_level: str,
     watch_timeout: float,
 ) -> None:
-    from pullguard.config import resolve_config, scan_options
     from pullguard.errors import PullguardError
     from pullguard.serve import logs
     from pullguard.serve.endpoints import parse_address
@@ -417,16 +425,14 @@ def serve(
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     try:
-        config = resolve_config(config_path, config_path is None, ["."], frozenset(REGISTRY))
-        options = scan_options(
-            config,
-            default_namespace="default",
-            private_patterns=private_registries,
-            public_patterns=public_registries,
-            node_patterns=node_credentials,
+        options = serve_options(
+            config_path,
+            kubernetes_version=kubernetes_version,
+            private_registries=private_registries,
+            public_registries=public_registries,
+            node_credentials=node_credentials,
             assume_private=assume_private,
-            disabled_checks=disabled,
-            max_age_days=None,
+            disabled=disabled,
         )
         connection = connect(kubeconfig, context)
         client = KubeClient(connection)
@@ -486,6 +492,45 @@ def serve(
     server.wait()
     log.info("stopped")
     sys.exit(0)
+
+
+def serve_options(
+    config_path: str | None,
+    *,
+    kubernetes_version: str | None = None,
+    private_registries: tuple[str, ...] = (),
+    public_registries: tuple[str, ...] = (),
+    node_credentials: tuple[str, ...] = (),
+    assume_private: bool = False,
+    disabled: tuple[str, ...] = (),
+) -> Any:
+    """The one ScanOptions of a `serve`, for the periodic judging and the webhook alike: the
+    configuration file (with its `kubelet:` section, read as `scan` reads it) and the flags."""
+    from pullguard.config import resolve_config, scan_options
+
+    config = resolve_config(config_path, config_path is None, ["."], frozenset(REGISTRY))
+    return scan_options(
+        config,
+        default_namespace="default",
+        private_patterns=private_registries,
+        public_patterns=public_registries,
+        node_patterns=node_credentials,
+        assume_private=assume_private,
+        disabled_checks=disabled,
+        max_age_days=None,
+        kubernetes_version=_kubernetes_version(kubernetes_version),
+    )
+
+
+def _kubernetes_version(text: str | None) -> str | None:
+    from pullguard.semantics.kubelet_versions import VersionError, parse_version
+
+    if text is not None:
+        try:
+            parse_version(text)
+        except VersionError as error:
+            raise click.BadParameter(str(error), param_hint="--kubernetes-version") from None
+    return text
 
 
 def _verify_options(deadline: float, ca_file: str | None) -> Any:

@@ -1,7 +1,7 @@
 """The watched objects, compact, by namespace; which namespaces changed since they were judged.
 
-Objects are kept as compact JSON of what the analysis reads: `status`,
-`managedFields`, kubectl's last-applied annotation (a copy of the object, and of a
+Objects are kept as compact JSON of what the analysis reads: `status` (but a
+pod's container image IDs and a Node's kubeletVersion), `managedFields`, kubectl's last-applied annotation (a copy of the object, and of a
 Secret's data) and container fields that have nothing to do with images or secrets
 are dropped on arrival. A pod costs a few hundred bytes, so 100,000 pods fit in
 tens of megabytes; objects are decoded again only when their namespace is judged.
@@ -60,6 +60,13 @@ class Store:
         )
         with self.changed:
             self.events += 1
+            where = (
+                self._cluster
+                if tag in CLUSTER_TAGS
+                else self._namespaced.get(str(namespace or "default"), {})
+            )
+            if compact is not None and where.get((tag, name)) == compact:
+                return  # nothing the analysis reads changed (a Node's status heartbeat): nothing to judge
             if tag in CLUSTER_TAGS:
                 self._put(self._cluster, (tag, name), compact)
                 if tag == "namespaces":
@@ -159,6 +166,8 @@ class Store:
 
 def slim(tag: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     """What the analysis reads of an object; see the module docstring."""
+    if tag == "nodes":
+        return _slim_node(obj)
     body = {k: v for k, v in obj.items() if k not in ("status", "kind", "apiVersion")}
     meta = dict(body.get("metadata") or {})
     for key in ("managedFields", "uid", "generation", "selfLink"):
@@ -181,6 +190,11 @@ def slim(tag: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     spec = body.get("spec")
     if tag == "pods" and isinstance(spec, Mapping):
         body["spec"] = _slim_pod_spec(spec)
+        if isinstance(spec.get("nodeName"), str):
+            body["spec"]["nodeName"] = spec["nodeName"]
+        status = _slim_pod_status(obj.get("status"))
+        if status:
+            body["status"] = status
     elif isinstance(spec, Mapping) and tag in (
         "deployments",
         "statefulsets",
@@ -190,6 +204,41 @@ def slim(tag: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     ):
         body["spec"] = _slim_workload_spec(tag, spec)
     return body
+
+
+def _slim_node(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A Node's name, labels (the platform) and kubeletVersion (the kubelet's feature defaults, PG024 and
+    PG025): not its resourceVersion, conditions or image list, which change with every status report."""
+    meta = obj.get("metadata") or {}
+    body: dict[str, Any] = {"metadata": {k: meta[k] for k in ("name", "labels") if k in meta}}
+    status = obj.get("status")
+    info = status.get("nodeInfo") if isinstance(status, Mapping) else None
+    if isinstance(info, Mapping) and "kubeletVersion" in info:
+        body["status"] = {"nodeInfo": {"kubeletVersion": info["kubeletVersion"]}}
+    return body
+
+
+def _slim_pod_status(status: Any) -> dict[str, Any]:
+    """Per container: its name, imageID (the image is on the node) and whether it runs (PG025)."""
+    if not isinstance(status, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    for field in ("containerStatuses", "initContainerStatuses"):
+        items = status.get(field)
+        if not isinstance(items, list):
+            continue
+        kept = []
+        for item in items:
+            if not isinstance(item, Mapping) or not item.get("imageID"):
+                continue
+            entry: dict[str, Any] = {"name": item.get("name"), "imageID": item["imageID"]}
+            state = item.get("state")
+            if isinstance(state, Mapping) and "running" in state:
+                entry["state"] = {"running": {}}
+            kept.append(entry)
+        if kept:
+            out[field] = kept
+    return out
 
 
 def _slim_pod_spec(spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,9 @@ WATCH_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,a
 
 def watched() -> list[Watched]:
     """Pull secrets with their data (narrowed by type, as the cluster source lists them); every other
-    secret as metadata only (existence, for references); nodes as metadata (labels tell the platform)."""
-    kinds = [Watched(NAMESPACES, "namespaces"), Watched(NODES, "nodes", accept=WATCH_METADATA)]
+    secret as metadata only (existence, for references); whole Nodes, as `scan --cluster` reads them
+    (labels tell the platform, status.nodeInfo.kubeletVersion the kubelet's feature defaults), kept slim."""
+    kinds = [Watched(NAMESPACES, "namespaces"), Watched(NODES, "nodes")]
     kinds += [Watched(SECRETS, "secrets", field_selector=f"type={t}") for t in PULL_SECRET_TYPES]
     kinds.append(Watched(SECRETS, "secretmeta", accept=WATCH_METADATA))
     kinds.append(Watched(SERVICE_ACCOUNTS, "serviceaccounts"))

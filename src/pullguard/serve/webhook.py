@@ -2,11 +2,46 @@
 
 The API server POSTs an `admission.k8s.io/v1` AdmissionReview; the answer reuses the
 request's `uid` (Kubernetes docs, "Dynamic Admission Control", webhook request and
-response). The object is judged with the same resolution as `scan` (PG001-PG004)
-against the namespace's secrets and ServiceAccounts as the watches hold them: no API
-call per request, and an answer within `--webhook-timeout` (else the object is allowed
-with a warning). Pods arrive after the ServiceAccount admission plugin copied the
-account's pull secrets into them; a workload's template is judged as its pods will be.
+response). The object is judged with the same resolution and the same `ScanOptions` as
+the periodic judging (and as `scan`): the namespace's secrets and ServiceAccounts as the
+watches hold them, the nodes' `kubeletVersion` from the watched Nodes, and the kubelet
+configuration of `--config` (`kubelet:`: credential providers, KubeletConfiguration,
+Kubernetes version) and `--kubernetes-version`. No API call per request, and an answer
+within `--webhook-timeout` (else the object is allowed with a warning). Pods arrive after
+the ServiceAccount admission plugin copied the account's pull secrets into them; a
+workload's template is judged as its pods will be.
+
+The checks judged at admission (`ADMISSION_CHECKS`) are those about the one object
+admitted that its own spec and the watched inventory decide:
+
+- PG001-PG004: pull secrets of the pod (missing, wrong type, matching no image) and its
+  private images without a credential;
+- PG017: a pod cloud identity (IRSA, GKE/Azure Workload Identity) on a workload whose
+  private image nothing covers: the pod's ServiceAccount annotations and the providers;
+- PG020: a credential provider matches the image but gives this pod nothing (token
+  mode: no ServiceAccount, or a required ServiceAccount annotation missing);
+- PG021: the pod's matching pull secret holds no usable credential and a node
+  credential masks it;
+- PG022: the pod names pull secrets its ServiceAccount does not list, and the
+  ServiceAccount sets `kubernetes.io/enforce-mountable-secrets` (for a Pod the API
+  server's own plugin rejects it; for a workload template, the warning comes at
+  `kubectl apply` instead of as a controller's event);
+- PG023: a mirror pod (annotation `kubernetes.io/config.mirror`) that names pull
+  secrets;
+- PG024: an `image` volume on a Kubernetes version where ImageVolume is off (the
+  version from the configuration, else the oldest watched Node's kubeletVersion);
+- PG027: `eks.amazonaws.com/ecr-role-arn` on the pod's ServiceAccount while a provider
+  without tokenAttributes pulls its images with the node's role.
+
+Not judged at admission, only by the periodic judging (and in the reports):
+
+- PG025 (image only in a node's cache): it needs the running container's
+  `status.containerStatuses[].imageID` and node, which an object being created has not;
+- PG018, PG019, PG026 (provider matchImages that never match, a configuration the
+  kubelet refuses, a token audience the nodes may not request): about the kubelet's
+  configuration and cluster RBAC, not the object admitted;
+- the other checks (age, reuse, exposure, RBAC, Pod Security labels...) are about
+  secrets, namespaces and roles, not about the pod being created.
 
 - warn (the default): `allowed: true` with `warnings`, which kubectl prints;
 - deny, per namespace: label the Namespace `pullguard.io/admission=deny`; the
@@ -44,7 +79,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pullguard.serve.webhook")
 
-ADMISSION_CHECKS = frozenset({"PG001", "PG002", "PG003", "PG004"})
+# the checks about the one object admitted (see the module docstring for each decision)
+ADMISSION_CHECKS = frozenset(
+    {"PG001", "PG002", "PG003", "PG004", "PG017", "PG020", "PG021", "PG022", "PG023", "PG024", "PG027"}
+)
 MODE_LABEL = "pullguard.io/admission"
 MAX_REVIEW_BYTES = 3 * 1024 * 1024  # the API server's own request limit is about 3 MiB
 MAX_WARNINGS = 10
