@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from pullguard.checks import remedies
 from pullguard.checks.base import Hit, Severity, check
@@ -15,13 +13,9 @@ from pullguard.inventory.fingerprint import credential_fingerprint
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
 from pullguard.inventory.resolve import Resolution, SecretsFrom, SecretState
 from pullguard.semantics.dockerconfig import AuthEntry
+from pullguard.semantics.issued_tokens import registry_issued
 from pullguard.semantics.keyring import parse_registry_key
-from pullguard.semantics.registries import registry_family
 from pullguard.settings import AuditSettings
-
-_ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
-_GCP_HOST = re.compile(r"^([a-z0-9-]+\.)?gcr\.io$|^[a-z0-9-]+-docker\.pkg\.dev$")
-_ACR_HOST = re.compile(r"^[a-z0-9-]+\.azurecr\.(io|cn|us)$")
 
 
 def _settings(resolution: Resolution) -> AuditSettings:
@@ -30,10 +24,6 @@ def _settings(resolution: Resolution) -> AuditSettings:
 
 def _named(ref: ObjectRef) -> str:
     return f"'{ref.name}' in namespace '{ref.namespace or 'default'}'"
-
-
-def _host(location: str) -> str:
-    return location.split("/", 1)[0].rsplit(":", 1)[0] if not location.startswith("[") else location
 
 
 def _readable_entries(secret: Secret) -> tuple[AuthEntry, ...]:
@@ -87,7 +77,7 @@ def credential_too_old(resolution: Resolution) -> Iterator[Hit]:
         if age.since is None or age.days is None or age.days <= limit or without_credential(secret):
             continue
         entries = _readable_entries(secret)
-        if entries and all(_short_lived(e) is not None for e in entries):
+        if entries and all(registry_issued(e) is not None for e in entries):
             continue  # PG006 says more
         name, namespace = secret.ref.name, secret.ref.namespace or "default"
         note = f" ({age.note})" if age.note else ""
@@ -115,31 +105,6 @@ def _first_server(secret: Secret) -> str:
 
 
 # -- PG006 ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Issued:
-    what: str  # "an Amazon ECR authorization token"
-    lifetime_hours: float | None  # None: a long-lived key
-    cloud: str  # "aws", "gcp", "azure"
-
-
-def _short_lived(entry: AuthEntry) -> _Issued | None:
-    """What kind of registry-issued credential an auths entry holds, when the registry issues tokens."""
-    key = parse_registry_key(entry.key)
-    if key is None:
-        return None
-    host = _host(key.location)
-    user = entry.credential.username
-    if user in ("_json_key", "_json_key_base64"):
-        return _Issued(f"a long-lived Google service-account key ({user})", None, "gcp")
-    if registry_family(host) == "Amazon ECR" or host == "public.ecr.aws":
-        return _Issued("an Amazon ECR authorization token (valid 12 hours)", 12, "aws")
-    if user == "oauth2accesstoken" and _GCP_HOST.match(host):
-        return _Issued("a Google OAuth2 access token (valid about 1 hour)", 1, "gcp")
-    if user == _ACR_TOKEN_USER and _ACR_HOST.match(host):
-        return _Issued("an Azure Container Registry access token (valid about 3 hours)", 3, "azure")
-    return None
 
 
 _REFRESH = {
@@ -210,7 +175,7 @@ def static_short_lived_token(resolution: Resolution) -> Iterator[Hit]:
     """
     now = _settings(resolution).now
     for secret in sorted(resolution.inventory.secrets.values(), key=lambda s: s.ref):
-        issued = [(entry, kind) for entry in _readable_entries(secret) if (kind := _short_lived(entry))]
+        issued = [(entry, kind) for entry in _readable_entries(secret) if (kind := registry_issued(entry))]
         if not issued or refresh_interval(secret) is not None:
             continue
         age = credential_age(secret, now)

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pullguard.checks import REGISTRY, Finding
-from pullguard.checks.lifecycle import _short_lived
 from pullguard.errors import ClusterError
 from pullguard.inventory.age import credential_age
 from pullguard.inventory.evidence import collect as collect_evidence
@@ -35,6 +34,7 @@ from pullguard.inventory.resolve import Coverage, ImageJudgement
 from pullguard.pipeline import analyse
 from pullguard.result import ScanResult
 from pullguard.semantics.evidence import SecretEvidence
+from pullguard.semantics.issued_tokens import registry_issued
 from pullguard.semantics.keyring import parse_registry_key
 from pullguard.semantics.registries import Visibility
 from pullguard.serve.kube import KubeClient
@@ -469,7 +469,7 @@ def _secret_view(secret: Secret, now: datetime) -> PullSecretView:
         lifetimes = [
             kind.lifetime_hours
             for entry in secret.payload.entries
-            if (kind := _short_lived(entry)) and kind.lifetime_hours is not None
+            if (kind := registry_issued(entry)) and kind.lifetime_hours is not None
         ]
         if lifetimes:
             expires = (age.since + timedelta(hours=min(lifetimes))).timestamp()
