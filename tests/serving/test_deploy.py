@@ -65,14 +65,18 @@ def test_cluster_role_grants_what_serve_requests() -> None:
     needed |= {
         ("", "secrets", "get"),
         ("wgpolicyk8s.io", "policyreports", "patch"),
+        ("wgpolicyk8s.io", "clusterpolicyreports", "patch"),
         ("openreports.io", "reports", "patch"),
+        ("openreports.io", "clusterreports", "patch"),
     }
     assert needed <= granted
     # nothing beyond reading, and writing its own reports
     assert {verb for _, _, verb in granted} <= {"get", "list", "watch", "create", "patch"}
     assert {resource for _, resource, verb in granted if verb in ("create", "patch")} == {
         "policyreports",
+        "clusterpolicyreports",
         "reports",
+        "clusterreports",
     }
 
 

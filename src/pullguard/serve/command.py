@@ -25,7 +25,8 @@ namespace again when something in it changes, and serves the result:
 \b
   /metrics  on --metrics-bind-address       (Prometheus; see README "In the cluster")
   /healthz  and /readyz on --health-probe-bind-address
-  PolicyReports (wgpolicyk8s.io/v1alpha2, or openreports.io/v1alpha1), when the CRD is installed
+  PolicyReports (wgpolicyk8s.io/v1alpha2, or openreports.io/v1alpha1), when the CRD is installed:
+            one per namespace, and a ClusterPolicyReport for cluster-scoped objects
   a validating admission webhook on --webhook-bind-address, with --webhook
 
 Logs are JSON lines on standard error. SIGTERM or SIGINT stop it cleanly.
@@ -52,6 +53,7 @@ class Server:
     page_size: int = 500
     webhook: Any = None  # WebhookSettings
     reports: str = "off"
+    cluster_reports: bool | None = None  # also the cluster report; None: when its CRD is installed
     leader_elect: bool = False
     verify_interval: float = 0.0  # 0: no registry checks
     verify_options: Any = None  # VerifyOptions
@@ -118,9 +120,11 @@ class Server:
             self.webhook_server = WebhookServer(self.judge, self.webhook, self.ready)
         self.reporter: Any = None
         if self.reports != "off":
-            from pullguard.serve.policyreport import Reporter
+            from pullguard.serve.policyreport import Reporter, cluster_report_served
 
-            self.reporter = Reporter(self.client, self.reports)
+            if self.cluster_reports is None:
+                self.cluster_reports = cluster_report_served(self.client, self.reports)
+            self.reporter = Reporter(self.client, self.reports, cluster=self.cluster_reports)
             self.judge.listeners.append(self.reporter.changed)
         self.elector: Any = None
         if self.leader_elect:

@@ -119,6 +119,9 @@ class NamespaceView:
     unverifiable: int
     pull_secrets: tuple[PullSecretView, ...]
     judged_at: float
+    # findings about cluster-scoped objects (a credential provider configuration, a ClusterRole) of the
+    # analysis that judged this namespace; one tuple shared by every view of one analysis
+    cluster_findings: tuple[Finding, ...] = ()
 
 
 @dataclass(slots=True)
@@ -131,19 +134,45 @@ class Snapshot:
     last_timestamp: float = 0.0
     judged_namespaces: int = 0
     generation: int = 0
+    cluster: tuple[Finding, ...] = ()  # about cluster-scoped objects other than Namespaces (namespace "")
 
     def findings(self) -> Iterator[Finding]:
         for view in self.views.values():
             yield from view.findings
         yield from self.reuse
+        yield from self.cluster
 
     def findings_by_namespace(self) -> Iterator[tuple[str, Finding]]:
-        """Each finding with the namespace it was judged in (a Namespace object's findings belong to it)."""
+        """Each finding with the namespace it was judged in (a Namespace object's findings belong to it;
+        those about other cluster-scoped objects to "")."""
         for namespace, view in self.views.items():
             for finding in view.findings:
                 yield namespace, finding
         for finding in self.reuse:
             yield finding.object.namespace or "", finding
+        for finding in self.cluster:
+            yield "", finding
+
+    def cluster_scoped(self) -> list[Finding]:
+        """The findings about cluster-scoped objects: Namespaces (PG016) and the others."""
+        namespaces = [f for view in self.views.values() for f in view.findings if not f.object.namespace]
+        return [*namespaces, *self.cluster]
+
+
+def cluster_findings(views: Mapping[str, NamespaceView]) -> tuple[Finding, ...]:
+    """The cluster-scoped findings of the current views, once each: every namespace's analysis sees the
+    same cluster objects and kubelet configuration, so they repeat; the first namespace's is kept."""
+    found: dict[tuple[str, Any, str, int], Finding] = {}
+    seen: set[int] = set()
+    for namespace in sorted(views):
+        shared = views[namespace].cluster_findings
+        if id(shared) in seen:
+            continue
+        seen.add(id(shared))
+        for finding in shared:
+            key = (finding.check_id, finding.object, finding.location.path, finding.location.line)
+            found.setdefault(key, finding)
+    return tuple(sorted(found.values(), key=lambda f: (f.check_id, f.object, f.location.line)))
 
 
 @dataclass
@@ -226,6 +255,7 @@ class Judge:
             time.time(),
             len(dirty),
             self.snapshot.generation + 1,
+            cluster_findings(views),
         )
         with self._lock:
             self.snapshot = snapshot
@@ -330,10 +360,14 @@ class Judge:
             if secret.is_pull_secret_type and namespace in secrets:
                 secrets[namespace].append(_secret_view(secret, now))
         findings: dict[str, list[Finding]] = {n: [] for n in namespaces}
+        cluster: list[Finding] = []
         for finding in result.findings:
             namespace = _namespace_of(finding)
             if namespace in findings:
                 findings[namespace].append(finding)
+            elif not namespace:
+                cluster.append(finding)
+        shared = tuple(cluster)
         judged_at = time.time()
         return {
             n: NamespaceView(
@@ -345,6 +379,7 @@ class Judge:
                 unverifiable[n],
                 tuple(secrets[n]),
                 judged_at,
+                shared,
             )
             for n in namespaces
         }

@@ -1,4 +1,4 @@
-"""PolicyReports: one per namespace, written with server-side apply, only when the CRD is installed.
+"""PolicyReports: one per namespace and one for the cluster, server-side applied, only when the CRD is installed.
 
 `wgpolicyk8s.io/v1alpha2` PolicyReport by default (what policy-reporter, Open Cluster
 Management and Rancher read), `openreports.io/v1alpha1` Report with `--policy-reports
@@ -7,7 +7,10 @@ openreports` (the same shape plus a top-level `source`). Fields follow the CRDs
 `reports-api` `report_types.go`): per result `source: pullguard`, `policy` = the check id,
 `rule`, `category`, `severity`, `result`, `message`, `resources`, `properties` (image,
 registry, container, secret, coverage source, fingerprint), `timestamp`, `scored`; never a
-credential. The whole `results` list is applied by one field manager, so results that
+credential. Results about cluster-scoped objects (Namespaces: PG016; a credential provider
+configuration or KubeletConfiguration: PG018, PG019, PG026; ClusterRoles) go into one
+ClusterPolicyReport (`openreports.io`: ClusterReport) `pullguard`, written only when that
+kind's own CRD is installed. The whole `results` list is applied by one field manager, so results that
 no longer hold are gone with the next apply. Writes are bounded: only namespaces whose
 content changed, at most `max_results` results per report, at most `rate` writes a second.
 """
@@ -36,6 +39,7 @@ FIELD_MANAGER = "pullguard"
 REPORT_NAME = "pullguard"
 CATEGORY = "Image Pull Credentials"
 APPLY = "application/apply-patch+yaml"
+CLUSTER = "\x00cluster"  # the pending/written key of the cluster report (no namespace is named so)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +48,27 @@ class Flavor:
     kind: str
     plural: str
     top_level_source: bool
+    cluster_kind: str
+    cluster_plural: str
 
-    def path(self, namespace: str, name: str = REPORT_NAME) -> str:
+    def path(self, namespace: str | None, name: str = REPORT_NAME) -> str:
+        if namespace is None:
+            return f"/apis/{self.group_version}/{self.cluster_plural}/{name}"
         return f"/apis/{self.group_version}/namespaces/{namespace}/{self.plural}/{name}"
 
 
 FLAVORS = {
-    "wgpolicyk8s": Flavor("wgpolicyk8s.io/v1alpha2", "PolicyReport", "policyreports", False),
-    "openreports": Flavor("openreports.io/v1alpha1", "Report", "reports", True),
+    "wgpolicyk8s": Flavor(
+        "wgpolicyk8s.io/v1alpha2",
+        "PolicyReport",
+        "policyreports",
+        False,
+        "ClusterPolicyReport",
+        "clusterpolicyreports",
+    ),
+    "openreports": Flavor(
+        "openreports.io/v1alpha1", "Report", "reports", True, "ClusterReport", "clusterreports"
+    ),
 }
 
 
@@ -69,7 +86,7 @@ def detect(client: KubeClient, mode: str) -> str:
             "cannot tell whether PolicyReports are served; not writing them", extra={"error": str(error)}
         )
         return "off"
-    served = status == 200 and any(r.get("name") == flavor.plural for r in document.get("resources") or ())
+    served = status == 200 and flavor.plural in _served(document)
     if not served:
         log.info(
             "the PolicyReport CRD is not installed; not writing reports",
@@ -79,9 +96,33 @@ def detect(client: KubeClient, mode: str) -> str:
     return wanted
 
 
+def _served(document: dict[str, Any]) -> set[str]:
+    return {str(r.get("name")) for r in document.get("resources") or () if isinstance(r, dict)}
+
+
+def cluster_report_served(client: KubeClient, flavor: str) -> bool:
+    """Whether the cluster-scoped kind of `flavor` is served: its CRD is installed on its own
+    (clusterpolicyreports.wgpolicyk8s.io, clusterreports.openreports.io)."""
+    if flavor not in FLAVORS:
+        return False
+    chosen = FLAVORS[flavor]
+    try:
+        status, document = client.request("GET", f"/apis/{chosen.group_version}", allow=(404,))
+    except ClusterError as error:
+        log.warning("cannot tell whether cluster reports are served", extra={"error": str(error)})
+        return False
+    served = status == 200 and chosen.cluster_plural in _served(document)
+    if not served:
+        log.info(
+            "the cluster report CRD is not installed; not writing it",
+            extra={"api": chosen.group_version, "kind": chosen.cluster_kind},
+        )
+    return served
+
+
 def report(
     flavor: Flavor,
-    namespace: str,
+    namespace: str | None,
     findings: Iterable[Finding],
     fingerprints: dict[tuple[str, str], str],
     now: float,
@@ -95,14 +136,13 @@ def report(
     summary = {"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0}
     for result in results:
         summary[result["result"]] += 1
+    metadata: dict[str, Any] = {"name": REPORT_NAME, "labels": {"app.kubernetes.io/managed-by": "pullguard"}}
+    if namespace is not None:
+        metadata["namespace"] = namespace
     body: dict[str, Any] = {
         "apiVersion": flavor.group_version,
-        "kind": flavor.kind,
-        "metadata": {
-            "name": REPORT_NAME,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/managed-by": "pullguard"},
-        },
+        "kind": flavor.cluster_kind if namespace is None else flavor.kind,
+        "metadata": metadata,
         "summary": summary,
         "results": results[:max_results],
     }
@@ -156,6 +196,10 @@ _GROUPS = {
     "CronJob": "batch/v1",
     "Role": "rbac.authorization.k8s.io/v1",
     "RoleBinding": "rbac.authorization.k8s.io/v1",
+    "ClusterRole": "rbac.authorization.k8s.io/v1",
+    "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
+    "CredentialProviderConfig": "kubelet.config.k8s.io/v1",
+    "KubeletConfiguration": "kubelet.config.k8s.io/v1beta1",
 }
 
 
@@ -184,9 +228,17 @@ def _digest(body: dict[str, Any]) -> str:
 class Reporter:
     """Applies the reports of namespaces whose results changed, on its own thread."""
 
-    def __init__(self, client: KubeClient, flavor: str, rate: float = 20.0, max_results: int = 1000) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        flavor: str,
+        rate: float = 20.0,
+        max_results: int = 1000,
+        cluster: bool = False,
+    ) -> None:
         self.client = client
         self.flavor = FLAVORS[flavor]
+        self.cluster = cluster  # also the one cluster report (its CRD is installed)
         self.rate = rate
         self.max_results = max_results
         self.written: dict[str, str] = {}  # namespace -> digest of the last applied report
@@ -203,7 +255,7 @@ class Reporter:
         with self._wake:
             self.written.clear()
             if leader and self._snapshot is not None:
-                self._pending |= set(self._snapshot.views)
+                self._pending |= set(self._snapshot.views) | {CLUSTER}
             self._wake.notify()
 
     def changed(self, snapshot: Snapshot, namespaces: set[str]) -> None:
@@ -212,7 +264,9 @@ class Reporter:
             self._snapshot = snapshot
             self._pending |= namespaces
             self._pending |= {f.object.namespace for f in snapshot.reuse if f.object.namespace}
-            self._pending |= {n for n in self.written if n not in snapshot.views}
+            self._pending |= {n for n in self.written if n not in snapshot.views and n != CLUSTER}
+            if self.cluster:
+                self._pending.add(CLUSTER)  # its digest skips an unchanged one
             self._wake.notify()
 
     def start(self, stop: threading.Event) -> None:
@@ -243,28 +297,42 @@ class Reporter:
                     stop.wait(1 / self.rate)
 
     def write(self, snapshot: Snapshot, namespace: str) -> bool:
-        """Apply one namespace's report when its content changed; True when a request was made."""
-        view = snapshot.views.get(namespace)
-        if view is None:
-            self.written.pop(namespace, None)  # the namespace is gone, and its report with it
-            return False
+        """Apply one namespace's report (or the cluster report, `CLUSTER`) when its content changed;
+        True when a request was made. Findings about a Namespace object go to the cluster report, as
+        Kyverno files results about cluster-scoped resources."""
         fingerprints = {(p.namespace, p.secret): p.fingerprint for p in snapshot.fingerprints}
-        findings = [*view.findings, *(f for f in snapshot.reuse if f.object.namespace == namespace)]
-        body = report(self.flavor, namespace, findings, fingerprints, time.time(), self.max_results)
+        if namespace == CLUSTER:
+            scope: str | None = None
+            findings = snapshot.cluster_scoped()
+        else:
+            view = snapshot.views.get(namespace)
+            if view is None:
+                self.written.pop(namespace, None)  # the namespace is gone, and its report with it
+                return False
+            scope = namespace
+            findings = [
+                # a Namespace's own findings: in the cluster report when there is one
+                *(f for f in view.findings if f.object.namespace or not self.cluster),
+                *(f for f in snapshot.reuse if f.object.namespace == namespace),
+            ]
+        body = report(self.flavor, scope, findings, fingerprints, time.time(), self.max_results)
         digest = _digest(body)
         if self.written.get(namespace) == digest:
             return False
         try:
             self.client.request(
                 "PATCH",
-                self.flavor.path(namespace),
+                self.flavor.path(scope),
                 [("fieldManager", FIELD_MANAGER), ("force", "true")],
                 body=json.dumps(body),
                 content_type=APPLY,
             )
         except ClusterError as error:
             self.failures += 1
-            log.warning("cannot write the PolicyReport", extra={"namespace": namespace, "error": str(error)})
+            log.warning(
+                "cannot write the PolicyReport",
+                extra={"namespace": scope or "(cluster)", "error": str(error)},
+            )
             return True
         self.written[namespace] = digest
         self.writes += 1
