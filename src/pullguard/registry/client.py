@@ -33,7 +33,9 @@ import socket
 import ssl
 import time
 import traceback
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -119,6 +121,14 @@ class ClientStats:
     token_requests: int = 0
     manifest_requests: int = 0
     retries: int = 0
+    # (image registry, HTTP status code, or "error" when no answer came) -> requests; the registry is
+    # the one the image names, also for its token server (serve: pullguard_registry_requests_total)
+    responses: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+# the registry whose image (or login) a request is made for; shared pings and token fetches run in
+# a task created under it, so they count for the registry that asked first (the same one)
+_FOR_REGISTRY: ContextVar[str | None] = ContextVar("pullguard_registry", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +186,13 @@ class RegistryClient:
 
     async def check(self, target: Target, login: Login) -> Outcome:
         """Can ``login`` pull ``target``? Always an outcome, never an exception (but cancellation)."""
+        mark = _FOR_REGISTRY.set(target.registry)
+        try:
+            return await self._checked(target, login)
+        finally:
+            _FOR_REGISTRY.reset(mark)
+
+    async def _checked(self, target: Target, login: Login) -> Outcome:
         try:
             outcome = await self._check(target, login)
         except _Failure as failure:
@@ -194,6 +211,13 @@ class RegistryClient:
         """Does ``registry`` accept ``login`` at all? As ``docker login`` asks: for a Bearer
         challenge a token without a repository scope from the realm, then ``GET /v2/`` with it;
         for Basic, ``GET /v2/`` with the credentials. Always an outcome, never an exception."""
+        mark = _FOR_REGISTRY.set(registry)
+        try:
+            return await self._login_checked(registry, login)
+        finally:
+            _FOR_REGISTRY.reset(mark)
+
+    async def _login_checked(self, registry: str, login: Login) -> Outcome:
         try:
             base = self._base(registry)
             challenge = await self._challenge(base)
@@ -228,7 +252,11 @@ class RegistryClient:
 
     async def ping(self, registry: str) -> Challenge:
         """The registry's challenge (raises RegistryError-free _Failure internally; see ``check``)."""
-        return await self._challenge(self._base(registry))
+        mark = _FOR_REGISTRY.set(registry)
+        try:
+            return await self._challenge(self._base(registry))
+        finally:
+            _FOR_REGISTRY.reset(mark)
 
     # -- the flow ---------------------------------------------------------
 
@@ -556,9 +584,15 @@ class RegistryClient:
         while True:
             async with self._overall, self._semaphore(host):
                 self.stats.requests += 1
-                response = await self._send_once(
-                    client, method, url, headers or {}, content, host, body_limit
-                )
+                registry = _FOR_REGISTRY.get() or host
+                try:
+                    response = await self._send_once(
+                        client, method, url, headers or {}, content, host, body_limit
+                    )
+                except _Failure:
+                    self.stats.responses[(registry, "error")] += 1
+                    raise
+                self.stats.responses[(registry, str(response.status))] += 1
             delay = self._retry_delay(response, attempt)
             if delay is None:
                 return response

@@ -238,6 +238,15 @@ def _registry_checks(checks: RegistryChecks) -> Iterator[Metric]:
     )
     duration.add_metric([], checks.last_duration)
     yield duration
+    requests = CounterMetricFamily(
+        "pullguard_registry_requests",
+        "HTTP requests the registry checks made, by the image's registry (its token server counts for it) "
+        "and the answer's status code (error: no answer).",
+        labels=["image_registry", "code"],
+    )
+    for (registry, code), count in sorted(checks.requests.items()):
+        requests.add_metric([registry, code], count)
+    yield requests
 
 
 def _registry_of(image: str) -> str:

@@ -4,7 +4,11 @@ Every interval the whole watched inventory is analysed once and handed to `verif
 (the kubelet's credential order, GET /v2/, token, manifest HEAD: nothing is
 downloaded), within verify's bounds (per-request timeouts, concurrency per registry,
 a deadline for the whole run). The outcome of each image is counted per registry for
-`pullguard_registry_check{image_registry,result}`.
+`pullguard_registry_check{image_registry,result}`; every request made, with the HTTP status
+code of its answer (or `error`: no answer, e.g. a timeout or a refused TLS handshake), in the
+counter `pullguard_registry_requests_total{image_registry,code}`. Both label sets are bounded:
+registries by the watched images (a token server counts for the registry that sent there),
+codes by HTTP.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class RegistryChecks:
     options: VerifyOptions
     interval: float
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (registry, result) -> images
+    # (image registry, HTTP status code or "error") -> requests made by every round so far (a counter)
+    requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     last_timestamp: float = 0.0
     last_duration: float = 0.0
     runs: int = 0
@@ -71,6 +77,7 @@ class RegistryChecks:
                 continue
             outcomes[(ref.domain or "docker.io", verdict.outcome.kind.value.replace("-", "_"))] += 1
         self.outcomes = outcomes
+        self.requests = self.requests + result.stats.responses  # a new Counter: scrapes read the old one
         self.last_duration = time.monotonic() - started
         self.last_timestamp = time.time()
         self.runs += 1
