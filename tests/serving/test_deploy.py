@@ -124,7 +124,7 @@ def test_serve_reads_its_configuration_from_the_mounted_config_map(overlay: str,
     """--config names a file of the ConfigMap volume; the file loads as `scan --config` loads it."""
     from pullguard.serve.command import serve_options
 
-    documents = render(overlay)
+    documents = kustomize(overlay)
     config_map = one(documents, "ConfigMap")
     pod = one(documents, "Deployment")["spec"]["template"]["spec"]
     container = pod["containers"][0]

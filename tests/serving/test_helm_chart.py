@@ -195,3 +195,59 @@ def test_chart_versions_and_rules_follow_the_project() -> None:
         "containers"
     ][0]["image"]
     assert re.fullmatch(rf"ghcr\.io/pullguard/pullguard:{re.escape(pullguard.__version__)}", image)
+
+
+def test_config_values_reach_serve_with_the_kubelet_files(tmp_path: Path) -> None:
+    """values config.pullguardYaml and config.files: the mounted ConfigMap that `serve --config` reads,
+    kubelet: section included (a file of the ConfigMap named relative to pullguard.yaml)."""
+    from pullguard.serve.command import serve_options
+
+    providers = (
+        "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n"
+        "  - name: ecr-credential-provider\n    matchImages: ['*.dkr.ecr.*.amazonaws.com']\n"
+        "    defaultCacheDuration: 12h\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+    )
+    (tmp_path / "values.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "pullguardYaml": "kubelet:\n  providerConfig: credential-providers.yaml\n",
+                    "files": {"credential-providers.yaml": providers},
+                }
+            }
+        )
+    )
+    argv = [
+        "template",
+        "pullguard",
+        str(CHART),
+        "--kube-version",
+        KUBE_VERSION,
+        "-f",
+        str(tmp_path / "values.yaml"),
+    ]
+    result = helm(*argv)
+    assert result.returncode == 0, result.stderr
+    documents = [d for d in yaml.safe_load_all(result.stdout) if d]
+    config_map = next(d for d in documents if d["kind"] == "ConfigMap")
+    pod = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "config", "configMap": {"name": config_map["metadata"]["name"]}} in pod["volumes"]
+    mounted = tmp_path / "etc-pullguard"
+    mounted.mkdir()
+    for name, text in config_map["data"].items():
+        (mounted / name).write_text(text)
+    options = serve_options(str(mounted / "pullguard.yaml"))
+    assert options.kubelet is not None
+    assert [p.name for c in options.kubelet.provider_configs for p in c.providers] == [
+        "ecr-credential-provider"
+    ]
+    refused = helm(
+        "template",
+        "pullguard",
+        str(CHART),
+        "--kube-version",
+        KUBE_VERSION,
+        "--set",
+        "config.files.pullguard\\.yaml=x",
+    )
+    assert refused.returncode != 0 and "schema" in refused.stderr
