@@ -12,7 +12,9 @@ It answers the read-only requests pullguard makes the way kube-apiserver does:
   `kubectl get secrets` shows: name, type, data count; no data) and
   `as=PartialObjectMetadataList` for any list;
 - bearer-token authentication (401 `Unauthorized` Status for a wrong or expired
-  token) and RBAC denials (403 `Forbidden` Status with the API server's message).
+  token) and RBAC denials (403 `Forbidden` Status with the API server's message): chosen
+  ones (`denials`), or, with `grants`, everything the given Role/ClusterRole rules do not
+  allow, as the RBAC authorizer decides (`rbac_allows`); refusals are kept in `forbidden`.
 
 Writes (``pullguard secret``), as kube-apiserver answers them (sources in
 ``apiserver_writes.py``): POST (201, 409 `AlreadyExists`), PUT with
@@ -134,6 +136,43 @@ class Denial:
     namespace: str | None = None
 
 
+def _group_of(plural: str) -> str:
+    prefix = RESOURCES[plural][0]
+    return "" if prefix == "/api/v1" else prefix.split("/")[2]
+
+
+def rbac_allows(
+    grants: Sequence[tuple[str | None, Mapping[str, Any]]],
+    verb: str,
+    group: str,
+    plural: str,
+    namespace: str | None,
+) -> bool:
+    """kube-apiserver's RBAC authorizer for one subject (plugin/pkg/auth/authorizer/rbac/rbac.go
+    `RuleAllows`, rbac/v1 helpers `VerbMatches`, `APIGroupMatches`, `ResourceMatches`): allowed when a
+    rule of a role bound to it matches, else denied (no deny rules). A Role's rules (bound by a
+    RoleBinding) apply in its namespace only; a ClusterRole bound by a ClusterRoleBinding applies
+    everywhere, to cluster-scoped requests too. `*` matches any verb, group or resource. Requests
+    the double answers without a name (list, watch) are matched by verb and resource; rules with
+    resourceNames never allow them, as in the real authorizer."""
+    for scope, rule in grants:
+        if scope is not None and scope != namespace:
+            continue
+        verbs, groups, resources = (
+            rule.get("verbs") or (),
+            rule.get("apiGroups") or (),
+            rule.get("resources") or (),
+        )
+        if (
+            ("*" in verbs or verb in verbs)
+            and ("*" in groups or group in groups)
+            and ("*" in resources or plural in resources)
+            and not (rule.get("resourceNames") and verb in ("list", "watch"))
+        ):
+            return True
+    return False
+
+
 @dataclass(slots=True)
 class RequestLog:
     method: str
@@ -170,6 +209,10 @@ class ApiServerDouble:
     token: str = "double-token"
     user: str = "system:serviceaccount:pullguard:scanner"
     denials: set[Denial] = field(default_factory=set)
+    # the RBAC authorizer (see `rbac_allows`): None lets everything not in `denials` through; a list of
+    # (namespace or None for a ClusterRole bound cluster-wide, PolicyRule) allows only what a rule grants
+    grants: list[tuple[str | None, Mapping[str, Any]]] | None = None
+    forbidden: list[tuple[str, str, str | None]] = field(default_factory=list)  # (verb, plural, ns) refused
     resource_version: str = "987654"
     max_limit: int = 500  # the server caps `limit` like a real one may
     requests: list[RequestLog] = field(default_factory=list)
@@ -634,10 +677,14 @@ class ApiServerDouble:
         return (200 if existing is not None else 201), stored
 
     def _denied(self, verb: str, plural: str, namespace: str | None) -> dict[str, Any] | None:
-        if Denial(verb, plural, namespace) not in self.denials and (
-            namespace is None or Denial(verb, plural, "*") not in self.denials
-        ):
+        listed = Denial(verb, plural, namespace) in self.denials or (
+            namespace is not None and Denial(verb, plural, "*") in self.denials
+        )
+        granted = self.grants is None or rbac_allows(self.grants, verb, _group_of(plural), plural, namespace)
+        if not listed and granted:
             return None
+        with self._lock:
+            self.forbidden.append((verb, plural, namespace))
         group = RESOURCES[plural][0].removeprefix("/apis/").removeprefix("/api/v1")
         group = group.rsplit("/", 1)[0] if group else ""
         scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"

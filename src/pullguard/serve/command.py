@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
@@ -36,6 +37,7 @@ Examples:
   pullguard serve --kubeconfig ~/.kube/config --metrics-bind-address 127.0.0.1:8080
   pullguard serve --webhook --webhook-cert-path /tls --policy-reports=auto
   pullguard serve --config /etc/pullguard/pullguard.yaml   # its kubelet: section, as for scan
+  pullguard serve -n shop -n payments                        # two namespaces, a Role in each
 """
 
 
@@ -54,6 +56,7 @@ class Server:
     webhook: Any = None  # WebhookSettings
     reports: str = "off"
     cluster_reports: bool | None = None  # also the cluster report; None: when its CRD is installed
+    namespaces: tuple[str, ...] = ()  # --namespace: only these (a Role in each), else the whole cluster
     leader_elect: bool = False
     verify_interval: float = 0.0  # 0: no registry checks
     verify_options: Any = None  # VerifyOptions
@@ -70,7 +73,9 @@ class Server:
         from pullguard.serve.watches import watched
 
         self.store = Store()
-        self.judge = Judge(self.store, self.client, self.options, stop=self.stop_event)
+        self.judge = Judge(
+            self.store, self.client, self.options, stop=self.stop_event, scope=frozenset(self.namespaces)
+        )
         self.informers = [
             Informer(
                 self.client,
@@ -80,7 +85,7 @@ class Server:
                 page_size=self.page_size,
                 watch_timeout=self.watch_timeout,
             )
-            for w in watched()
+            for w in watched(self.namespaces)
         ]
         self.registry_checks: Any = None
         if self.verify_interval > 0:
@@ -122,6 +127,8 @@ class Server:
         if self.reports != "off":
             from pullguard.serve.policyreport import Reporter, cluster_report_served
 
+            if self.namespaces:
+                self.cluster_reports = False  # a Role cannot grant a cluster-scoped kind
             if self.cluster_reports is None:
                 self.cluster_reports = cluster_report_served(self.client, self.reports)
             self.reporter = Reporter(self.client, self.reports, cluster=self.cluster_reports)
@@ -159,7 +166,7 @@ class Server:
     def readiness(self) -> str | None:
         if self.stop_event.is_set():
             return "shutting down"
-        waiting = [i.name for i in self.informers if not i.synced.is_set()]
+        waiting = list(dict.fromkeys(i.name for i in self.informers if not i.synced.is_set()))
         if waiting:
             return f"waiting for the first list of: {', '.join(waiting)}"
         if not self.ready.is_set():
@@ -196,9 +203,9 @@ class Server:
         while not wait_synced(self.informers, self.stop_event, 3600):
             if self.stop_event.is_set():
                 return
-        self.judge.unreadable_secrets = (
-            {None} if any(i.forbidden for i in self.informers if i.watched.tag == "secrets") else set()
-        )
+        self.judge.unreadable_secrets = {
+            i.watched.namespace for i in self.informers if i.forbidden and i.watched.tag == "secrets"
+        }
         started = time.monotonic()
         dirty, _ = self.store.take_dirty(timeout=0)
         self.judge.judge({n: started for n in self.store.namespaces()} | dirty, True, observe=False)
@@ -250,6 +257,17 @@ class Server:
     help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config; in a pod, its ServiceAccount).",
 )
 @click.option("--context", help="Kubeconfig context (default: the current one).")
+@click.option(
+    "-n",
+    "--namespace",
+    "--watch-namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NAMESPACE[,NAMESPACE...]",
+    help="Watch and judge only these namespaces (repeatable, or a comma list), with a Role in each instead "
+    "of a ClusterRole (deploy/overlays/namespaced). Namespaces, Nodes and cluster RBAC are then not read. "
+    "Default: the whole cluster.",
+)
 @click.option(
     "--metrics-bind-address",
     default=":8080",
@@ -386,6 +404,7 @@ class Server:
 def serve(
     kubeconfig: str | None,
     context: str | None,
+    namespaces: tuple[str, ...],
     metrics_bind_address: str,
     health_probe_bind_address: str,
     metrics_findings: bool,
@@ -422,6 +441,7 @@ def serve(
         raise click.BadParameter(
             f"unknown check {', '.join(unknown)}; see `pullguard checks`", param_hint="--disable"
         )
+    scope = _namespaces(namespaces)
     try:
         addresses = [
             parse_address(a) for a in (metrics_bind_address, health_probe_bind_address, webhook_bind_address)
@@ -468,6 +488,7 @@ def serve(
             leader_election_namespace=leader_election_namespace,
             verify_interval=verify_interval,
             verify_options=_verify_options(verify_deadline, ca_file) if verify_interval else None,
+            namespaces=scope,
         )
     except PullguardError as error:
         click.echo(f"pullguard: {error}", err=True)
@@ -491,11 +512,34 @@ def serve(
             "probes": health_probe_bind_address,
             "webhook": webhook_bind_address if webhook else "off",
             "policy_reports": reports,
+            "namespaces": ",".join(scope) or "(all)",
         },
     )
     server.wait()
     log.info("stopped")
     sys.exit(0)
+
+
+MAX_NAMESPACES = 64  # each costs one list+watch connection per kind: beyond, watch the cluster
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def _namespaces(given: tuple[str, ...]) -> tuple[str, ...]:
+    """--namespace values: repeatable and comma lists, each a namespace name (a DNS-1123 label)."""
+    names = tuple(dict.fromkeys(n.strip() for value in given for n in value.split(",") if n.strip()))
+    for name in names:
+        if not _DNS_LABEL.fullmatch(name):
+            raise click.BadParameter(
+                f"{name!r} is not a namespace name (lower-case letters, digits and '-', at most 63)",
+                param_hint="--namespace",
+            )
+    if len(names) > MAX_NAMESPACES:
+        raise click.BadParameter(
+            f"{len(names)} namespaces; at most {MAX_NAMESPACES} (each is one watch per kind): "
+            "watch the whole cluster instead",
+            param_hint="--namespace",
+        )
+    return names
 
 
 def serve_options(

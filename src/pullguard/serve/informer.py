@@ -46,6 +46,7 @@ class Watched:
     tag: str  # the store's name for it ("secrets" and "secretmeta" read the same resource)
     field_selector: str | None = None
     accept: str = "application/json"
+    namespace: str | None = None  # list and watch in this namespace only (serve --namespace)
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Informer:
         log.warning("list/watch failed", extra={"resource": self.name, "error": str(error)})
 
     def _list(self) -> None:
-        path = self.watched.resource.path()
+        path = self.watched.resource.path(self.watched.namespace)
         token: str | None = None
         version: str | None = None
         seen: set[tuple[str | None, str]] = set()
@@ -154,7 +155,9 @@ class Informer:
             query.append(("fieldSelector", self.watched.field_selector))
         self.watches += 1
         try:
-            events = self.client.watch(self.watched.resource.path(), query, self.watched.accept, timeout + 30)
+            events = self.client.watch(
+                self.watched.resource.path(self.watched.namespace), query, self.watched.accept, timeout + 30
+            )
             for event in events:
                 if self.stop.is_set():
                     return

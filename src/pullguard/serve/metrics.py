@@ -210,11 +210,15 @@ def _informers(informers: Iterable[Informer]) -> Iterator[Metric]:
         labels=["resource"],
     )
     errors = CounterMetricFamily("pullguard_watch_errors", "Failed lists or watches.", labels=["resource"])
+    # with serve --namespace, one informer per namespace and resource: summed per resource
+    by_name: dict[str, list[Informer]] = {}
     for informer in informers:
-        synced.add_metric([informer.name], 1 if informer.synced.is_set() and not informer.forbidden else 0)
-        lists.add_metric([informer.name], informer.lists)
-        expired.add_metric([informer.name], informer.relists_expired)
-        errors.add_metric([informer.name], informer.errors)
+        by_name.setdefault(informer.name, []).append(informer)
+    for name, group in by_name.items():
+        synced.add_metric([name], 1 if all(i.synced.is_set() and not i.forbidden for i in group) else 0)
+        lists.add_metric([name], sum(i.lists for i in group))
+        expired.add_metric([name], sum(i.relists_expired for i in group))
+        errors.add_metric([name], sum(i.errors for i in group))
     yield from (synced, lists, expired, errors)
 
 

@@ -156,6 +156,8 @@ class Admission:
         if kind not in KINDS or operation not in ("CREATE", "UPDATE") or not isinstance(obj, dict):
             return Verdict(True, ())
         namespace = str(request.get("namespace") or (obj.get("metadata") or {}).get("namespace") or "default")
+        if self.judge.scope and namespace not in self.judge.scope:
+            return Verdict(True, ())  # not watched (serve --namespace): its secrets are not known
         mode = self._mode(namespace)
         if mode == "off":
             return Verdict(True, ())
