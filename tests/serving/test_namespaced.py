@@ -1,4 +1,4 @@
-"""`serve --namespace`: a Role per namespace instead of a ClusterRole (deploy/overlays/namespaced),
+"""`serve --watch-namespace`: a Role per namespace instead of a ClusterRole (deploy/overlays/namespaced),
 rendered with `kubectl kustomize`, scanned by pullguard itself, and run against the API-server double
 whose RBAC authorizer grants exactly the rendered Roles."""
 
@@ -165,8 +165,8 @@ def test_the_double_refuses_what_the_roles_do_not_grant(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["-n", "Shop"], "not a namespace name"),
-        (["--namespace", ",".join(f"n{i}" for i in range(65))], "at most 64"),
+        (["--watch-namespace", "Shop"], "not a namespace name"),
+        (["--watch-namespace", ",".join(f"n{i}" for i in range(65))], "at most 64"),
     ],
 )
 def test_bad_namespaces_are_usage_errors(flags: list[str], message: str) -> None:

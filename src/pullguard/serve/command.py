@@ -37,7 +37,7 @@ Examples:
   pullguard serve --kubeconfig ~/.kube/config --metrics-bind-address 127.0.0.1:8080
   pullguard serve --webhook --webhook-cert-path /tls --policy-reports=auto
   pullguard serve --config /etc/pullguard/pullguard.yaml   # its kubelet: section, as for scan
-  pullguard serve -n shop -n payments                        # two namespaces, a Role in each
+  pullguard serve --watch-namespace shop,payments           # two namespaces, a Role in each
 """
 
 
@@ -56,7 +56,7 @@ class Server:
     webhook: Any = None  # WebhookSettings
     reports: str = "off"
     cluster_reports: bool | None = None  # also the cluster report; None: when its CRD is installed
-    namespaces: tuple[str, ...] = ()  # --namespace: only these (a Role in each), else the whole cluster
+    namespaces: tuple[str, ...] = ()  # --watch-namespace: only these (a Role in each), else the whole cluster
     leader_elect: bool = False
     verify_interval: float = 0.0  # 0: no registry checks
     verify_options: Any = None  # VerifyOptions
@@ -258,15 +258,13 @@ class Server:
 )
 @click.option("--context", help="Kubeconfig context (default: the current one).")
 @click.option(
-    "-n",
-    "--namespace",
     "--watch-namespace",
     "namespaces",
     multiple=True,
     metavar="NAMESPACE[,NAMESPACE...]",
-    help="Watch and judge only these namespaces (repeatable, or a comma list), with a Role in each instead "
-    "of a ClusterRole (deploy/overlays/namespaced). Namespaces, Nodes and cluster RBAC are then not read. "
-    "Default: the whole cluster.",
+    help="Watch and judge only these namespaces (repeatable, or a comma list; controller-runtime's name), "
+    "with a Role in each instead of a ClusterRole (deploy/overlays/namespaced). Namespaces, Nodes and "
+    "cluster RBAC are then not read. Default: the whole cluster.",
 )
 @click.option(
     "--metrics-bind-address",
@@ -525,19 +523,19 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def _namespaces(given: tuple[str, ...]) -> tuple[str, ...]:
-    """--namespace values: repeatable and comma lists, each a namespace name (a DNS-1123 label)."""
+    """--watch-namespace values: repeatable and comma lists, each a namespace name (a DNS-1123 label)."""
     names = tuple(dict.fromkeys(n.strip() for value in given for n in value.split(",") if n.strip()))
     for name in names:
         if not _DNS_LABEL.fullmatch(name):
             raise click.BadParameter(
                 f"{name!r} is not a namespace name (lower-case letters, digits and '-', at most 63)",
-                param_hint="--namespace",
+                param_hint="--watch-namespace",
             )
     if len(names) > MAX_NAMESPACES:
         raise click.BadParameter(
             f"{len(names)} namespaces; at most {MAX_NAMESPACES} (each is one watch per kind): "
             "watch the whole cluster instead",
-            param_hint="--namespace",
+            param_hint="--watch-namespace",
         )
     return names
 

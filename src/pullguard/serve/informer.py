@@ -46,7 +46,7 @@ class Watched:
     tag: str  # the store's name for it ("secrets" and "secretmeta" read the same resource)
     field_selector: str | None = None
     accept: str = "application/json"
-    namespace: str | None = None  # list and watch in this namespace only (serve --namespace)
+    namespace: str | None = None  # list and watch in this namespace only (serve --watch-namespace)
 
 
 @dataclass

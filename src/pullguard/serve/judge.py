@@ -191,7 +191,7 @@ class Judge:
     _secret_cache: dict[tuple[str, str], tuple[bytes, Secret | None]] = field(default_factory=dict)
     evidence: SecretEvidence | None = None  # what every pull secret proves private (None: not judged yet)
     listeners: list[Any] = field(default_factory=list)  # called with (snapshot, changed namespaces)
-    scope: frozenset[str] = frozenset()  # serve --namespace: the namespaces watched (empty: all)
+    scope: frozenset[str] = frozenset()  # serve --watch-namespace: the namespaces watched (empty: all)
     reflect_observers: list[Any] = field(default_factory=list)  # called with each change's seconds to judged
 
     # -- the loop ---------------------------------------------------------------------

@@ -210,7 +210,7 @@ def _informers(informers: Iterable[Informer]) -> Iterator[Metric]:
         labels=["resource"],
     )
     errors = CounterMetricFamily("pullguard_watch_errors", "Failed lists or watches.", labels=["resource"])
-    # with serve --namespace, one informer per namespace and resource: summed per resource
+    # with serve --watch-namespace, one informer per namespace and resource: summed per resource
     by_name: dict[str, list[Informer]] = {}
     for informer in informers:
         by_name.setdefault(informer.name, []).append(informer)

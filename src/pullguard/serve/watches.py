@@ -16,7 +16,7 @@ def watched(namespaces: Sequence[str] = ()) -> list[Watched]:
     secret as metadata only (existence, for references); whole Nodes, as `scan --cluster` reads them
     (labels tell the platform, status.nodeInfo.kubeletVersion the kubelet's feature defaults), kept slim.
 
-    With `namespaces` (serve --namespace), the namespaced kinds in each of them only, and no
+    With `namespaces` (serve --watch-namespace), the namespaced kinds in each of them only, and no
     cluster-scoped kind: what a Role per namespace can grant (Namespaces, Nodes, ClusterRoles and
     ClusterRoleBindings need a ClusterRole)."""
     scopes: Sequence[str | None] = list(namespaces) or [None]

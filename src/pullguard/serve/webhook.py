@@ -157,7 +157,7 @@ class Admission:
             return Verdict(True, ())
         namespace = str(request.get("namespace") or (obj.get("metadata") or {}).get("namespace") or "default")
         if self.judge.scope and namespace not in self.judge.scope:
-            return Verdict(True, ())  # not watched (serve --namespace): its secrets are not known
+            return Verdict(True, ())  # not watched (serve --watch-namespace): its secrets are not known
         mode = self._mode(namespace)
         if mode == "off":
             return Verdict(True, ())
