@@ -80,16 +80,18 @@ def findings_in(metrics_url: str, namespace: str) -> float:
     return total
 
 
-def reflected(urls: list[str], namespace: str, change: Callable[[], None]) -> list[float]:
-    """Seconds from `change()` until each serve's /metrics shows another finding count for `namespace`
-    (the serves are polled in turn, so both wait for the same scrapes)."""
+def reflected(urls: list[str], namespace: str, change: Callable[[], None], first: int = 0) -> list[float]:
+    """Seconds from `change()` until each serve's /metrics shows another finding count for `namespace`.
+    The serves are polled in turn, starting with `first`: the one polled second finds a change one
+    scrape later than it could, so callers alternate `first` change by change."""
     before = [findings_in(url, namespace) for url in urls]
     changed = time.monotonic()
     change()
     seconds: list[float | None] = [None] * len(urls)
+    order = list(range(first, len(urls))) + list(range(first))
     while any(s is None for s in seconds):
-        for i, url in enumerate(urls):
-            if seconds[i] is None and findings_in(url, namespace) != before[i]:
+        for i in order:
+            if seconds[i] is None and findings_in(urls[i], namespace) != before[i]:
                 seconds[i] = time.monotonic() - changed
         if time.monotonic() - changed > 180:
             raise SystemExit(f"change in {namespace} not reflected")
@@ -267,7 +269,7 @@ def main() -> None:
                         "secrets", pull_secret("regcred", namespace, "registry.corp.example", "robot", "pw")
                     )
 
-            for i, seconds in enumerate(reflected(urls, namespace, secret_change)):
+            for i, seconds in enumerate(reflected(urls, namespace, secret_change, n % len(urls))):
                 secret_reflect[i].append(seconds)
         for n in range(args.changes):
             namespace = f"team-{(n // 2 * 41 + 1) % args.namespaces:05d}"
@@ -281,7 +283,7 @@ def main() -> None:
                 else:
                     api.delete("deployments", namespace, "extra")
 
-            for i, seconds in enumerate(reflected(urls, namespace, other_change)):
+            for i, seconds in enumerate(reflected(urls, namespace, other_change, n % len(urls))):
                 other_reflect[i].append(seconds)
         ports = [webhook] + ([base_ports[2]] if baseline is not None else [])
         measured = admission_latencies(ports, pki.ca_pem, args.namespaces, args.reviews)
