@@ -111,7 +111,8 @@ class Informer:
     def _failed(self, error: Exception) -> None:
         self.errors += 1
         self.last_error = str(error)
-        log.warning("list/watch failed", extra={"resource": self.name, "error": str(error)})
+        where = {"namespace": self.watched.namespace} if self.watched.namespace else {}
+        log.warning("list/watch failed", extra={"resource": self.name, **where, "error": str(error)})
 
     def _list(self) -> None:
         path = self.watched.resource.path(self.watched.namespace)
