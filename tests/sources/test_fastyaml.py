@@ -177,12 +177,69 @@ def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
         "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nmetadata: {name: b}\n",
         "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: tab\n",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{{ .Values.name }}'}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Values.name }}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels:\n    {{ .x }}: y\n",
     ],
-    ids=["anchors", "tags", "merge-keys", "list", "duplicate-keys", "tabs", "templates"],
+    ids=[
+        "anchors",
+        "tags",
+        "merge-keys",
+        "list",
+        "duplicate-keys",
+        "tabs",
+        "template-key",
+        "template-block-key",
+    ],
 )
 def test_risky_documents_are_left_to_the_reference_reader(text: str) -> None:
     _, stats = read(text, fast=True)
+    assert stats.fast_documents == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a cron schedule, quoted or not: `*` that is no alias (there is no anchor to refer to)
+        'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: "0 3 * * *"\n'
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
+        "          - name: a\n            image: reg.example/a:1\n            args: [-c, 'x && y', *b]\n",
+        # a plain `*` and `**`: no alias (there is no anchor to refer to)
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n"
+        "    image: reg.example/a:1\n    command: [sh, -c, run **]\n    args:\n    - a *b\n    - run *\n",
+        # a quoted template and one inside a plain scalar: strings to both readers
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{{ .Values.name }}'}\nspec:\n  containers:\n"
+        '  - name: a\n    image: reg.example/{{ .Values.repo }}:1\n    args: ["${X}"]\n',
+    ],
+    ids=["cron-star", "plain-stars", "quoted-templates"],
+)
+def test_stars_and_quoted_templates_take_the_fast_reader(text: str) -> None:
+    stats = assert_same(text)
+    assert stats.fast_documents == (0 if "*b]" in text else 1)
+
+
+def test_an_alias_with_no_anchor_is_refused_as_by_the_reference_reader() -> None:
+    """Without an anchor a `*name` can only be an undefined alias: both readers refuse it, and
+    the reference reader reports it (the `*b` of the cron test above)."""
+    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: *undefined\n"
+    problems: list[Any] = []
+    reader = DocumentReader(needs_body, ReadStats(), problems, fast=True)
+    assert list(reader.read_text("in.yaml", text)) == []
+    assert [p.code for p in problems] == ["yaml-syntax"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - &main {name: a, image: reg.example/a:1}\n  initContainers: [*main]\n",
+        # no alias, but the reference reader places the mapping at its anchor's line
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - &main\n    name: a\n    image: reg.example/a:1\n",
+    ],
+    ids=["alias", "anchor-on-its-own-line"],
+)
+def test_anchors_are_left_to_the_reference_reader(text: str) -> None:
+    stats = assert_same(text)
     assert stats.fast_documents == 0
 
 
@@ -221,6 +278,13 @@ _scalar = st.one_of(
             "3.5",
             ".inf",
             "",
+            "0 3 * * *",
+            "a && b",
+            "{{ .Values.x }}",
+            "x-{{ .y }}",
+            "${X}",
+            "&a b",
+            "*a",
         ]
     ),
 )

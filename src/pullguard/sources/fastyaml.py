@@ -6,10 +6,12 @@ kubectl's decoding (go-yaml v2 behind sigs.k8s.io/yaml) keeps YAML 1.1 scalars, 
 it knows no line numbers. So it is used only where it cannot differ:
 
 - a document with a construct where the two YAML versions or readers may differ
-  (anchors, aliases, tags, merge keys, YAML 1.1-only scalars such as `yes`, `on`,
-  `0755`, `1_000`, `1:30`, timestamps, tabs, directives, templates) is left to the
-  reference reader (`yamldocs.py`) whole, as is anything it cannot parse, a
-  duplicate key, a `kind: List`, or a document that is not one object;
+  (anchors, tags, merge keys, tabs, directives, a key that is not a string,
+  such as `1:`, `~:` or the collection an un-rendered `{{ }}` template parses to) is
+  left to the reference reader (`yamldocs.py`) whole, as is anything it cannot parse,
+  a duplicate key, a `kind: List`, or a document that is not one object; YAML 1.1-only
+  scalars such as `yes`, `on`, `0755`, `1_000`, `1:30` and timestamps are read by the
+  reference reader where pullguard reads them (`_wrap`);
 - lines are found from the document's text, lazily, for the few mappings a report
   locates (pod specs, image holders), and checked against the parsed value; when
   the text does not show the line plainly, the reference reader composes that one
@@ -48,14 +50,12 @@ _YAML11_AMBIGUOUS = re.compile(
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?"
     r"|="
 )
-# Constructs the fast path leaves to the reference reader: anchors, aliases, tags,
-# merge keys, directives, document end markers, tabs, templates. A cheap test for their
-# characters first; the exact pattern only when one is there.
-_RISKY_CHARACTERS = re.compile(r"[&*!\t]|<<|\{\{|\{%|\$\{|\n%|\n\.\.\.")
-_RISKY = re.compile(r"(?:^|[\s\[{,:\-])[&*!][^\s]|<<|^%|^\.\.\.|\t|\{\{|\{%|\$\{", re.MULTILINE)
-# Keys YAML 1.2 may read as something else than a string (numbers, booleans, null):
-# the reference reader keys mappings by the key's text, so such documents go to it.
-_NON_STRING_KEY = re.compile(
+# Constructs the fast path leaves to the reference reader: tags, anchors, merge keys,
+# directives, document end markers, tabs. Each is found by a cheap substring test first;
+# the exact pattern (a `!` or `&` where a node starts) only when it is there.
+_TAG = re.compile(r"(?:^|[\s\[{,:\-])![^\s]", re.MULTILINE)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-])&[^\s]", re.MULTILINE)
+_KEY = re.compile(
     r"^[ ]*(?:- +)*(?:[-+]?[.0-9]|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)[^:\n]*:(?:[ ]|$)",
     re.MULTILINE,
 )
@@ -69,17 +69,49 @@ def yaml11_ambiguous(text: str) -> bool:
 
 def parse(chunk: str) -> dict[str, Any] | None:
     """The document as Python data, or None when the reference reader must read it."""
-    if not AVAILABLE or chunk.startswith("%"):
-        return None
-    if _RISKY_CHARACTERS.search(chunk) and _RISKY.search(chunk):
-        return None
-    if _NON_STRING_KEY.search(chunk):
+    if not AVAILABLE or chunk.startswith("%") or _risky(chunk):
         return None
     try:
         value = yaml_rs.loads(chunk, parse_datetime=False)
     except Exception:  # any parse problem: the reference reader reports it exactly
         return None
-    return value if isinstance(value, dict) else None
+    return value if isinstance(value, dict) and _string_keys(value) else None
+
+
+def _risky(chunk: str) -> bool:
+    """Whether the text may hold a construct the two readers could read differently.
+
+    - tabs, merge keys (`<<`), directives (`%` at a line's start), document end markers;
+    - a tag or an anchor (`!` or `&` where a node starts): the reference reader places a
+      node at its tag or anchor, which may be on the line above the node's first key;
+    - not an alias (`*`) alone: without an anchor every alias is undefined, which both
+      readers refuse, so the reference reader reports it. A `*` in a cron schedule stays on
+      the fast path.
+    """
+    if "\t" in chunk or "<<" in chunk or "\n%" in chunk or "\n..." in chunk:
+        return True
+    return ("!" in chunk and _TAG.search(chunk) is not None) or (
+        "&" in chunk and _ANCHOR.search(chunk) is not None
+    )
+
+
+def _string_keys(value: dict[str, Any]) -> bool:
+    """Whether every mapping key in the document is a string. The reference reader keys a
+    mapping by its keys' text; YAML 1.2 reads some keys as numbers, booleans or null (`0E0:`,
+    `1:`, `~:`), and a key that is a collection (`{{ .x }}: y`, how an un-rendered template
+    parses) is refused by the reference reader: such documents take it."""
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            for key, child in node.items():
+                if type(key) is not str:
+                    return False
+                if type(child) is dict or type(child) is list:
+                    stack.append(child)
+        else:
+            stack.extend(child for child in node if type(child) is dict or type(child) is list)
+    return True
 
 
 class LineSource:
