@@ -73,9 +73,9 @@ def parse(chunk: str) -> dict[str, Any] | None:
         return None
     try:
         value = yaml_rs.loads(chunk, parse_datetime=False)
-    except Exception:  # any parse problem: the reference reader reports it exactly
+        return value if isinstance(value, dict) and _string_keys(value) else None
+    except Exception:  # any parse problem (or a document too deep): the reference reader reports it exactly
         return None
-    return value if isinstance(value, dict) and _string_keys(value) else None
 
 
 def _risky(chunk: str) -> bool:
@@ -95,22 +95,32 @@ def _risky(chunk: str) -> bool:
     )
 
 
-def _string_keys(value: dict[str, Any]) -> bool:
+def _string_keys(mapping: dict[Any, Any]) -> bool:
     """Whether every mapping key in the document is a string. The reference reader keys a
     mapping by its keys' text; YAML 1.2 reads some keys as numbers, booleans or null (`0E0:`,
     `1:`, `~:`), and a key that is a collection (`{{ .x }}: y`, how an un-rendered template
-    parses) is refused by the reference reader: such documents take it."""
-    stack: list[Any] = [value]
-    while stack:
-        node = stack.pop()
-        if type(node) is dict:
-            for key, child in node.items():
-                if type(key) is not str:
-                    return False
-                if type(child) is dict or type(child) is list:
-                    stack.append(child)
-        else:
-            stack.extend(child for child in node if type(child) is dict or type(child) is list)
+    parses) is refused by the reference reader: such documents take it. (Recursive: twice as
+    fast as a stack here; a document too deep for it raises RecursionError, see `parse`.)"""
+    for key, child in mapping.items():
+        if type(key) is not str:
+            return False
+        kind = type(child)
+        if kind is dict:
+            if not _string_keys(child):
+                return False
+        elif kind is list and not _string_keys_in(child):
+            return False
+    return True
+
+
+def _string_keys_in(items: list[Any]) -> bool:
+    for child in items:
+        kind = type(child)
+        if kind is dict:
+            if not _string_keys(child):
+                return False
+        elif kind is list and not _string_keys_in(child):
+            return False
     return True
 
 
@@ -404,10 +414,19 @@ class FastMap(Mapping[str, Any]):
         value = built[key] = _wrap(self._data[key], self._lines, (*self._path, key))
         return value
 
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self._data:
-            return self[key]
-        return default
+    def get(self, key: str, default: Any = None) -> Any:  # the inventory's most frequent call: inlined
+        built = self._built
+        if key in built:
+            return built[key]
+        data = self._data
+        if key not in data:
+            return default
+        value = data[key]
+        if type(value) is str and value in _PLAIN_SEEN:
+            built[key] = value  # the common case: a string already found to read the same in YAML 1.1
+            return value
+        value = built[key] = _wrap(value, self._lines, (*self._path, key))
+        return value
 
     def items(self) -> Any:
         return [(key, self[key]) for key in self._data]
@@ -436,14 +455,26 @@ class FastMap(Mapping[str, Any]):
         return 0
 
 
+# Short strings already found to read the same in YAML 1.1 (`_wrap`): a set lookup instead of
+# the pattern for the field values that repeat (`IfNotPresent`, `TCP`, secret names, ...).
+_PLAIN_SEEN: set[str] = set()
+_PLAIN_SEEN_LIMIT = 50_000
+
+
 def _wrap(value: Any, lines: LineSource, path: tuple[Any, ...]) -> Any:
     """A value as the reference reader would give it: mappings located, scalars checked."""
-    if isinstance(value, str):
-        return lines.reference_value(path) if _YAML11_AMBIGUOUS.fullmatch(value) else value
-    if isinstance(value, dict):
+    if type(value) is str:
+        if value in _PLAIN_SEEN:
+            return value
+        if _YAML11_AMBIGUOUS.fullmatch(value):
+            return lines.reference_value(path)
+        if len(value) < 64 and len(_PLAIN_SEEN) < _PLAIN_SEEN_LIMIT:
+            _PLAIN_SEEN.add(value)
+        return value
+    if type(value) is dict:
         return FastMap(value, lines, path)
-    if isinstance(value, list):
+    if type(value) is list:
         return [_wrap(item, lines, (*path, index)) for index, item in enumerate(value)]
-    if value is None or isinstance(value, bool):
+    if value is None or type(value) is bool:
         return value
     return lines.reference_value(path)  # a number: YAML 1.1 may read its text otherwise
