@@ -340,3 +340,31 @@ def test_keys_yaml_1_2_reads_as_numbers_are_left_to_the_reference() -> None:
     assert stats.fast_documents == 0
     manifest = read(text, fast=True)[0][0]
     assert set(manifest.body["metadata"]["labels"]) == {"0E0", "1"}
+
+
+def test_values_the_reference_reader_answers_compose_the_document_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Numbers (and YAML 1.1-ambiguous strings) come from the reference reader; a walk over a
+    document full of them composes it once, not once per value."""
+    from pullguard.sources import yamldocs
+
+    composed: list[str] = []
+
+    class Counting(yamldocs._Loader):
+        def __init__(self, stream: str) -> None:
+            composed.append(stream)
+            super().__init__(stream)
+
+    monkeypatch.setattr(yamldocs, "_Loader", Counting)
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, generation: 3}\nspec:\n  containers:\n"
+        "  - name: a\n    image: reg.example/a:1\n    ports:\n"
+        + "".join(f"    - containerPort: {8000 + i}\n" for i in range(50))
+    )
+    manifest = read(text, fast=True)[0][0]
+    assert manifest.body is not None
+    values = plain(manifest.body)
+    assert values["spec"]["containers"][0]["ports"] == [{"containerPort": 8000 + i} for i in range(50)]
+    assert values["metadata"]["generation"] == 3
+    assert len(composed) == 1

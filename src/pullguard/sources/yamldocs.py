@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -177,9 +177,14 @@ def image_line_of(mapping: object, default: int) -> int:
     return default
 
 
-def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], Any]) -> Any:
-    """Compose one document with the reference reader and hand `read` the node at `path`
-    (None when the path leads nowhere): what the fast reader asks when it cannot be sure."""
+# The last document composed for the fast reader, as (text, root node): a document whose
+# numbers a walk reads one by one is composed once, not once per value.
+_COMPOSED: list[Any] = [None, None]
+
+
+def _compose(chunk: str) -> Node | None:
+    if _COMPOSED[0] is chunk:
+        return cast("Node | None", _COMPOSED[1])
     loader = _Loader(chunk)
     loader.duplicates = []
     try:
@@ -188,18 +193,26 @@ def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], An
         except yaml.YAMLError as error:  # text the fast reader took and libyaml refuses
             problem = getattr(error, "problem", None) or type(error).__name__
             raise DocumentValueError(0, f"the YAML reader refuses the document ({problem})") from None
-        for step in path:
-            if isinstance(node, MappingNode):
-                node = _field_node(node, step)
-            elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
-                node = node.value[step]
-            else:
-                node = None
-            if node is None:
-                break
-        return read(node)
     finally:
         loader.dispose()
+    _COMPOSED[:] = [chunk, node]
+    return node
+
+
+def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], Any]) -> Any:
+    """Compose one document with the reference reader and hand `read` the node at `path`
+    (None when the path leads nowhere): what the fast reader asks when it cannot be sure."""
+    node = _compose(chunk)
+    for step in path:
+        if isinstance(node, MappingNode):
+            node = _field_node(node, step)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            node = None
+        if node is None:
+            break
+    return read(node)
 
 
 def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
