@@ -368,3 +368,12 @@ def test_values_the_reference_reader_answers_compose_the_document_once(
     assert values["spec"]["containers"][0]["ports"] == [{"containerPort": 8000 + i} for i in range(50)]
     assert values["metadata"]["generation"] == 3
     assert len(composed) == 1
+
+
+def test_json_documents_are_counted_apart_from_the_yaml_readers() -> None:
+    """`make bench` counts fallbacks among YAML documents: JSON is read by Python's json module."""
+    text = '{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}}\n'
+    _, stats = read(text, fast=True)
+    assert (stats.documents, stats.json_documents, stats.fast_documents) == (1, 1, 0)
+    _, stats = read("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n", fast=True)
+    assert (stats.documents, stats.json_documents, stats.fast_documents) == (1, 0, 1)

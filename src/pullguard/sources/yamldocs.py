@@ -625,6 +625,7 @@ class DocumentReader:
                 # Python's JSON reader recurses per level (kubectl's stops at 10,000 levels); where the
                 # value ends is unknown, so the rest of the stream is not read either.
                 self._stats.documents += 1
+                self._stats.json_documents += 1
                 self._unreadable(
                     Location(path, number + 1, line),
                     "too-deep",
@@ -635,6 +636,7 @@ class DocumentReader:
                 if number == 0 and not path.endswith(".json"):
                     return None
                 self._stats.documents += 1
+                self._stats.json_documents += 1
                 bad_line = text.count("\n", 0, error.pos) + 1
                 self._unreadable(
                     Location(path, number + 1, bad_line), "json-syntax", f"invalid JSON: {error.msg}"
@@ -642,6 +644,7 @@ class DocumentReader:
                 return manifests
             number += 1
             self._stats.documents += 1
+            self._stats.json_documents += 1
             where = Location(path, number, line)
             lines = _json_item_lines(text, position, end) if _is_list(value) else None
             manifests.extend(self._manifests_from_value(value, where, lines))
