@@ -310,6 +310,7 @@ def workload(draw: st.DrawFn) -> str:
         f"  name: {draw(_word)}",
         f"  annotations: {{note: {_quote(draw(_scalar), draw(st.integers(0, 2)))}}}",
         "spec:",
+        f"  minReadySeconds: {_quote(draw(_scalar), draw(st.integers(0, 2)))}",
         "  template:",
         "    spec:",
         f"      automountServiceAccountToken: {draw(st.sampled_from(['true', 'false', 'yes', 'off']))}",
@@ -323,6 +324,7 @@ def workload(draw: st.DrawFn) -> str:
             parts.append(f"{pad}# a comment line")
         parts.append(f"{pad}image: {_quote('reg.example/' + image + ':1', style)}")
         parts.append(f"{pad}env: [{{name: X, value: {_quote(draw(_scalar), draw(st.integers(0, 2)))}}}]")
+        parts.append(f"{pad}stdin: {_quote(draw(_scalar), draw(st.integers(0, 2)))}")
     return "\n".join(parts) + "\n"
 
 
@@ -368,6 +370,65 @@ def test_values_the_reference_reader_answers_compose_the_document_once(
     assert values["spec"]["containers"][0]["ports"] == [{"containerPort": 8000 + i} for i in range(50)]
     assert values["metadata"]["generation"] == 3
     assert len(composed) == 1
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0755",
+        "'0755'",
+        "1_000",
+        "1:30",
+        '"1:30"',
+        "2024-06-15T12:40:30Z",
+        "'2024-06-15T12:40:30Z'",
+        "2024-02-30",
+        "1e3",
+        "12",
+        "3.5",
+        ".inf",
+        "0x1F",
+        "yes",
+        '"on"',
+        "~",
+        "12 # a comment",
+        "0755 # a comment",
+    ],
+)
+def test_yaml_1_1_scalars_are_built_from_their_text_as_the_reference_reader_builds_them(
+    written: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scalar YAML 1.1 may read otherwise, written once on its key's line, is built from that
+    text by the reference reader's resolver and constructors, without composing the document."""
+    from pullguard.sources import yamldocs
+
+    composed: list[str] = []
+    original = yamldocs._compose
+    monkeypatch.setattr(yamldocs, "_compose", lambda chunk: composed.append(chunk) or original(chunk))
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n"
+        f"  creationTimestamp: {written}\nspec:\n  activeDeadlineSeconds: {written}\n  containers:\n"
+        f"  - name: a\n    image: reg.example/a:1\n    stdin: {written}\n"
+    )
+    assert_same(text)
+    assert composed == []
+
+
+def test_a_key_written_twice_takes_the_reference_reader_for_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pullguard.sources import yamldocs
+
+    composed: list[str] = []
+    original = yamldocs._compose
+    monkeypatch.setattr(yamldocs, "_compose", lambda chunk: composed.append(chunk) or original(chunk))
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        "  - name: a\n    image: reg.example/a:1\n    stdin: '0755'\n"
+        "  - name: b\n    image: reg.example/b:1\n    stdin: 0755\n"
+    )
+    stats = assert_same(text)
+    assert stats.fast_documents == 1 and composed
 
 
 def test_json_documents_are_counted_apart_from_the_yaml_readers() -> None:

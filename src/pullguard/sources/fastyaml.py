@@ -135,6 +135,7 @@ class LineSource:
         "_keys",
         "_lines",
         "_offset",
+        "_plain_scalar",
         "_reference",
         "_value",
         "fallbacks",
@@ -146,8 +147,10 @@ class LineSource:
         offset: int,
         reference: Callable[[str, int, tuple[Any, ...], str | None], int],
         value: Callable[[str, tuple[Any, ...]], Any],
+        plain_scalar: Callable[[str, int], Any] | None = None,
     ) -> None:
         self._chunk = chunk
+        self._plain_scalar = plain_scalar
         self._offset = offset
         self._lines: list[str] | None = None
         self._keys: list[tuple[int, str] | None] = []  # per line: (key column, key) of a plain key
@@ -157,11 +160,54 @@ class LineSource:
         self._value = value
         self.fallbacks = 0
 
-    def reference_value(self, path: tuple[Any, ...]) -> Any:
+    def reference_value(self, path: tuple[Any, ...], parsed: Any = None) -> Any:
         """The value the reference reader builds at `path` (a YAML 1.1 scalar the fast reader
-        may read otherwise)."""
+        may read otherwise; `parsed`, what the fast reader read there).
+
+        When the scalar's key is written once in the document, at a line's start, with its
+        value on that line, the value is built from that text as the reference reader builds
+        a scalar (`plain_scalar`: its resolver and constructors); otherwise the reference
+        reader composes the document."""
+        if self._plain_scalar is not None and path and type(path[-1]) is str:
+            written = self._scalar_text(path[-1])
+            if written is not None:
+                text, plain, line = written
+                if type(parsed) is str:
+                    if text == parsed:
+                        return self._plain_scalar(text, line) if plain else text
+                elif plain and type(parsed) in (int, float):
+                    return self._plain_scalar(text, line)
         self.fallbacks += 1
         return self._value(self._chunk, path)
+
+    def _scalar_text(self, key: str) -> tuple[str, bool, int] | None:
+        """(text, whether plain, 0-based line) of the scalar after the one `key:` of the
+        document; None when the key is written otherwise or more than once (quoted, explicit
+        `? ` keys, inside a flow collection or a block scalar, not at a line's start), or its
+        value is not one plain or simply quoted line."""
+        chunk = self._chunk
+        if "?" in chunk or f'"{key}"' in chunk or f"'{key}'" in chunk:
+            return None
+        needle = f"{key}:"
+        found: tuple[int, str] | None = None
+        position = chunk.find(needle)
+        while position >= 0:
+            start = chunk.rfind("\n", 0, position) + 1
+            lead = chunk[start:position]
+            if lead.strip(" ") and not (lead.lstrip(" ").startswith("- ") and not lead.strip(" -")):
+                return None  # the key's text elsewhere than at a line's start
+            if found is not None:
+                return None  # twice
+            end = chunk.find("\n", position)
+            found = (start, chunk[position + len(needle) : end if end >= 0 else len(chunk)])
+            position = chunk.find(needle, position + 1)
+        if found is None:
+            return None
+        start, rest = found
+        text = _single_line_scalar(rest)
+        if text is None:
+            return None
+        return text, rest.strip()[0] not in "\"'", chunk.count("\n", 0, start)
 
     def _index(self) -> tuple[list[str], list[tuple[int, str] | None]]:
         if self._lines is None:
@@ -467,7 +513,7 @@ def _wrap(value: Any, lines: LineSource, path: tuple[Any, ...]) -> Any:
         if value in _PLAIN_SEEN:
             return value
         if _YAML11_AMBIGUOUS.fullmatch(value):
-            return lines.reference_value(path)
+            return lines.reference_value(path, value)
         if len(value) < 64 and len(_PLAIN_SEEN) < _PLAIN_SEEN_LIMIT:
             _PLAIN_SEEN.add(value)
         return value
@@ -477,4 +523,4 @@ def _wrap(value: Any, lines: LineSource, path: tuple[Any, ...]) -> Any:
         return [_wrap(item, lines, (*path, index)) for index, item in enumerate(value)]
     if value is None or type(value) is bool:
         return value
-    return lines.reference_value(path)  # a number: YAML 1.1 may read its text otherwise
+    return lines.reference_value(path, value)  # a number: YAML 1.1 may read its text otherwise

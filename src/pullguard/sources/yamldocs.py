@@ -220,6 +220,20 @@ def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
     return _node_at(chunk, path, lambda node: None if node is None else _plain(build_node(node, 0)))
 
 
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _plain_scalar(text: str, line: int) -> Any:
+    """A plain scalar written `text` on the document's 0-based `line`, as the reference reader
+    builds it: the tag its resolver gives the text, then PyYAML's safe constructor (what
+    `_reference_value` gives for that scalar, without composing the document)."""
+    tag = _RESOLVER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag == _STR_TAG:
+        return text
+    mark = yaml.Mark("", 0, line, 0, "", 0)
+    return _build_scalar(ScalarNode(tag, text, mark, mark), 0)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, LineMap):
         return {key: _plain(value[key]) for key in value}
@@ -424,7 +438,7 @@ class DocumentReader:
         identity = (api_version, kind, name, namespace, generate_name)
         if not all(v is None or (isinstance(v, str) and not fastyaml.yaml11_ambiguous(v)) for v in identity):
             return None  # e.g. `name: no`, which YAML 1.1 reads as a boolean
-        lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value)
+        lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value, _plain_scalar)
         first_line = lines.mapping_line((), value)
         body = fastyaml.FastMap(value, lines, ()) if self._should_build(api_version, kind) else None
         self._stats.objects += 1
