@@ -432,6 +432,12 @@ def main(argv: list[str] | None = None) -> int:
         help="real-world corpus directory (default ../shared/corpus/realworld)",
     )
     parser.add_argument("--big", action="store_true", help=f"also run {BIG_DOCUMENTS:,} generated documents")
+    parser.add_argument(
+        "--big-rounds",
+        type=int,
+        default=1,
+        help=f"A/B pairs of the {BIG_DOCUMENTS:,}-document run (default 1: a minute or more each)",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed (default 1)")
     parser.add_argument(
         "--per-folder",
@@ -500,7 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     for ds in datasets:
         print(f"\n== {ds.label}: {ds.path}", flush=True)
-        measure(ds, args.rounds)
+        measure(
+            ds,
+            max(1, args.big_rounds)
+            if ds.big and (ds.expected_documents or 0) >= BIG_DOCUMENTS
+            else args.rounds,
+        )
 
     print(
         f"\nTargets: scan/bare CPU time <= {TARGET_RATIO}x (median of per-round ratios, same run); "
