@@ -37,6 +37,10 @@ import yaml
 GENERATOR_VERSION = 1
 MARKER_NAME = ".pullguard-bench-corpus"
 DOCS_PER_NAMESPACE = 20
+# --shape small: 10 documents per namespace and fewer lines per object (about 360 bytes a
+# document instead of 2,500): per-document costs dominate, as in many small GitOps repositories.
+SHAPES = ("large", "small")
+SMALL_DOCS_PER_NAMESPACE = 10
 NAMESPACES_PER_YAML_LIST = 50
 JSON_SHARE = 0.05
 
@@ -231,8 +235,75 @@ class Namespace:
     make_yaml_list: bool = False
 
 
+def slim(obj: Obj) -> Obj:
+    """The object with the lines a credential audit does not read dropped: what stays is what
+    pullguard reads (identity, pod spec credentials, images, secret references, secret data)."""
+    obj = dict(obj)
+    obj.pop("status", None)
+    if obj.get("kind") == "List":
+        obj["items"] = [slim(item) for item in obj["items"]]
+        return obj
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        obj["metadata"] = {
+            k: v for k, v in metadata.items() if k in ("name", "namespace", "creationTimestamp")
+        }
+    if obj.get("kind") == "Namespace":
+        obj.pop("spec", None)
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return obj
+    spec = obj["spec"] = dict(spec)
+    for key in ("strategy", "revisionHistoryLimit", "volumeClaimTemplates", "successfulJobsHistoryLimit"):
+        spec.pop(key, None)
+    if "selector" in spec:
+        spec["selector"] = {"matchLabels": _first(spec["selector"]["matchLabels"])}
+    if "jobTemplate" in spec:
+        job = spec["jobTemplate"]["spec"]
+        spec["jobTemplate"] = {"spec": {"template": _slim_template(job["template"])}}
+    elif "template" in spec:
+        spec["template"] = _slim_template(spec["template"])
+    elif "containers" in spec:
+        obj["spec"] = _slim_pod_spec(spec)
+    return obj
+
+
+def _slim_template(template: Obj) -> Obj:
+    return {
+        "metadata": {"labels": _first(template["metadata"]["labels"])},
+        "spec": _slim_pod_spec(template["spec"]),
+    }
+
+
+def _first(labels: dict[str, str]) -> dict[str, str]:
+    return dict(list(labels.items())[:1])
+
+
+def _slim_pod_spec(spec: Obj) -> Obj:
+    kept = {
+        k: v
+        for k, v in spec.items()
+        if k in ("serviceAccountName", "imagePullSecrets", "restartPolicy", "automountServiceAccountToken")
+    }
+    for field_name in ("initContainers", "containers"):
+        if field_name in spec:
+            kept[field_name] = [_slim_container(c) for c in spec[field_name]]
+    volumes = [v for v in spec.get("volumes", ()) if "secret" in v]
+    if volumes:
+        kept["volumes"] = volumes
+    return kept
+
+
+def _slim_container(container: Obj) -> Obj:
+    kept = {k: v for k, v in container.items() if k in ("name", "image", "imagePullPolicy")}
+    env = [e for e in container.get("env", ()) if "secretKeyRef" in e.get("valueFrom", {})]
+    if env:
+        kept["env"] = env
+    return kept
+
+
 class Generator:
-    def __init__(self, documents: int, seed: int, files_per_namespace: int) -> None:
+    def __init__(self, documents: int, seed: int, files_per_namespace: int, shape: str = "large") -> None:
         if documents < 1:
             raise ValueError("--documents must be at least 1")
         if files_per_namespace < 1:
@@ -240,6 +311,9 @@ class Generator:
         self.documents = documents
         self.seed = seed
         self.files_per_namespace = files_per_namespace
+        if shape not in SHAPES:
+            raise ValueError(f"--shape must be one of {', '.join(SHAPES)}")
+        self.small = shape == "small"
         self.rng = Random(seed)
         self.password_counter = 0
         self.workload_counter = 0
@@ -706,7 +780,7 @@ class Generator:
         """Yield (relative path, file text), in a fixed order."""
         rng = self.rng
         n = self.documents
-        n_ns = max(1, round(n / DOCS_PER_NAMESPACE))
+        n_ns = max(1, round(n / (SMALL_DOCS_PER_NAMESPACE if self.small else DOCS_PER_NAMESPACE)))
         namespaces: list[Namespace] = []
         for i in range(n_ns):
             team = TEAMS[i % len(TEAMS)]
@@ -792,6 +866,8 @@ class Generator:
                     )
             while len(docs) < budget:
                 docs.append(self.workload(ns, workload_kind()))
+            if self.small:
+                docs = [slim(doc) for doc in docs]
 
             # About 5% of documents go to JSON files (a JSON List is one document).
             yaml_docs: list[Obj] = []
@@ -799,6 +875,8 @@ class Generator:
                 if doc["kind"] != "List" and rng.random() < JSON_SHARE:
                     if rng.random() < 0.3:
                         extra = [self.workload(ns, workload_kind()) for _ in range(rng.randrange(1, 4))]
+                        if self.small:
+                            extra = [slim(item) for item in extra]
                         body: Obj = {
                             "apiVersion": "v1",
                             "kind": "List",
@@ -862,10 +940,10 @@ class Generator:
 
 
 def generate(
-    outdir: Path, documents: int, seed: int = 1, files_per_namespace: int = 4
+    outdir: Path, documents: int, seed: int = 1, files_per_namespace: int = 4, shape: str = "large"
 ) -> tuple[int, int, int]:
     """Write the corpus into outdir (created; must be empty or absent). Returns (documents, files, bytes)."""
-    gen = Generator(documents, seed, files_per_namespace)
+    gen = Generator(documents, seed, files_per_namespace, shape)
     outdir.mkdir(parents=True, exist_ok=True)
     marker = {
         "generator_version": GENERATOR_VERSION,
@@ -873,6 +951,8 @@ def generate(
         "seed": seed,
         "files_per_namespace": files_per_namespace,
     }
+    if shape != "large":  # the marker of a default corpus stays as it was
+        marker["shape"] = shape
     (outdir / MARKER_NAME).write_text(json.dumps(marker, sort_keys=True) + "\n")
     files = 0
     size = 0
@@ -904,6 +984,13 @@ def main(argv: list[str] | None = None) -> int:
         help="multi-document YAML files per namespace (plus JSON and List files)",
     )
     parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="large",
+        help="large: objects as `kubectl get -o yaml` writes them (default); small: 10 documents per "
+        "namespace with fewer lines per object",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="replace OUTDIR if it holds a corpus made by this generator"
     )
     args = parser.parse_args(argv)
@@ -923,7 +1010,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --documents and --files-per-namespace must be at least 1", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    documents, files, size = generate(outdir, args.documents, args.seed, args.files_per_namespace)
+    documents, files, size = generate(outdir, args.documents, args.seed, args.files_per_namespace, args.shape)
     elapsed = time.perf_counter() - start
     print(
         f"wrote {documents} documents in {files} files, {size} bytes ({size / 1e6:.1f} MB) "

@@ -198,3 +198,38 @@ def test_bare_parse_decodes_boms(tmp_path: Path) -> None:
     files = bare_parse.manifest_files([str(tmp_path)])
     assert len(files) == 3
     assert bare_parse.decode((tmp_path / "b.yaml").read_bytes()) == "kind: C\r\n"
+
+
+def test_small_shape_has_fewer_lines_per_object_and_the_same_contents(corpus: Path, tmp_path: Path) -> None:
+    """--shape small: exactly N documents, deterministic, 10 per namespace, a fraction of the
+    bytes per document, and still every kind and what a credential audit reads."""
+    out = tmp_path / "small"
+    assert generate.main([str(out), "--documents", str(N), "--seed", "7", "--shape", "small"]) == 0
+    again = tmp_path / "again"
+    assert generate.main([str(again), "--documents", str(N), "--seed", "7", "--shape", "small"]) == 0
+    assert not filecmp.dircmp(out, again).diff_files
+    counts = json.loads(_bare_counts(out))
+    assert counts["documents"] == N and counts["errors"] == 0
+    large = json.loads(_bare_counts(corpus))
+    assert counts["bytes"] / N < 0.3 * large["bytes"] / N
+    assert len(list((out / "namespaces").iterdir())) == N // 10
+    kinds: Counter[str] = Counter()
+    pull_secrets = images = 0
+    for path in out.rglob("*.yaml"):
+        text = path.read_text()
+        images += text.count("image: ")
+        for doc in yaml.safe_load_all(text):
+            kinds[doc["kind"]] += 1
+            pull_secrets += doc.get("type") == "kubernetes.io/dockerconfigjson"
+    assert set(kinds) | {"List"} >= WORKLOADS
+    assert pull_secrets and images
+
+
+def _bare_counts(path: Path) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert bare_parse.main([str(path)]) == 0
+    return out.getvalue()

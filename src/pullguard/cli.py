@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
@@ -859,16 +858,17 @@ def kubectl_main() -> None:
 
 def _write(output: str, write: Callable[[TextIO], None], styled: bool = True) -> None:
     """Render the whole report first (a failure never leaves an empty -o file), then write it."""
-    from pullguard.report.sink import render_safely
+    from pullguard.report.sink import render_safely_parts
 
     terminal = output == "-" and sys.stdout.isatty()
-    text = _guarded(lambda: render_safely(write, terminal=terminal, styled=styled))
+    parts = _guarded(lambda: render_safely_parts(write, terminal=terminal, styled=styled))
     if output == "-":
-        sys.stdout.write(text)
+        sys.stdout.writelines(parts)
         sys.stdout.flush()
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.writelines(parts)
     except OSError as error:
         _fail(f"cannot write {output}: {error.strerror or error}")
 

@@ -203,6 +203,7 @@ def _merge_stats(total: ReadStats, part: ReadStats) -> None:
     total.lists += part.lists
     total.kinds.update(part.kinds)
     total.fast_documents += part.fast_documents
+    total.json_documents += part.json_documents
 
 
 def analyse(inventory: Inventory, options: ScanOptions) -> ScanResult:

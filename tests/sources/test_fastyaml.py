@@ -177,12 +177,69 @@ def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
         "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nmetadata: {name: b}\n",
         "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: tab\n",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{{ .Values.name }}'}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Values.name }}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels:\n    {{ .x }}: y\n",
     ],
-    ids=["anchors", "tags", "merge-keys", "list", "duplicate-keys", "tabs", "templates"],
+    ids=[
+        "anchors",
+        "tags",
+        "merge-keys",
+        "list",
+        "duplicate-keys",
+        "tabs",
+        "template-key",
+        "template-block-key",
+    ],
 )
 def test_risky_documents_are_left_to_the_reference_reader(text: str) -> None:
     _, stats = read(text, fast=True)
+    assert stats.fast_documents == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a cron schedule, quoted or not: `*` that is no alias (there is no anchor to refer to)
+        'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: "0 3 * * *"\n'
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
+        "          - name: a\n            image: reg.example/a:1\n            args: [-c, 'x && y', *b]\n",
+        # a plain `*` and `**`: no alias (there is no anchor to refer to)
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n"
+        "    image: reg.example/a:1\n    command: [sh, -c, run **]\n    args:\n    - a *b\n    - run *\n",
+        # a quoted template and one inside a plain scalar: strings to both readers
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{{ .Values.name }}'}\nspec:\n  containers:\n"
+        '  - name: a\n    image: reg.example/{{ .Values.repo }}:1\n    args: ["${X}"]\n',
+    ],
+    ids=["cron-star", "plain-stars", "quoted-templates"],
+)
+def test_stars_and_quoted_templates_take_the_fast_reader(text: str) -> None:
+    stats = assert_same(text)
+    assert stats.fast_documents == (0 if "*b]" in text else 1)
+
+
+def test_an_alias_with_no_anchor_is_refused_as_by_the_reference_reader() -> None:
+    """Without an anchor a `*name` can only be an undefined alias: both readers refuse it, and
+    the reference reader reports it (the `*b` of the cron test above)."""
+    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: *undefined\n"
+    problems: list[Any] = []
+    reader = DocumentReader(needs_body, ReadStats(), problems, fast=True)
+    assert list(reader.read_text("in.yaml", text)) == []
+    assert [p.code for p in problems] == ["yaml-syntax"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - &main {name: a, image: reg.example/a:1}\n  initContainers: [*main]\n",
+        # no alias, but the reference reader places the mapping at its anchor's line
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - &main\n    name: a\n    image: reg.example/a:1\n",
+    ],
+    ids=["alias", "anchor-on-its-own-line"],
+)
+def test_anchors_are_left_to_the_reference_reader(text: str) -> None:
+    stats = assert_same(text)
     assert stats.fast_documents == 0
 
 
@@ -221,6 +278,13 @@ _scalar = st.one_of(
             "3.5",
             ".inf",
             "",
+            "0 3 * * *",
+            "a && b",
+            "{{ .Values.x }}",
+            "x-{{ .y }}",
+            "${X}",
+            "&a b",
+            "*a",
         ]
     ),
 )
@@ -246,6 +310,7 @@ def workload(draw: st.DrawFn) -> str:
         f"  name: {draw(_word)}",
         f"  annotations: {{note: {_quote(draw(_scalar), draw(st.integers(0, 2)))}}}",
         "spec:",
+        f"  minReadySeconds: {_quote(draw(_scalar), draw(st.integers(0, 2)))}",
         "  template:",
         "    spec:",
         f"      automountServiceAccountToken: {draw(st.sampled_from(['true', 'false', 'yes', 'off']))}",
@@ -259,6 +324,7 @@ def workload(draw: st.DrawFn) -> str:
             parts.append(f"{pad}# a comment line")
         parts.append(f"{pad}image: {_quote('reg.example/' + image + ':1', style)}")
         parts.append(f"{pad}env: [{{name: X, value: {_quote(draw(_scalar), draw(st.integers(0, 2)))}}}]")
+        parts.append(f"{pad}stdin: {_quote(draw(_scalar), draw(st.integers(0, 2)))}")
     return "\n".join(parts) + "\n"
 
 
@@ -276,3 +342,99 @@ def test_keys_yaml_1_2_reads_as_numbers_are_left_to_the_reference() -> None:
     assert stats.fast_documents == 0
     manifest = read(text, fast=True)[0][0]
     assert set(manifest.body["metadata"]["labels"]) == {"0E0", "1"}
+
+
+def test_values_the_reference_reader_answers_compose_the_document_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Numbers (and YAML 1.1-ambiguous strings) come from the reference reader; a walk over a
+    document full of them composes it once, not once per value."""
+    from pullguard.sources import yamldocs
+
+    composed: list[str] = []
+
+    class Counting(yamldocs._Loader):
+        def __init__(self, stream: str) -> None:
+            composed.append(stream)
+            super().__init__(stream)
+
+    monkeypatch.setattr(yamldocs, "_Loader", Counting)
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, generation: 3}\nspec:\n  containers:\n"
+        "  - name: a\n    image: reg.example/a:1\n    ports:\n"
+        + "".join(f"    - containerPort: {8000 + i}\n" for i in range(50))
+    )
+    manifest = read(text, fast=True)[0][0]
+    assert manifest.body is not None
+    values = plain(manifest.body)
+    assert values["spec"]["containers"][0]["ports"] == [{"containerPort": 8000 + i} for i in range(50)]
+    assert values["metadata"]["generation"] == 3
+    assert len(composed) == 1
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0755",
+        "'0755'",
+        "1_000",
+        "1:30",
+        '"1:30"',
+        "2024-06-15T12:40:30Z",
+        "'2024-06-15T12:40:30Z'",
+        "2024-02-30",
+        "1e3",
+        "12",
+        "3.5",
+        ".inf",
+        "0x1F",
+        "yes",
+        '"on"',
+        "~",
+        "12 # a comment",
+        "0755 # a comment",
+    ],
+)
+def test_yaml_1_1_scalars_are_built_from_their_text_as_the_reference_reader_builds_them(
+    written: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scalar YAML 1.1 may read otherwise, written once on its key's line, is built from that
+    text by the reference reader's resolver and constructors, without composing the document."""
+    from pullguard.sources import yamldocs
+
+    composed: list[str] = []
+    original = yamldocs._compose
+    monkeypatch.setattr(yamldocs, "_compose", lambda chunk: composed.append(chunk) or original(chunk))
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n"
+        f"  creationTimestamp: {written}\nspec:\n  activeDeadlineSeconds: {written}\n  containers:\n"
+        f"  - name: a\n    image: reg.example/a:1\n    stdin: {written}\n"
+    )
+    assert_same(text)
+    assert composed == []
+
+
+def test_a_key_written_twice_takes_the_reference_reader_for_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pullguard.sources import yamldocs
+
+    composed: list[str] = []
+    original = yamldocs._compose
+    monkeypatch.setattr(yamldocs, "_compose", lambda chunk: composed.append(chunk) or original(chunk))
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        "  - name: a\n    image: reg.example/a:1\n    stdin: '0755'\n"
+        "  - name: b\n    image: reg.example/b:1\n    stdin: 0755\n"
+    )
+    stats = assert_same(text)
+    assert stats.fast_documents == 1 and composed
+
+
+def test_json_documents_are_counted_apart_from_the_yaml_readers() -> None:
+    """`make bench` counts fallbacks among YAML documents: JSON is read by Python's json module."""
+    text = '{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}}\n'
+    _, stats = read(text, fast=True)
+    assert (stats.documents, stats.json_documents, stats.fast_documents) == (1, 1, 0)
+    _, stats = read("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n", fast=True)
+    assert (stats.documents, stats.json_documents, stats.fast_documents) == (1, 0, 1)

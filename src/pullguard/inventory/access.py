@@ -141,6 +141,8 @@ class SecretAccess:
     def of(self, namespace: str, name: str) -> tuple[SecretReader, ...]:
         """Every reader of this secret: its own, then the cluster-wide ones not already named."""
         local = self.local(namespace, name)
+        if not local:  # the common case: the cluster-wide readers as they are
+            return self.cluster_wide
         named = {reader.subject for reader in local}
         return local + tuple(r for r in self.cluster_wide if r.subject not in named)
 

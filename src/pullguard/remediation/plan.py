@@ -41,7 +41,7 @@ from pullguard.inventory.resolve import (
     Resolution,
     SecretState,
 )
-from pullguard.semantics.keyring import lookup
+from pullguard.semantics.keyring import lookup, parse_registry_key
 from pullguard.semantics.registries import Visibility
 
 PASSWORD = '"$(cat <password-file>)"'
@@ -266,6 +266,8 @@ class _Builder:
         self.reuses: dict[tuple[str, str], Step] = {}
         self.by_pod: dict[int, list[Step]] = {}
         self.by_secret: dict[tuple[str, str], list[Step]] = {}
+        # per namespace, its usable pull secrets (by name) and their keys' locations: built once
+        self._pull_keys: dict[str, list[tuple[Secret, list[str]]]] | None = None
 
     def _add(self, namespace: str, step: Step) -> Step:
         self.steps.setdefault(namespace, []).append(step)
@@ -319,18 +321,27 @@ class _Builder:
 
     def covering_secret(self, namespace: str, repository: str) -> Secret | None:
         """A usable pull secret of the namespace with a key for the repository (first by name)."""
-        from pullguard.semantics.keyring import parse_registry_key
-
-        for (ns, _name), secret in sorted(self.resolution.inventory.secrets.items()):
-            if ns != namespace or not secret.is_pull_secret_type or not secret.registries_known:
-                continue
-            payload = secret.payload
-            if payload is None or payload.error is not None or payload.missing:
-                continue
-            locations = [k.location for e in payload.entries if (k := parse_registry_key(e.key)) is not None]
+        for secret, locations in self._usable_pull_secrets().get(namespace, ()):
             if lookup(locations, repository):
                 return secret
         return None
+
+    def _usable_pull_secrets(self) -> dict[str, list[tuple[Secret, list[str]]]]:
+        """Each namespace's usable pull secrets, by name, with the locations of their keys: indexed
+        once for the whole plan instead of sorting every secret for every pod."""
+        if self._pull_keys is None:
+            self._pull_keys = {}
+            for (namespace, _name), secret in sorted(self.resolution.inventory.secrets.items()):
+                if not secret.is_pull_secret_type or not secret.registries_known:
+                    continue
+                payload = secret.payload
+                if payload is None or payload.error is not None or payload.missing:
+                    continue
+                locations = [
+                    k.location for e in payload.entries if (k := parse_registry_key(e.key)) is not None
+                ]
+                self._pull_keys.setdefault(namespace, []).append((secret, locations))
+        return self._pull_keys
 
     def plan_pod(self, pod: PodCredentials) -> None:
         needs = _needs(self.resolution, pod)

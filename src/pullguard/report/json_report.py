@@ -152,6 +152,10 @@ def render(result: ScanResult) -> str:
     return out.getvalue()
 
 
+# What json.dumps(value, separators=(",", ":")) builds on every call, built once (the same output).
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def write(result: ScanResult, out: TextIO) -> None:
     """Write the report; the large arrays are streamed so memory stays bounded by the inventory."""
     head = _head(result)
@@ -175,10 +179,10 @@ def write(result: ScanResult, out: TextIO) -> None:
         if key in streamed:
             out.write("[")
             for index, entry in enumerate(streamed[key]):
-                out.write(("," if index else "") + "\n" + json.dumps(entry, separators=(",", ":")))
+                out.write(("," if index else "") + "\n" + _COMPACT.encode(entry))
             out.write("]")
         else:
-            out.write(json.dumps(value, separators=(",", ":")))
+            out.write(_COMPACT.encode(value))
     out.write("}\n")
 
 

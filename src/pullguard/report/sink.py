@@ -35,3 +35,41 @@ def render_safely(render: Callable[[TextIO], None], *, terminal: bool, styled: b
     render(buffer)
     text = redact_userinfo(buffer.getvalue())
     return neutralise_rendered(text) if styled else neutralise(text)
+
+
+class _SafeParts(_Buffer):
+    """The report made safe as it is written, a run of whole lines at a time, into a list of
+    parts: no second and third copy of a report of hundreds of MB (the buffer, the text, the
+    safe text). The same result as making the whole text safe: no userinfo match spans a
+    line break and the escapes are per character."""
+
+    def __init__(self, terminal: bool, styled: bool) -> None:
+        super().__init__(terminal)
+        self._safe = neutralise_rendered if styled else neutralise
+        self._pending: list[str] = []
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        cut = text.rfind("\n") + 1
+        if not cut:
+            self._pending.append(text)
+            return len(text)
+        self._pending.append(text[:cut])
+        self.flush_lines()
+        if cut < len(text):
+            self._pending.append(text[cut:])
+        return len(text)
+
+    def flush_lines(self) -> None:
+        text = "".join(self._pending)
+        self._pending.clear()
+        if text:
+            self.parts.append(self._safe(redact_userinfo(text)))
+
+
+def render_safely_parts(render: Callable[[TextIO], None], *, terminal: bool, styled: bool) -> list[str]:
+    """As `render_safely`, in parts to write one after the other (peak memory: one copy)."""
+    buffer = _SafeParts(terminal, styled)
+    render(buffer)
+    buffer.flush_lines()
+    return buffer.parts

@@ -420,6 +420,7 @@ def schemeless_url_parts(text: str) -> tuple[tuple[str, ...], str, str] | None:
     return _match_form(text)
 
 
+@lru_cache(maxsize=65536)
 def key_matches(location: str, repository: str) -> bool:
     """URLsMatchStr(location, repository): does this keyring key cover the repository?"""
     key = _match_form(location)

@@ -6,10 +6,12 @@ kubectl's decoding (go-yaml v2 behind sigs.k8s.io/yaml) keeps YAML 1.1 scalars, 
 it knows no line numbers. So it is used only where it cannot differ:
 
 - a document with a construct where the two YAML versions or readers may differ
-  (anchors, aliases, tags, merge keys, YAML 1.1-only scalars such as `yes`, `on`,
-  `0755`, `1_000`, `1:30`, timestamps, tabs, directives, templates) is left to the
-  reference reader (`yamldocs.py`) whole, as is anything it cannot parse, a
-  duplicate key, a `kind: List`, or a document that is not one object;
+  (anchors, tags, merge keys, tabs, directives, a key that is not a string,
+  such as `1:`, `~:` or the collection an un-rendered `{{ }}` template parses to) is
+  left to the reference reader (`yamldocs.py`) whole, as is anything it cannot parse,
+  a duplicate key, a `kind: List`, or a document that is not one object; YAML 1.1-only
+  scalars such as `yes`, `on`, `0755`, `1_000`, `1:30` and timestamps are read by the
+  reference reader where pullguard reads them (`_wrap`);
 - lines are found from the document's text, lazily, for the few mappings a report
   locates (pod specs, image holders), and checked against the parsed value; when
   the text does not show the line plainly, the reference reader composes that one
@@ -48,14 +50,12 @@ _YAML11_AMBIGUOUS = re.compile(
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?"
     r"|="
 )
-# Constructs the fast path leaves to the reference reader: anchors, aliases, tags,
-# merge keys, directives, document end markers, tabs, templates. A cheap test for their
-# characters first; the exact pattern only when one is there.
-_RISKY_CHARACTERS = re.compile(r"[&*!\t]|<<|\{\{|\{%|\$\{|\n%|\n\.\.\.")
-_RISKY = re.compile(r"(?:^|[\s\[{,:\-])[&*!][^\s]|<<|^%|^\.\.\.|\t|\{\{|\{%|\$\{", re.MULTILINE)
-# Keys YAML 1.2 may read as something else than a string (numbers, booleans, null):
-# the reference reader keys mappings by the key's text, so such documents go to it.
-_NON_STRING_KEY = re.compile(
+# Constructs the fast path leaves to the reference reader: tags, anchors, merge keys,
+# directives, document end markers, tabs. Each is found by a cheap substring test first;
+# the exact pattern (a `!` or `&` where a node starts) only when it is there.
+_TAG = re.compile(r"(?:^|[\s\[{,:\-])![^\s]", re.MULTILINE)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-])&[^\s]", re.MULTILINE)
+_KEY = re.compile(
     r"^[ ]*(?:- +)*(?:[-+]?[.0-9]|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)[^:\n]*:(?:[ ]|$)",
     re.MULTILINE,
 )
@@ -69,17 +69,59 @@ def yaml11_ambiguous(text: str) -> bool:
 
 def parse(chunk: str) -> dict[str, Any] | None:
     """The document as Python data, or None when the reference reader must read it."""
-    if not AVAILABLE or chunk.startswith("%"):
-        return None
-    if _RISKY_CHARACTERS.search(chunk) and _RISKY.search(chunk):
-        return None
-    if _NON_STRING_KEY.search(chunk):
+    if not AVAILABLE or chunk.startswith("%") or _risky(chunk):
         return None
     try:
         value = yaml_rs.loads(chunk, parse_datetime=False)
-    except Exception:  # any parse problem: the reference reader reports it exactly
+        return value if isinstance(value, dict) and _string_keys(value) else None
+    except Exception:  # any parse problem (or a document too deep): the reference reader reports it exactly
         return None
-    return value if isinstance(value, dict) else None
+
+
+def _risky(chunk: str) -> bool:
+    """Whether the text may hold a construct the two readers could read differently.
+
+    - tabs, merge keys (`<<`), directives (`%` at a line's start), document end markers;
+    - a tag or an anchor (`!` or `&` where a node starts): the reference reader places a
+      node at its tag or anchor, which may be on the line above the node's first key;
+    - not an alias (`*`) alone: without an anchor every alias is undefined, which both
+      readers refuse, so the reference reader reports it. A `*` in a cron schedule stays on
+      the fast path.
+    """
+    if "\t" in chunk or "<<" in chunk or "\n%" in chunk or "\n..." in chunk:
+        return True
+    return ("!" in chunk and _TAG.search(chunk) is not None) or (
+        "&" in chunk and _ANCHOR.search(chunk) is not None
+    )
+
+
+def _string_keys(mapping: dict[Any, Any]) -> bool:
+    """Whether every mapping key in the document is a string. The reference reader keys a
+    mapping by its keys' text; YAML 1.2 reads some keys as numbers, booleans or null (`0E0:`,
+    `1:`, `~:`), and a key that is a collection (`{{ .x }}: y`, how an un-rendered template
+    parses) is refused by the reference reader: such documents take it. (Recursive: twice as
+    fast as a stack here; a document too deep for it raises RecursionError, see `parse`.)"""
+    for key, child in mapping.items():
+        if type(key) is not str:
+            return False
+        kind = type(child)
+        if kind is dict:
+            if not _string_keys(child):
+                return False
+        elif kind is list and not _string_keys_in(child):
+            return False
+    return True
+
+
+def _string_keys_in(items: list[Any]) -> bool:
+    for child in items:
+        kind = type(child)
+        if kind is dict:
+            if not _string_keys(child):
+                return False
+        elif kind is list and not _string_keys_in(child):
+            return False
+    return True
 
 
 class LineSource:
@@ -93,6 +135,7 @@ class LineSource:
         "_keys",
         "_lines",
         "_offset",
+        "_plain_scalar",
         "_reference",
         "_value",
         "fallbacks",
@@ -104,8 +147,10 @@ class LineSource:
         offset: int,
         reference: Callable[[str, int, tuple[Any, ...], str | None], int],
         value: Callable[[str, tuple[Any, ...]], Any],
+        plain_scalar: Callable[[str, int], Any] | None = None,
     ) -> None:
         self._chunk = chunk
+        self._plain_scalar = plain_scalar
         self._offset = offset
         self._lines: list[str] | None = None
         self._keys: list[tuple[int, str] | None] = []  # per line: (key column, key) of a plain key
@@ -115,11 +160,54 @@ class LineSource:
         self._value = value
         self.fallbacks = 0
 
-    def reference_value(self, path: tuple[Any, ...]) -> Any:
+    def reference_value(self, path: tuple[Any, ...], parsed: Any = None) -> Any:
         """The value the reference reader builds at `path` (a YAML 1.1 scalar the fast reader
-        may read otherwise)."""
+        may read otherwise; `parsed`, what the fast reader read there).
+
+        When the scalar's key is written once in the document, at a line's start, with its
+        value on that line, the value is built from that text as the reference reader builds
+        a scalar (`plain_scalar`: its resolver and constructors); otherwise the reference
+        reader composes the document."""
+        if self._plain_scalar is not None and path and type(path[-1]) is str:
+            written = self._scalar_text(path[-1])
+            if written is not None:
+                text, plain, line = written
+                if type(parsed) is str:
+                    if text == parsed:
+                        return self._plain_scalar(text, line) if plain else text
+                elif plain and type(parsed) in (int, float):
+                    return self._plain_scalar(text, line)
         self.fallbacks += 1
         return self._value(self._chunk, path)
+
+    def _scalar_text(self, key: str) -> tuple[str, bool, int] | None:
+        """(text, whether plain, 0-based line) of the scalar after the one `key:` of the
+        document; None when the key is written otherwise or more than once (quoted, explicit
+        `? ` keys, inside a flow collection or a block scalar, not at a line's start), or its
+        value is not one plain or simply quoted line."""
+        chunk = self._chunk
+        if "?" in chunk or f'"{key}"' in chunk or f"'{key}'" in chunk:
+            return None
+        needle = f"{key}:"
+        found: tuple[int, str] | None = None
+        position = chunk.find(needle)
+        while position >= 0:
+            start = chunk.rfind("\n", 0, position) + 1
+            lead = chunk[start:position]
+            if lead.strip(" ") and not (lead.lstrip(" ").startswith("- ") and not lead.strip(" -")):
+                return None  # the key's text elsewhere than at a line's start
+            if found is not None:
+                return None  # twice
+            end = chunk.find("\n", position)
+            found = (start, chunk[position + len(needle) : end if end >= 0 else len(chunk)])
+            position = chunk.find(needle, position + 1)
+        if found is None:
+            return None
+        start, rest = found
+        text = _single_line_scalar(rest)
+        if text is None:
+            return None
+        return text, rest.strip()[0] not in "\"'", chunk.count("\n", 0, start)
 
     def _index(self) -> tuple[list[str], list[tuple[int, str] | None]]:
         if self._lines is None:
@@ -372,10 +460,19 @@ class FastMap(Mapping[str, Any]):
         value = built[key] = _wrap(self._data[key], self._lines, (*self._path, key))
         return value
 
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self._data:
-            return self[key]
-        return default
+    def get(self, key: str, default: Any = None) -> Any:  # the inventory's most frequent call: inlined
+        built = self._built
+        if key in built:
+            return built[key]
+        data = self._data
+        if key not in data:
+            return default
+        value = data[key]
+        if type(value) is str and value in _PLAIN_SEEN:
+            built[key] = value  # the common case: a string already found to read the same in YAML 1.1
+            return value
+        value = built[key] = _wrap(value, self._lines, (*self._path, key))
+        return value
 
     def items(self) -> Any:
         return [(key, self[key]) for key in self._data]
@@ -404,14 +501,26 @@ class FastMap(Mapping[str, Any]):
         return 0
 
 
+# Short strings already found to read the same in YAML 1.1 (`_wrap`): a set lookup instead of
+# the pattern for the field values that repeat (`IfNotPresent`, `TCP`, secret names, ...).
+_PLAIN_SEEN: set[str] = set()
+_PLAIN_SEEN_LIMIT = 50_000
+
+
 def _wrap(value: Any, lines: LineSource, path: tuple[Any, ...]) -> Any:
     """A value as the reference reader would give it: mappings located, scalars checked."""
-    if isinstance(value, str):
-        return lines.reference_value(path) if _YAML11_AMBIGUOUS.fullmatch(value) else value
-    if isinstance(value, dict):
-        return FastMap(value, lines, path)
-    if isinstance(value, list):
-        return [_wrap(item, lines, (*path, index)) for index, item in enumerate(value)]
-    if value is None or isinstance(value, bool):
+    if type(value) is str:
+        if value in _PLAIN_SEEN:
+            return value
+        if _YAML11_AMBIGUOUS.fullmatch(value):
+            return lines.reference_value(path, value)
+        if len(value) < 64 and len(_PLAIN_SEEN) < _PLAIN_SEEN_LIMIT:
+            _PLAIN_SEEN.add(value)
         return value
-    return lines.reference_value(path)  # a number: YAML 1.1 may read its text otherwise
+    if type(value) is dict:
+        return FastMap(value, lines, path)
+    if type(value) is list:
+        return [_wrap(item, lines, (*path, index)) for index, item in enumerate(value)]
+    if value is None or type(value) is bool:
+        return value
+    return lines.reference_value(path, value)  # a number: YAML 1.1 may read its text otherwise

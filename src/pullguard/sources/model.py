@@ -100,6 +100,8 @@ class ReadStats:
     kinds: Counter[str] = field(default_factory=Counter)
     # documents read by the fast reader (sources/fastyaml.py); the rest took the reference reader
     fast_documents: int = 0
+    # documents read as JSON (Python's json module): neither YAML reader took them
+    json_documents: int = 0
 
 
 # The kind a script source gives its findings as (sources/scripts.py -> inventory)

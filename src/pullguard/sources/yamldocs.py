@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -177,9 +177,14 @@ def image_line_of(mapping: object, default: int) -> int:
     return default
 
 
-def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], Any]) -> Any:
-    """Compose one document with the reference reader and hand `read` the node at `path`
-    (None when the path leads nowhere): what the fast reader asks when it cannot be sure."""
+# The last document composed for the fast reader, as (text, root node): a document whose
+# numbers a walk reads one by one is composed once, not once per value.
+_COMPOSED: list[Any] = [None, None]
+
+
+def _compose(chunk: str) -> Node | None:
+    if _COMPOSED[0] is chunk:
+        return cast("Node | None", _COMPOSED[1])
     loader = _Loader(chunk)
     loader.duplicates = []
     try:
@@ -188,23 +193,45 @@ def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], An
         except yaml.YAMLError as error:  # text the fast reader took and libyaml refuses
             problem = getattr(error, "problem", None) or type(error).__name__
             raise DocumentValueError(0, f"the YAML reader refuses the document ({problem})") from None
-        for step in path:
-            if isinstance(node, MappingNode):
-                node = _field_node(node, step)
-            elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
-                node = node.value[step]
-            else:
-                node = None
-            if node is None:
-                break
-        return read(node)
     finally:
         loader.dispose()
+    _COMPOSED[:] = [chunk, node]
+    return node
+
+
+def _node_at(chunk: str, path: tuple[Any, ...], read: Callable[[Node | None], Any]) -> Any:
+    """Compose one document with the reference reader and hand `read` the node at `path`
+    (None when the path leads nowhere): what the fast reader asks when it cannot be sure."""
+    node = _compose(chunk)
+    for step in path:
+        if isinstance(node, MappingNode):
+            node = _field_node(node, step)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            node = None
+        if node is None:
+            break
+    return read(node)
 
 
 def _reference_value(chunk: str, path: tuple[Any, ...]) -> Any:
     """The value the reference reader builds at `path` in one document."""
     return _node_at(chunk, path, lambda node: None if node is None else _plain(build_node(node, 0)))
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _plain_scalar(text: str, line: int) -> Any:
+    """A plain scalar written `text` on the document's 0-based `line`, as the reference reader
+    builds it: the tag its resolver gives the text, then PyYAML's safe constructor (what
+    `_reference_value` gives for that scalar, without composing the document)."""
+    tag = _RESOLVER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag == _STR_TAG:
+        return text
+    mark = yaml.Mark("", 0, line, 0, "", 0)
+    return _build_scalar(ScalarNode(tag, text, mark, mark), 0)
 
 
 def _plain(value: Any) -> Any:
@@ -411,7 +438,7 @@ class DocumentReader:
         identity = (api_version, kind, name, namespace, generate_name)
         if not all(v is None or (isinstance(v, str) and not fastyaml.yaml11_ambiguous(v)) for v in identity):
             return None  # e.g. `name: no`, which YAML 1.1 reads as a boolean
-        lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value)
+        lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value, _plain_scalar)
         first_line = lines.mapping_line((), value)
         body = fastyaml.FastMap(value, lines, ()) if self._should_build(api_version, kind) else None
         self._stats.objects += 1
@@ -612,6 +639,7 @@ class DocumentReader:
                 # Python's JSON reader recurses per level (kubectl's stops at 10,000 levels); where the
                 # value ends is unknown, so the rest of the stream is not read either.
                 self._stats.documents += 1
+                self._stats.json_documents += 1
                 self._unreadable(
                     Location(path, number + 1, line),
                     "too-deep",
@@ -622,6 +650,7 @@ class DocumentReader:
                 if number == 0 and not path.endswith(".json"):
                     return None
                 self._stats.documents += 1
+                self._stats.json_documents += 1
                 bad_line = text.count("\n", 0, error.pos) + 1
                 self._unreadable(
                     Location(path, number + 1, bad_line), "json-syntax", f"invalid JSON: {error.msg}"
@@ -629,6 +658,7 @@ class DocumentReader:
                 return manifests
             number += 1
             self._stats.documents += 1
+            self._stats.json_documents += 1
             where = Location(path, number, line)
             lines = _json_item_lines(text, position, end) if _is_list(value) else None
             manifests.extend(self._manifests_from_value(value, where, lines))
