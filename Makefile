@@ -36,7 +36,7 @@ unit: $(STAMP)
 # (tests/report/test_html.py renders the HTML report headless; no chromedriver: it runs
 # `chromium --headless` itself), kubectl (`kubectl kustomize` in tests/serving, `kubectl
 # pullguard` in tests/distribution; not in Debian's own archive: when apt has no kubectl, it says
-# where to get it).
+# where to get it), jq (the fix plan's command that adds an auths key with a port, run in tests/gate).
 # Installed only when missing (CI runs as root on a fresh machine), waiting up to 5 minutes for
 # another apt/dpkg to release its lock instead of failing; the registry's and prometheus' own services
 # are stopped: the tests start their own servers on 127.0.0.1.
@@ -47,6 +47,7 @@ system-deps:
 	  command -v skopeo >/dev/null 2>&1 || missing="$$missing skopeo"; \
 	  command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    $(APT) update && $(APT) install -y --no-install-recommends $$missing || exit 1; \

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config, port_candidates, with_port
+from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config
 from pullguard.semantics.dockerconfig import parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.keyring import key_matches, parse_registry_key
+from pullguard.semantics.port_keys import port_candidates, with_port
 
 IMAGE = "registry.example.com:5000/team/app"
 

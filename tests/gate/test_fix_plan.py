@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from gate_support import run
 
 from pullguard.remediation.plan import Action, Plan, Step
@@ -206,3 +208,72 @@ def test_json_and_sarif_carry_the_fixes(scanned: tuple[Path, ScanResult]) -> Non
     with_fixes = [r for r in log["runs"][0]["results"] if r.get("fixes")]
     assert {r["ruleId"] for r in with_fixes} >= {"PG001", "PG002", "PG003"}
     assert all(f["description"]["text"] for r in with_fixes for f in r["fixes"])
+
+
+# -- an auths key that misses the image's port -----------------------------------------------------
+
+PORT_CANARY = "canary-port-pw-5e1d-never-print"
+
+
+def _port_manifest(tmp_path: Path) -> Path:
+    config = {"auths": {"registry.example.com": {"username": "ci", "password": PORT_CANARY}}}
+    encoded = base64.b64encode(json.dumps(config).encode()).decode()
+    path = tmp_path / "shop.yaml"
+    path.write_text(
+        secret("reg", encoded)
+        + "---\n"
+        + deployment("cache", "registry.example.com:5000/team/cache:1", pull_secrets=("reg",))
+    )
+    return path
+
+
+def test_a_key_that_misses_the_port_gets_a_second_key_not_a_new_secret(tmp_path: Path) -> None:
+    path = _port_manifest(tmp_path)
+    result = scan_paths([str(path)], ScanOptions(assume_private=True))
+    steps = _steps(result.plan)
+    assert [s.action for s in steps] == [Action.ADD_PORT_KEY]  # no new secret, no attach: the pod lists 'reg'
+    (step,) = steps
+    assert step.secret == "reg"
+    assert step.key_edits == [("registry.example.com", "registry.example.com:5000")]
+    assert {"PG001 Deployment shop/cache", "PG004 Deployment shop/cache"} <= set(step.fixes)
+    assert PORT_CANARY not in "".join(step.commands)
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the command runs jq (Debian package jq)")
+def test_the_port_key_command_copies_the_credential_and_then_the_image_pulls(tmp_path: Path) -> None:
+    """The command's jq program, run by the real jq on the Secret as `kubectl get -o json` prints it,
+    adds the key with the port and the very same credential; a scan of the result finds nothing."""
+    path = _port_manifest(tmp_path)
+    (step,) = _steps(scan_paths([str(path)], ScanOptions(assume_private=True)).plan)
+    lexer = shlex.shlex(step.commands[0], posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    stages: list[list[str]] = [[]]
+    for word in lexer:
+        if word == "|":
+            stages.append([])
+        else:
+            stages[-1].append(word)
+    assert stages[0][:3] == ["kubectl", "get", "secret"] and stages[-1] == ["kubectl", "replace", "-f", "-"]
+    [jq] = [stage for stage in stages if stage[0] == "jq"]
+    documents = path.read_text().split("---\n")
+    live = yaml.safe_load(documents[0])  # what `kubectl get secret reg -o json` holds
+    done = subprocess.run(jq, input=json.dumps(live), capture_output=True, text=True, timeout=30, check=True)
+    replaced = json.loads(done.stdout)
+    config = json.loads(base64.b64decode(replaced["data"][".dockerconfigjson"]))
+    assert config["auths"]["registry.example.com:5000"] == config["auths"]["registry.example.com"]
+    assert config["auths"]["registry.example.com:5000"]["password"] == PORT_CANARY
+    path.write_text(yaml.safe_dump(replaced) + "---\n" + documents[1])
+    after = scan_paths([str(path)], ScanOptions(assume_private=True))
+    assert not [f for f in after.findings if f.object.name == "cache" and f.breaks_pull]
+
+
+def test_fix_and_the_scan_plan_name_the_same_key(tmp_path: Path) -> None:
+    """`pullguard fix` edits the file with the key the scan's plan adds in the cluster."""
+    path = _port_manifest(tmp_path)
+    (step,) = _steps(scan_paths([str(path)], ScanOptions(assume_private=True)).plan)
+    done = run("fix", str(path), "--no-config", "--assume-private", "--write", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert PORT_CANARY not in done.stdout + done.stderr
+    written = yaml.safe_load(path.read_text().split("---\n")[0])
+    keys = set(json.loads(base64.b64decode(written["data"][".dockerconfigjson"]))["auths"])
+    assert {new for _, new in step.key_edits} <= keys

@@ -45,7 +45,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from pullguard.breakage import will_not_pull
 from pullguard.checks import Finding
 from pullguard.errors import DockerConfigError, PullguardError
-from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config, port_candidates
+from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config
 from pullguard.fixer.rtyaml import YamlFile
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, PodCredentials, Resolution, SecretState
@@ -54,6 +54,7 @@ from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
+from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
 
 __all__ = ["FixPlan", "plan_fixes"]

@@ -7,8 +7,12 @@ only print it. The rules, in order, for every pod that cannot pull an image:
    (`kubectl create … --dry-run=client -o yaml | kubectl apply -f -` rewrites its data);
    of the wrong type, recreated with the right type from its own data (the type of a
    Secret is immutable: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types);
-2. a referenced pull secret that does not exist is created under the name the pod uses;
-3. otherwise a usable secret of the namespace whose key already covers the registry is
+2. a referenced pull secret whose one key covers the image but for the port gets a second
+   key with the port and the same credential (the kubelet implies no default port:
+   kubernetes/kubernetes pkg/credentialprovider/keyring.go, `URLsMatch`); adding, not
+   renaming, keeps every other consumer of the old key pulling;
+3. a referenced pull secret that does not exist is created under the name the pod uses;
+4. otherwise a usable secret of the namespace whose key already covers the registry is
    reused, or else one new secret per (namespace, registry) is created, named after the
    registry, and attached where it serves every affected pod: the ServiceAccount when the
    pods inherit its secrets (admission copies them only when the pod lists none:
@@ -42,6 +46,7 @@ from pullguard.inventory.resolve import (
     SecretState,
 )
 from pullguard.semantics.keyring import lookup, parse_registry_key
+from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
 
 PASSWORD = '"$(cat <password-file>)"'
@@ -55,6 +60,7 @@ class Action(StrEnum):
     REPAIR = "repair-secret"  # malformed or empty: rewrite its data in place
     RETYPE = "retype-secret"  # wrong type: recreate it from its own data with the right type
     REUSE = "reuse-secret"  # an existing secret already covers the registry
+    ADD_PORT_KEY = "add-auths-key"  # a referenced secret's key covers the image but for the port
     ATTACH_SERVICE_ACCOUNT = "attach-to-serviceaccount"
     ATTACH_WORKLOAD = "attach-to-workload"
 
@@ -72,6 +78,8 @@ class Step:
     serves: list[ObjectRef] = field(default_factory=list)  # workloads this step makes pull
     sa_list: bool | None = None  # the ServiceAccount already has imagePullSecrets (None: unknown)
     fixes: list[str] = field(default_factory=list)  # "PG001 Deployment shop/api" …
+    key_edits: list[tuple[str, str]] = field(default_factory=list)  # ADD_PORT_KEY: (key, key with port)
+    data_key: str = ".dockerconfigjson"  # ADD_PORT_KEY: where the secret keeps its auths
 
     @property
     def title(self) -> str:
@@ -92,6 +100,12 @@ class Step:
             )
         if self.action is Action.REUSE:
             return f"Reuse pull secret '{self.secret}': a key of it already covers {regs}"
+        if self.action is Action.ADD_PORT_KEY:
+            edits = ", ".join(f"'{new}' (the credential of '{old}')" for old, new in self.key_edits)
+            return (
+                f"Add auths key {edits} to pull secret '{self.secret}': the kubelet matches "
+                "registry ports exactly"
+            )
         if self.action is Action.ATTACH_SERVICE_ACCOUNT:
             assert self.target is not None
             names = ", ".join(f"'{s}'" for s in self.secrets)
@@ -110,6 +124,8 @@ class Step:
             return [retype_secret(self.secret, ns)]
         if self.action is Action.REUSE:
             return []
+        if self.action is Action.ADD_PORT_KEY:
+            return [add_auths_keys(self.secret, ns, self.data_key, self.key_edits)]
         assert self.target is not None
         if self.action is Action.ATTACH_SERVICE_ACCOUNT:
             return [
@@ -206,6 +222,19 @@ def retype_secret(name: str, namespace: str) -> str:
         f"config.json && test -s config.json && kubectl delete secret {name} -n {namespace} && "
         f"kubectl create secret generic {name} -n {namespace} --type=kubernetes.io/dockerconfigjson "
         f"--from-file=.dockerconfigjson=config.json && shred -u config.json"
+    )
+
+
+def add_auths_keys(name: str, namespace: str, data_key: str, edits: list[tuple[str, str]]) -> str:
+    """Copy each key's credential to the key with the port, inside the secret (jq 1.6+): the
+    credential never reaches argv or the terminal, and `replace` fails on a concurrent change
+    (the object carries its resourceVersion)."""
+    auths = ".auths" if data_key == ".dockerconfigjson" else ""
+    copies = " | ".join(f"{auths}[{json.dumps(new)}] = {auths}[{json.dumps(old)}]" for old, new in edits)
+    field_path = f'.data["{data_key}"]'
+    return (
+        f"kubectl get secret {name} -n {namespace} -o json | jq '{field_path} |= "
+        f"(@base64d | fromjson | {copies} | tojson | @base64)' | kubectl replace -f -"
     )
 
 
@@ -364,14 +393,13 @@ class _Builder:
             own = self._keys_of(ref.secret)
             self.secret_step(pod, Action.REPAIR, ref.name, [*own, *(r for r in remaining if r not in own)])
             remaining = []
+        remaining = [r for r in remaining if not self.port_repair(pod, r, self._repository(needs, r))]
         for ref in pod.by_state(SecretState.MISSING):
             if remaining:
                 self.secret_step(pod, Action.CREATE_MISSING, ref.name, remaining)
                 remaining = []
         for registry in remaining:
-            repository = next(
-                j.use.ref.repository for j in needs if j.use.ref and j.use.ref.domain == registry
-            )
+            repository = self._repository(needs, registry)
             existing = self.covering_secret(pod.template.namespace, repository)
             if existing is not None:
                 key = (pod.template.namespace, existing.ref.name)
@@ -387,6 +415,30 @@ class _Builder:
                 name = self._new_name(pod.template.namespace, registry)
                 self.secret_step(pod, Action.CREATE, name, [registry])
             self.attach(pod, name)
+
+    @staticmethod
+    def _repository(needs: list[ImageJudgement], registry: str) -> str:
+        return next(j.use.ref.repository for j in needs if j.use.ref and j.use.ref.domain == registry)
+
+    def port_repair(self, pod: PodCredentials, registry: str, repository: str) -> bool:
+        """A key with the image's port added to the pod's own pull secret, when exactly one key of
+        the secrets the kubelet tries for the pod covers the image once the port is added (the
+        rule `pullguard fix` applies to files)."""
+        found = [
+            (ref.secret, old, new)
+            for ref in pod.by_state(SecretState.USABLE)
+            if ref.secret is not None and ref.secret.payload is not None
+            for old, new in port_candidates([e.key for e in ref.secret.payload.entries], repository)
+        ]
+        if len(found) != 1:
+            return False
+        secret, old, new = found[0]
+        assert secret.payload is not None
+        step = self.secret_step(pod, Action.ADD_PORT_KEY, secret.ref.name, [registry])
+        step.data_key = secret.payload.data_key
+        if (old, new) not in step.key_edits:
+            step.key_edits.append((old, new))
+        return True
 
     def _keys_of(self, secret: Secret | None) -> list[str]:
         if secret is None or secret.payload is None:

@@ -78,6 +78,7 @@ def step_json(step: Step) -> dict[str, Any]:
         "commands": step.commands,
         "manifestPatch": step.manifest_patch,
         "fixes": list(step.fixes),
+        "keyEdits": [{"key": old, "newKey": new} for old, new in step.key_edits],
     }
 
 
