@@ -153,17 +153,6 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 1_000)
 
 
-def _kubernetes_version(text: str | None) -> str | None:
-    from pullguard.semantics.kubelet_versions import VersionError, parse_version
-
-    if text is not None:
-        try:
-            parse_version(text)
-        except VersionError as error:
-            raise click.BadParameter(str(error), param_hint="--kubernetes-version") from None
-    return text
-
-
 @main.command(help=_SCAN_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
 @opt.namespace_option(
@@ -186,11 +175,9 @@ def _kubernetes_version(text: str | None) -> str | None:
 @opt.visibility_options(
     "Registry pattern the nodes can pull from with their own identity or a credential provider."
 )
-@click.option(
-    "--kubernetes-version",
-    metavar="VERSION",
-    help="Kubelet version the files are judged for (e.g. v1.34): feature defaults follow it. Default: "
-    "kubelet.kubernetesVersion in .pullguard.yaml; live clusters use each node's kubeletVersion.",
+@opt.kubernetes_version_option(
+    "Kubelet version the files are judged for (e.g. v1.34): feature defaults follow it. Default: "
+    "kubelet.kubernetesVersion in .pullguard.yaml; live clusters use each node's kubeletVersion."
 )
 @opt.disable_option()
 @opt.config_options()
@@ -415,7 +402,7 @@ def _options(
         assume_private=assume_private,
         disabled_checks=disabled,
         max_age_days=max_age_days,
-        kubernetes_version=_kubernetes_version(kubernetes_version),
+        kubernetes_version=opt.check_kubernetes_version(kubernetes_version),
     )
 
 

@@ -107,6 +107,27 @@ def node_credentials_option(help: str) -> Callable[[F], F]:
     return click.option("--node-credentials", "node_credentials", multiple=True, metavar="PATTERN", help=help)
 
 
+def check_kubernetes_version(text: str | None) -> str | None:
+    """A --kubernetes-version as given, once it parses (v1.34, 1.34.2)."""
+    if text is not None:
+        from pullguard.semantics.kubelet_versions import VersionError, parse_version
+
+        try:
+            parse_version(text)
+        except VersionError as error:
+            raise click.BadParameter(str(error), param_hint="--kubernetes-version") from None
+    return text
+
+
+def kubernetes_version_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--kubernetes-version",
+        metavar="VERSION",
+        callback=lambda _ctx, _param, value: check_kubernetes_version(value),
+        help=help,
+    )
+
+
 def disable_option(help: str = "Do not run this check (e.g. PG004).") -> Callable[[F], F]:
     return click.option("--disable", "disabled", multiple=True, metavar="CHECK", help=help)
 

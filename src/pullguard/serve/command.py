@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from pullguard import cli_options as opt
 from pullguard.checks import REGISTRY
 
 log = logging.getLogger("pullguard.serve")
@@ -251,12 +252,8 @@ class Server:
 
 
 @click.command("serve", help=_HELP)
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config; in a pod, its ServiceAccount).",
-)
-@click.option("--context", help="Kubeconfig context (default: the current one).")
+@opt.kubeconfig_option()
+@opt.context_option()
 @click.option(
     "--watch-namespace",
     "namespaces",
@@ -364,37 +361,12 @@ class Server:
     help="A .pullguard.yaml (registries, node credentials, suppressions, severities, and the nodes' "
     "kubelet: credential providers, KubeletConfiguration, version); in the cluster, a mounted ConfigMap.",
 )
-@click.option(
-    "--kubernetes-version",
-    metavar="VERSION",
-    help="Kubelet version to judge for (e.g. v1.34): feature defaults follow it. Default: "
-    "kubelet.kubernetesVersion of --config, else the oldest watched Node's kubeletVersion.",
+@opt.kubernetes_version_option(
+    "Kubelet version to judge for (e.g. v1.34): feature defaults follow it. Default: "
+    "kubelet.kubernetesVersion of --config, else the oldest watched Node's kubeletVersion."
 )
-@click.option(
-    "--private-registry",
-    "private_registries",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern that is private (as for scan).",
-)
-@click.option(
-    "--public-registry",
-    "public_registries",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern whose images anyone can pull.",
-)
-@click.option(
-    "--node-credentials",
-    "node_credentials",
-    multiple=True,
-    metavar="PATTERN",
-    help="Registry pattern the nodes pull from with their own identity.",
-)
-@click.option(
-    "--assume-private", is_flag=True, help="Treat images on registries of unknown visibility as private."
-)
-@click.option("--disable", "disabled", multiple=True, metavar="CHECK", help="Do not run this check.")
+@opt.visibility_options("Registry pattern the nodes pull from with their own identity.")
+@opt.disable_option()
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
@@ -564,19 +536,8 @@ def serve_options(
         assume_private=assume_private,
         disabled_checks=disabled,
         max_age_days=None,
-        kubernetes_version=_kubernetes_version(kubernetes_version),
+        kubernetes_version=opt.check_kubernetes_version(kubernetes_version),
     )
-
-
-def _kubernetes_version(text: str | None) -> str | None:
-    from pullguard.semantics.kubelet_versions import VersionError, parse_version
-
-    if text is not None:
-        try:
-            parse_version(text)
-        except VersionError as error:
-            raise click.BadParameter(str(error), param_hint="--kubernetes-version") from None
-    return text
 
 
 def _verify_options(deadline: float, ca_file: str | None) -> Any:
