@@ -123,8 +123,6 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
     # namespaces whose secrets a cluster source could not list: references there are unknown, not missing
     unknown_secrets: set[str | None] = set()
     for source in sources:
-        if live_builder is not None and hasattr(source, "judged_replica"):
-            source.judged_replica = live_builder.judged_replica  # replicas are not converted twice
         counts = origins.setdefault(source.origin, Counter())
         for manifest in source.read():
             if tracking:

@@ -1,27 +1,22 @@
 """A live scan at scale (README "Scale"): the next page and the next list's first page are asked
-for while the current one is judged, replicas of a judged pod are not converted again, and memory
-does not grow with the number of pods. Each shortcut must give the same result as the long way,
-over real HTTP against the API-server double."""
+for while the current one is judged, which must give the same result and the same requests as
+reading page after page; and memory does not grow with the number of pods. Over real HTTP
+against the API-server double."""
 
 from __future__ import annotations
 
-import dataclasses
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from apiserver_double import ApiServerDouble
 from cluster.fixtures import deployment, namespace, pod, pull_secret, service_account
 from pullguard.fleet import scan_cluster
-from pullguard.pipeline import run
 from pullguard.result import ScanResult
 from pullguard.scan import ScanOptions
-from pullguard.sources.cluster import ClusterOptions, ClusterSource, connect
-from pullguard.sources.model import InputProblem, Manifest, ReadStats
+from pullguard.sources.cluster import ClusterOptions, connect
 
 
 def _cluster(replicas: int = 7) -> dict[str, list[dict[str, Any]]]:
@@ -119,21 +114,6 @@ def _essence(result: ScanResult) -> tuple[Any, ...]:
     )
 
 
-@dataclasses.dataclass
-class _Recorded:
-    """The manifests a ClusterSource read, replayed as a live source that skips nothing."""
-
-    manifests: list[Manifest]
-    stats: ReadStats = dataclasses.field(default_factory=ReadStats)
-    problems: list[InputProblem] = dataclasses.field(default_factory=list)
-    origin: str = "cluster prod"
-    context: bool = False
-    live: bool = True
-
-    def read(self) -> Iterator[Manifest]:
-        yield from self.manifests
-
-
 def test_same_findings_and_requests_with_and_without_page_ahead(tmp_path: Path) -> None:
     results = []
     with ApiServerDouble(_cluster()) as api:
@@ -149,34 +129,6 @@ def test_same_findings_and_requests_with_and_without_page_ahead(tmp_path: Path) 
     assert live == live_without and live.pods == 26
     assert requests == requests_without and count == count_without == len(requests)
     assert with_ahead[0], "the cluster has findings to compare"
-
-
-def test_replicas_skipped_give_the_findings_of_every_pod_converted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    skipped: list[str] = []
-    replica = ClusterSource._replica
-
-    def counted(self: ClusterSource, item: Any) -> Manifest:
-        manifest = replica(self, item)
-        skipped.append(manifest.name)
-        return manifest
-
-    monkeypatch.setattr(ClusterSource, "_replica", counted)
-    with ApiServerDouble(_cluster()) as api:
-        connection = _connect(api, tmp_path)
-        options = ClusterOptions(all_namespaces=True, page_size=4)
-        scan = scan_cluster(connection, options, ScanOptions())
-        source = ClusterSource(connection, options)  # no inventory wired: every pod converted
-        every = list(source.read())
-    assert scan.result is not None
-    assert all(m.body is not None for m in every)
-    # the alike replicas of each owner were skipped; the odd ones and pods named after themselves were not
-    assert len(skipped) == 6 + 6 + 6 and not {"web-aaa-odd", "debug", "etcd-node-1", "api-0"} & set(skipped)
-    reference = run([_Recorded(every, stats=source.stats)], ScanOptions())
-    assert _essence(scan.result) == _essence(reference)
-    assert scan.result.summary.pod_templates > 4  # the odd replicas were judged on their own
-    assert scan.live.pods == sum(1 for m in every if m.kind == "Pod") == 26
 
 
 def _replicas(pods: int) -> dict[str, list[dict[str, Any]]]:

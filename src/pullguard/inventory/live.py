@@ -96,9 +96,6 @@ class LiveInventoryBuilder:
     _pod_keys: set[tuple[Any, ...]] = field(default_factory=set)
     _raw_pod_keys: set[tuple[Any, ...]] = field(default_factory=set)
     _owners_with_pods: set[ObjectRef] = field(default_factory=set)
-    # raw keys of pods whose owner is in _owners_with_pods and whose raw key is in _raw_pod_keys,
-    # by what decides the owner: the next replica is recognised without naming its owner again
-    _replicas: set[tuple[Any, ...]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.base = InventoryBuilder(self.default_namespace)
@@ -135,22 +132,6 @@ class LiveInventoryBuilder:
         except FieldError as error:
             self.base._field_problem(manifest, error)
 
-    def judged_replica(self, item: Mapping[str, Any]) -> bool:
-        """True for a live pod (as the API answered it) identical in everything judged to a pod
-        already added, of the same owner: it is counted, and the source need not convert it
-        (ClusterSource.judged_replica). Of 100,000 pods most are such replicas (README "Scale")."""
-        spec = item.get("spec")
-        raw = None if spec is None else _raw_pod_key(spec)
-        if raw is None or not self._replicas:
-            return False
-        metadata = item.get("metadata")
-        namespace = metadata.get("namespace") if type(metadata) is dict else None
-        namespace = namespace if namespace and isinstance(namespace, str) else self.default_namespace
-        if _replica_key(item, namespace, raw) not in self._replicas:
-            return False
-        self.stats.pods += 1
-        return True
-
     def finish(self, unknown_secret_namespaces: Iterable[str | None] = ()) -> Inventory:
         """Add workloads no live pod represents; references into namespaces whose secrets could
         not be listed become unknown (not missing)."""
@@ -170,18 +151,13 @@ class LiveInventoryBuilder:
         spec = body.get("spec")
         if spec is None:
             raise FieldError("spec", "present (a pod template needs it)")
-        raw = _raw_pod_key(spec)
-        replica = None if raw is None else _replica_key(body, namespace, raw)
-        if replica is not None and replica in self._replicas:
-            return  # a replica of a pod already read: its owner is known, its template a duplicate
         owner = self._top_owner(body, namespace, manifest.name)
+        raw = _raw_pod_key(spec)
         if raw is not None:
             raw = (owner, *raw)
             if raw in self._raw_pod_keys:
                 # a pod just like one already read: its template would be dropped as a duplicate
                 self._owners_with_pods.add(owner)
-                if replica is not None:
-                    self._replicas.add(replica)
                 return
         template = self.base.pod_template(owner, manifest, spec, body, "spec")
         self.inventory.kubelet.containers.extend(running_containers(manifest, body, owner))
@@ -194,8 +170,6 @@ class LiveInventoryBuilder:
         self._owners_with_pods.add(owner)
         if raw is not None:
             self._raw_pod_keys.add(raw)
-            if replica is not None:
-                self._replicas.add(replica)
         if key in self._pod_keys:
             return
         self._pod_keys.add(key)
@@ -228,7 +202,6 @@ class LiveInventoryBuilder:
         kind = manifest.kind
         owner = ObjectRef(kind, namespace, manifest.name)
         self.stats.workloads += 1
-        self._replicas.clear()  # a workload may change which object a pod is named after
         if kind == "Deployment":
             self._deployments.add((namespace, manifest.name))
         if kind == "Job":
@@ -315,31 +288,6 @@ def _raw_pod_key(spec: Any) -> tuple[Any, ...] | None:
     except (AttributeError, TypeError):
         return None
     return key
-
-
-def _replica_key(body: Mapping[str, Any], namespace: str, raw: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """What `_top_owner` names a pod's owner from (namespace, controller, pod-template-hash) with the
-    pod's raw key; None for a pod named after itself (no controller, or a static pod's mirror)."""
-    metadata = body.get("metadata")
-    if type(metadata) is not dict:
-        return None
-    owners = metadata.get("ownerReferences")
-    if type(owners) is not list or len(owners) != 1:
-        return None  # none, or several: the general path
-    owner = owners[0]
-    if type(owner) is not dict or owner.get("controller") is not True:
-        return None
-    kind, name = owner.get("kind"), owner.get("name")
-    labels = metadata.get("labels") if kind == "ReplicaSet" else None
-    template_hash = labels.get("pod-template-hash") if type(labels) is dict else None
-    if (
-        type(kind) is not str
-        or type(name) is not str
-        or kind == "Node"
-        or not (template_hash is None or type(template_hash) is str)
-    ):
-        return None
-    return (namespace, kind, name, template_hash, raw)
 
 
 def _names_and_images(containers: Any) -> tuple[tuple[Any, Any], ...] | None:

@@ -548,10 +548,6 @@ class ClusterSource:
     _next_list: dict[ListKey, ListKey] = field(default_factory=dict)
     _speculated: tuple[ListKey, _Ahead] | None = None
     _counting: threading.Lock = field(default_factory=threading.Lock)
-    # Set by the pipeline (the live inventory's `judged_replica`): True for a pod identical, in all
-    # that is judged, to one already read (a Deployment's replicas); such a pod is yielded without
-    # a body (counted, not converted again). Its pull-secret references are the judged pod's.
-    judged_replica: Callable[[Mapping[str, Any]], bool] | None = None
 
     @property
     def name(self) -> str:
@@ -614,8 +610,8 @@ class ClusterSource:
         for resource in WORKLOADS:
             yield from self._list(resource, scopes)
         for manifest in self._list(PODS, scopes):
-            if manifest.body is not None:  # None: a replica of a pod whose references are noted
-                self._note_references(manifest, manifest.body.get("spec") or {})
+            body = manifest.body or {}
+            self._note_references(manifest, body.get("spec") or {})
             yield manifest
         for resource in RBAC:
             yield from self._list(resource, scopes if resource.namespaced else [None], optional=True)
@@ -696,12 +692,8 @@ class ClusterSource:
                 return
             try:
                 for page in self._pages(resource.path(scope), selector, accept):
-                    judged = self.judged_replica if resource is PODS else None
                     for item in page["items"]:
-                        if judged is not None and judged(item):
-                            yield self._replica(item)
-                        else:
-                            yield self._manifest(resource, item)
+                        yield self._manifest(resource, item)
                     self.stats.lists += 1
                 readable += 1
             except ClusterResponseError as failed:
@@ -917,20 +909,6 @@ class ClusterSource:
         stats.documents += 1
         stats.kinds[kind] += 1
         return Manifest(api_version, kind, name, namespace, body, self._where(resource, namespace, name))
-
-    def _replica(self, item: Mapping[str, Any]) -> Manifest:
-        """A pod the inventory has judged already in another replica (`judged_replica`): counted
-        and named, without a body to convert again."""
-        meta = item.get("metadata")
-        name = meta.get("name") if isinstance(meta, Mapping) else None
-        namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
-        name = name if isinstance(name, str) else ""
-        namespace = namespace if namespace and isinstance(namespace, str) else None
-        stats = self.stats
-        stats.objects += 1
-        stats.documents += 1
-        stats.kinds["Pod"] += 1
-        return Manifest("v1", "Pod", name, namespace, None, self._where(PODS, namespace, name))
 
     def _where(self, resource: Resource, namespace: str | None, name: str | None) -> Location:
         if namespace:
