@@ -165,8 +165,8 @@ def _peak_while_scanning(pods: int, tmp_path: Path) -> int:
 def test_memory_does_not_grow_with_the_number_of_pods(tmp_path: Path) -> None:
     """Pages are dropped once judged (at most the page judged, the page ahead and the next list's
     first page are held): eight times the pods, in eight times the pages, peak at about the same
-    traced memory (how the in-flight pages overlap varies from run to run). Holding every page
-    would take about ten times as much."""
+    traced memory (how the in-flight pages overlap varies from run to run). Keeping every page
+    took 6.5 times as much (22.8 against 3.5 MB)."""
     small = _peak_while_scanning(500, tmp_path)
     large = _peak_while_scanning(4_000, tmp_path)
     assert large < small * 2.5, (small, large)
