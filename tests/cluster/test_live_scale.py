@@ -5,13 +5,14 @@ against the API-server double."""
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from apiserver_double import ApiServerDouble
+from apiserver_double import ApiServerDouble, Denial
 from cluster.fixtures import deployment, namespace, pod, pull_secret, service_account
 from pullguard.fleet import scan_cluster
 from pullguard.result import ScanResult
@@ -170,3 +171,31 @@ def test_memory_does_not_grow_with_the_number_of_pods(tmp_path: Path) -> None:
     small = _peak_while_scanning(500, tmp_path)
     large = _peak_while_scanning(4_000, tmp_path)
     assert large < small * 2.5, (small, large)
+
+
+def test_reading_ahead_asks_for_nothing_twice_where_rbac_refuses_or_namespaces_are_named(
+    tmp_path: Path,
+) -> None:
+    """Where a cluster-wide list is refused the scan reads namespace by namespace, and with `-n`
+    it reads each named namespace: the first page asked for ahead is still taken when its list
+    comes, never asked for again, and the result is the one read without reading ahead."""
+    objects = _cluster()
+    objects["namespaces"].append(namespace("empty"))
+    denials = {Denial("list", "deployments"), Denial("list", "roles")}
+    for options in (
+        ClusterOptions(all_namespaces=True, page_size=3),
+        ClusterOptions(namespaces=("shop", "empty"), page_size=3),
+    ):
+        results = []
+        with ApiServerDouble(objects, denials=denials) as api:
+            for ahead in (True, False):
+                api.requests.clear()
+                scan = scan_cluster(
+                    _connect(api, tmp_path), dataclasses.replace(options, page_ahead=ahead), ScanOptions()
+                )
+                assert scan.result is not None
+                requests = [(r.path, tuple(sorted(r.query.items())), r.accept) for r in api.requests]
+                assert len(requests) == len(set(requests)) == scan.requests
+                results.append((_essence(scan.result), sorted(requests), scan.partial))
+        assert results[0] == results[1]
+        assert any("/namespaces/shop/deployments" in path for path, _, _ in results[0][1])
