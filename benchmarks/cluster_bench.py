@@ -127,9 +127,12 @@ def _as_the_cli() -> None:
     tune_garbage_collector()
 
 
-def run_fetch(kubeconfig: str) -> dict[str, Any]:
+def fetch_lists() -> list[tuple[str, str | None, str]]:
+    """The LISTs `scan --cluster --all-namespaces` makes, in its order, with its Accept headers
+    (tests/test_benchmark_cluster.py holds the two together): the fetch is a fair baseline only
+    if it asks for exactly what the scan asks for."""
+    from pullguard.semantics.dockerconfig import PULL_SECRET_TYPES
     from pullguard.sources.cluster import (
-        METADATA,
         NAMESPACES,
         NODES,
         PODS,
@@ -138,36 +141,49 @@ def run_fetch(kubeconfig: str) -> dict[str, Any]:
         SERVICE_ACCOUNTS,
         TABLE,
         WORKLOADS,
-        connect,
     )
 
-    _as_the_cli()
-    connection = connect(kubeconfig, "bench")
-    lists: list[tuple[str, str | None, str]] = [
-        (NAMESPACES.path(), None, "application/json"),
-        (NODES.path(), None, METADATA),
-        (SECRETS.path(), "type=kubernetes.io/dockerconfigjson", "application/json"),
-        (SECRETS.path(), "type=kubernetes.io/dockercfg", "application/json"),
+    json_ = "application/json"
+    return [
+        (NAMESPACES.path(), None, json_),
+        (NODES.path(), None, json_),
+        *((SECRETS.path(), f"type={secret_type}", json_) for secret_type in PULL_SECRET_TYPES),
         (SECRETS.path(), None, TABLE),
-        (SERVICE_ACCOUNTS.path(), None, "application/json"),
-        *((r.path(), None, "application/json") for r in WORKLOADS),
-        (PODS.path(), None, "application/json"),
-        *((r.path(), None, "application/json") for r in RBAC),
+        (SERVICE_ACCOUNTS.path(), None, json_),
+        *((r.path(), None, json_) for r in WORKLOADS),
+        (PODS.path(), None, json_),
+        *((r.path(), None, json_) for r in RBAC),
     ]
-    baseline = _peak_mb()
-    started, cpu_started = time.perf_counter(), time.process_time()
+
+
+def fetch_all(transport: Any) -> tuple[int, int]:
+    """Every page of every list through `transport`, page after page as `kubectl get -A` reads
+    them, JSON parsed and dropped: (requests, objects). Asking for the next page while this one
+    is parsed gains nothing here: the client parses inside `transport.get`, so there is no work
+    of its own to overlap with the server's."""
     objects = requests = 0
-    for path, selector, accept in lists:
+    for path, selector, accept in fetch_lists():
         token = None
         while True:
             query = [("limit", "500")] + ([("fieldSelector", selector)] if selector else [])
             query += [("continue", token)] if token else []
-            page = connection.transport.get(path, query, accept)
+            page = transport.get(path, query, accept)
             requests += 1
             objects += len(page.get("items") or page.get("rows") or ())
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 break
+    return requests, objects
+
+
+def run_fetch(kubeconfig: str) -> dict[str, Any]:
+    from pullguard.sources.cluster import connect
+
+    _as_the_cli()
+    connection = connect(kubeconfig, "bench")
+    baseline = _peak_mb()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    requests, objects = fetch_all(connection.transport)
     return {
         "seconds": time.perf_counter() - started,
         "cpu": time.process_time() - cpu_started,

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,9 +65,10 @@ class Resource:
     def group(self) -> str:
         return "" if self.prefix == "/api/v1" else self.prefix.split("/")[2]
 
-    @property
-    def api_version(self) -> str:
-        return self.prefix.removeprefix("/apis/").removeprefix("/api/")
+    api_version: str = field(init=False, repr=False, compare=False)  # "v1", "apps/v1"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_version", self.prefix.removeprefix("/apis/").removeprefix("/api/"))
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         where = (
@@ -505,9 +507,15 @@ class ClusterOptions:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # one request, answer included (0: none)
     deadline: float = DEFAULT_DEADLINE  # the whole scan
     started: float = field(default_factory=time.monotonic)
+    # ask for the next page (and the next list's first page) while judging this one
+    page_ahead: bool = True
 
     def budget(self) -> Budget:
         return Budget(self.request_timeout, self.deadline, self.started)
+
+
+ListKey = tuple[str, str | None, str]
+"""One list as asked for: path, field selector, Accept."""
 
 
 @dataclass(slots=True)
@@ -536,6 +544,10 @@ class ClusterSource:
     incomplete: bool = False
     stopped: ClusterDeadline | None = None
     _namespace_cache: list[str | None] | None = None
+    # list -> the list `read` asks for after it; the first page of that one, asked for ahead
+    _next_list: dict[ListKey, ListKey] = field(default_factory=dict)
+    _speculated: tuple[ListKey, _Ahead] | None = None
+    _counting: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def name(self) -> str:
@@ -564,6 +576,8 @@ class ClusterSource:
     def read(self) -> Iterator[Manifest]:
         """Namespaces and nodes, pull secrets, ServiceAccounts, workloads, pods, RBAC, referenced secrets."""
         scopes = self._scopes()
+        planned = self._planned(scopes)
+        self._next_list = dict(pairwise(planned))
         yield from (
             self._list(NAMESPACES, [None], optional=True) if scopes == [None] else self._namespaces(scopes)
         )
@@ -605,6 +619,26 @@ class ClusterSource:
             yield self._referenced_secret(key, other_secrets[key])
 
     # -- scopes and pages ------------------------------------------------------------
+
+    def _planned(self, scopes: list[str | None]) -> list[ListKey]:
+        """The lists `read` asks for, in its order, when every answer is readable: the first page
+        of the next one is asked for while the last page of this one is judged (`_pages`)."""
+        json_ = "application/json"
+        lists: list[tuple[Resource, list[str | None], str | None, str]] = []
+        if scopes == [None]:
+            lists.append((NAMESPACES, [None], None, json_))
+        lists.append((NODES, [None], None, json_))
+        if self.options.secret_data:
+            lists += [(SECRETS, scopes, f"type={secret_type}", json_) for secret_type in PULL_SECRET_TYPES]
+        lists += [(SECRETS, scopes, None, TABLE), (SERVICE_ACCOUNTS, scopes, None, json_)]
+        if not self.options.context_only:
+            lists += [(resource, scopes, None, json_) for resource in (*WORKLOADS, PODS)]
+            lists += [(r, scopes if r.namespaced else [None], None, json_) for r in RBAC]
+        return [
+            (resource.path(scope), selector, accept)
+            for resource, where, selector, accept in lists
+            for scope in where
+        ]
 
     def _scopes(self) -> list[str | None]:
         if self.options.all_namespaces:
@@ -737,30 +771,32 @@ class ClusterSource:
         """The pages of one list, each checked for shape (`items` a list of objects). The next
         page is asked for while the caller works on this one (one page ahead, so at most two
         pages are held): the API server's time to serve a page overlaps ours to judge the last
-        one (README "Scale"). Paging ends when the continue token is empty; a token seen before,
-        or more than MAX_PAGES pages, is an answer that cannot be used (a server that pages forever)."""
-
-        def query(token: str | None) -> list[tuple[str, str]]:
-            query = [("limit", str(self.options.page_size))]
-            if selector:
-                query.append(("fieldSelector", selector))
-            if labels:
-                query.append(("labelSelector", labels))
-            if token:
-                query.append(("continue", token))
-            return query
+        one (README "Scale"). After a list's last page comes the first page of the list `read`
+        asks for next (`_planned`), so the server never waits for us between lists either.
+        Paging ends when the continue token is empty; a token seen before, or more than
+        MAX_PAGES pages, is an answer that cannot be used (a server that pages forever)."""
 
         def fetch(token: str | None) -> dict[str, Any]:
-            return _list_page(self.name, self._get(path, query(token), accept), path, items)
+            return self._page(path, selector, accept, items, labels, token)
 
-        page = fetch(None)
+        key = (path, selector, accept)
+        speculated = self._speculated
+        if speculated is not None and speculated[0] == key and labels is None:
+            self._speculated = None
+            page = speculated[1].result()
+        else:  # a list read in between (namespace by namespace where RBAC refuses): left waiting
+            page = fetch(None)
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             token = page["metadata"].get("continue") or None
             repeated = token is not None and token in seen
             if token is not None:
                 seen.add(token)
-            ahead = _Ahead(partial(fetch, token)) if token and not repeated else None
+                ahead = None if repeated else self._ahead(partial(fetch, token))
+            else:
+                ahead = None
+                if labels is None:
+                    self._speculate(self._next_list.get(key))
             yield page
             if repeated:
                 raise ClusterResponseError(
@@ -773,8 +809,33 @@ class ClusterSource:
             f"cluster '{self.name}': more than {MAX_PAGES} pages for {path}: paging stopped"
         )
 
+    def _speculate(self, following: ListKey | None) -> None:
+        """Ask for the first page of `following` now; `_pages` takes it when that list is read.
+        Only where reading goes on: a scan stopped by its deadline asks for nothing more."""
+        if following is None or self.stopped is not None or not self.options.page_ahead:
+            return
+        path, selector, accept = following
+        items = "rows" if accept == TABLE else "items"
+        self._speculated = (following, _Ahead(partial(self._page, path, selector, accept, items, None, None)))
+
+    def _ahead(self, work: Callable[[], dict[str, Any]]) -> _Ahead | _Later:
+        return _Ahead(work) if self.options.page_ahead else _Later(work)
+
+    def _page(
+        self, path: str, selector: str | None, accept: str, items: str, labels: str | None, token: str | None
+    ) -> dict[str, Any]:
+        query = [("limit", str(self.options.page_size))]
+        if selector:
+            query.append(("fieldSelector", selector))
+        if labels:
+            query.append(("labelSelector", labels))
+        if token:
+            query.append(("continue", token))
+        return _list_page(self.name, self._get(path, query, accept), path, items)
+
     def _get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
-        self.requests += 1
+        with self._counting:  # pages ahead are asked for on other threads
+            self.requests += 1
         return self.connection.transport.get(path, query, accept)
 
     def _failed(
@@ -839,22 +900,22 @@ class ClusterSource:
         kind, api_version = resource.kind, resource.api_version
         body["kind"] = kind
         body["apiVersion"] = api_version
-        name = str(meta.get("name") or "")
-        namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
-        self.stats.objects += 1
-        self.stats.documents += 1
-        self.stats.kinds[kind] += 1
-        return Manifest(
-            api_version,
-            kind,
-            name,
-            str(namespace) if namespace else None,
-            body,
-            self._where(resource, namespace, name),
-        )
+        name = meta.get("name")
+        name = name if type(name) is str else str(name or "")
+        namespace = meta.get("namespace")
+        namespace = namespace if namespace and isinstance(namespace, str) else None
+        stats = self.stats
+        stats.objects += 1
+        stats.documents += 1
+        stats.kinds[kind] += 1
+        return Manifest(api_version, kind, name, namespace, body, self._where(resource, namespace, name))
 
     def _where(self, resource: Resource, namespace: str | None, name: str | None) -> Location:
-        return Location(f"{self.name}:{resource.path(namespace, name)}", 1, 1)
+        if namespace:
+            where = f"{self.name}:{resource.prefix}/namespaces/{namespace}/{resource.plural}"
+        else:
+            where = f"{self.name}:{resource.prefix}/{resource.plural}"
+        return Location(f"{where}/{name}" if name else where, 1, 1)
 
     def _note_references(self, manifest: Manifest, holder: Mapping[str, Any]) -> None:
         namespace = manifest.namespace or ""
@@ -934,6 +995,16 @@ class _Ahead:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+class _Later:
+    """A request run when its result is asked for (`ClusterOptions.page_ahead` off)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work = work
+
+    def result(self) -> Any:
+        return self._work()
 
 
 MAX_PAGES = 100_000
