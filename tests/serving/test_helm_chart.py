@@ -43,6 +43,7 @@ EQUIVALENT = {
     "scanner": ["namespace.create=true"],
     "webhook": ["namespace.create=true", "webhook.enabled=true"],
     "servicemonitor": ["namespace.create=true", "serviceMonitor.enabled=true", "prometheusRule.enabled=true"],
+    "namespaced": ["namespace.create=true", "serve.watchNamespaces={team-a,team-b}"],
 }
 
 
@@ -171,7 +172,12 @@ def test_values_reach_serves_flags() -> None:
 
 
 def test_unknown_or_wrong_values_are_refused_by_the_schema() -> None:
-    for setting in ("webhook.enable=true", "serve.policyReports=maybe", "serve.extraArgs[0]=oops"):
+    for setting in (
+        "webhook.enable=true",
+        "serve.policyReports=maybe",
+        "serve.extraArgs[0]=oops",
+        "serve.watchNamespaces={Team_A}",  # not a namespace name (RFC 1123 label)
+    ):
         result = helm("template", "pullguard", str(CHART), "--kube-version", KUBE_VERSION, "--set", setting)
         assert result.returncode != 0, setting
         assert "schema" in result.stderr, result.stderr
