@@ -86,6 +86,8 @@ def test_present_image_refused_on_v1_35(tmp_path: Path, waiting: str, reason: st
     assert "present on node 'node-1' (kubelet v1.35.2)" in container["explanation"]
     assert "KEP-2535" in container["explanation"]
     assert "preloadedImagesVerificationAllowlist" in container["fix"]
+    (patch,) = [line for line in container["fix"].splitlines() if "kubectl patch serviceaccount" in line]
+    assert "--type=json" in patch  # appends; a strategic-merge patch would replace the account's list
 
 
 def test_absent_image_is_not_the_trap(tmp_path: Path) -> None:

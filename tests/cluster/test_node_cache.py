@@ -56,6 +56,11 @@ def test_before_v1_35_it_runs_on_someone_elses_pull(tmp: Path) -> None:
     assert "node 'node-a' (kubelet v1.32.3, policy NeverVerify)" in finding["message"]
     assert "a reschedule to a node without the image fails" in finding["message"]
     assert finding["object"]["kind"] == "Pod" and finding["object"]["name"] == "app-1"
+    # appends to the ServiceAccount's list (a strategic-merge patch would replace it: no merge key)
+    (patch,) = [
+        line for line in finding["remediation"].splitlines() if "kubectl patch serviceaccount" in line
+    ]
+    assert "--type=json" in patch and '"path":"/imagePullSecrets' in patch
 
 
 def test_from_v1_35_it_fails_on_its_next_start(tmp: Path) -> None:
@@ -69,3 +74,54 @@ def test_pull_policy_always_is_no_cache_trap(tmp: Path) -> None:
     report = scan_fixture(FIXTURES / "pass" / "always.yaml", tmp)
     assert not pg025(report)
     assert any(f["checkId"] == "PG001" for f in report["findings"])
+
+
+def _replica(name: str, node: str) -> dict[str, Any]:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/app:1.2"
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "uid": f"uid-{name}",
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "controller": True}
+            ],
+        },
+        "spec": {
+            "nodeName": node,
+            "serviceAccountName": "default",
+            "containers": [{"name": "app", "image": image, "imagePullPolicy": "IfNotPresent"}],
+        },
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "image": image,
+                    "imageID": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/app@sha256:" + "4c" * 32,
+                    "state": {"running": {"startedAt": "2026-05-30T10:00:00Z"}},
+                }
+            ],
+        },
+    }
+
+
+def test_every_replica_is_judged_on_its_own_node(tmp: Path) -> None:
+    """Replicas are built into one pod template, but each runs on its own node: the one on the
+    older kubelet (no re-verification) is the high-severity case and must not be lost."""
+    nodes = [
+        {"metadata": {"name": name}, "status": {"nodeInfo": {"kubeletVersion": version}}}
+        for name, version in (("node-new", "v1.35.1"), ("node-old", "v1.32.3"))
+    ]
+    objects: dict[str, list[dict[str, Any]]] = {
+        "namespaces": [namespace("shop")],
+        "serviceaccounts": [service_account("default", "shop")],
+        "nodes": nodes,
+        "pods": [_replica("agent-a", "node-new"), _replica("agent-b", "node-old")],
+    }
+    with ApiServerDouble(objects) as api:
+        kubeconfig = write_kubeconfig(tmp / "kubeconfig", api.kubeconfig("prod"))
+        result = run("scan", "--cluster", "--kubeconfig", kubeconfig, "-A", "-f", "json")
+    assert result.returncode in (0, 1), result.stderr
+    found = {(f["severity"], "node-old" in f["message"]) for f in pg025(json.loads(result.stdout))}
+    assert found == {("medium", False), ("high", True)}

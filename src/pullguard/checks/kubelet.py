@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pullguard.checks import remedies
 from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.kubelet_config import DEFAULT_POLICY, CredentialProvider, ProviderConfig
 from pullguard.inventory.kubelet_coverage import pod_facts
@@ -528,12 +529,15 @@ def runs_only_from_cache(resolution: Resolution) -> Iterator[Hit]:
             f"runs private image '{container.image}' (imagePullPolicy {container.pull_policy}) on {on} with no "
             f"credential for it ({judgement.cause or 'none'}); {effect}.",
             judgement.use.location,
-            f"kubectl create secret docker-registry regcred -n {container.namespace} "
-            f"--docker-server={judgement.use.ref.domain if judgement.use.ref else '<registry>'} "
-            '--docker-username=<user> --docker-password="$(cat <password-file>)" --dry-run=client -o yaml '
-            "| kubectl apply -f -\n"
-            f"kubectl patch serviceaccount {judgement.pod.template.service_account} -n {container.namespace} "
-            '-p \'{"imagePullSecrets":[{"name":"regcred"}]}\'',
+            remedies.create_pull_secret(
+                "regcred",
+                container.namespace,
+                judgement.use.ref.domain if judgement.use.ref else "<registry>",
+            )
+            + "\n"
+            + remedies.attach_to_service_account(
+                "regcred", judgement.pod.template.service_account, container.namespace
+            ),
             image=container.image,
             container=container.container,
             severity=severity,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pullguard.checks.remedies import attach_to_service_account
 from pullguard.inventory.kubelet_order import version_of
 from pullguard.inventory.resolve import Coverage, ImageJudgement
 from pullguard.semantics.kubelet_versions import ENSURE_SECRET_PULLED_IMAGES, feature_enabled
@@ -79,8 +80,7 @@ def node_cache_cause(
         f"give the pod a credential for {registry}:\n"
         f"  kubectl create secret docker-registry regcred -n {namespace} --docker-server={registry} "
         '--docker-username=<user> --docker-password="$(cat <password-file>)" --dry-run=client -o yaml | kubectl apply -f -\n'
-        f"  kubectl patch serviceaccount {account} -n {namespace} -p "
-        '\'{"imagePullSecrets": [{"name": "regcred"}]}\'  (then recreate the pod)\n'
+        f"  {attach_to_service_account('regcred', account, namespace)}  (then recreate the pod)\n"
         "or, for an image the nodes preload on purpose, allow it in the KubeletConfiguration:\n"
         "  imagePullCredentialsVerificationPolicy: NeverVerifyAllowlistedImages\n"
         f"  preloadedImagesVerificationAllowlist: [{ref.repository if ref is not None else '<registry/repository>'}]\n"

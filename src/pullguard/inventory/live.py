@@ -152,6 +152,8 @@ class LiveInventoryBuilder:
         if spec is None:
             raise FieldError("spec", "present (a pod template needs it)")
         owner = self._top_owner(body, namespace, manifest.name)
+        # every replica runs on its own node, with its own image IDs: PG025 judges each node
+        self.inventory.kubelet.containers.extend(running_containers(manifest, body, owner))
         raw = _raw_pod_key(spec)
         if raw is not None:
             raw = (owner, *raw)
@@ -160,7 +162,6 @@ class LiveInventoryBuilder:
                 self._owners_with_pods.add(owner)
                 return
         template = self.base.pod_template(owner, manifest, spec, body, "spec")
-        self.inventory.kubelet.containers.extend(running_containers(manifest, body, owner))
         key = (
             owner,
             template.service_account,
