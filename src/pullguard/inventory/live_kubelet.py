@@ -26,6 +26,8 @@ def node_info(manifest: Manifest, body: Mapping[str, Any]) -> NodeInfo:
 def running_containers(
     manifest: Manifest, body: Mapping[str, Any], owner: ObjectRef
 ) -> list[RunningContainer]:
+    """The pod's containers whose image a node's cache may be serving (PG025): started (an
+    imageID) with pull policy IfNotPresent or Never. Every replica has its own, on its own node."""
     spec = body.get("spec")
     if not isinstance(spec, Mapping):
         return []
@@ -47,6 +49,9 @@ def running_containers(
                 continue
             state = statuses.get(name, {})
             image_id = state.get("imageID")
+            policy = str(container.get("imagePullPolicy") or _default_policy(image))
+            if not (isinstance(image_id, str) and image_id) or policy == "Always":
+                continue  # pulled each start, or not started: no image cache in play (kept only what PG025 reads)
             running = isinstance(state.get("state"), Mapping) and "running" in state["state"]
             found.append(
                 RunningContainer(
@@ -57,8 +62,8 @@ def running_containers(
                     node if isinstance(node, str) else None,
                     name,
                     image,
-                    str(container.get("imagePullPolicy") or _default_policy(image)),
-                    image_id if isinstance(image_id, str) and image_id else None,
+                    policy,
+                    image_id,
                     running,
                     manifest.location,
                 )
