@@ -61,5 +61,10 @@ def breaks_pull(finding: Finding, resolution: Resolution) -> bool:
 
 
 def mark(findings: Iterable[Finding], resolution: Resolution) -> list[Finding]:
-    """Stamp `breaks_pull` on every finding."""
-    return [replace(f, breaks_pull=breaks_pull(f, resolution)) for f in findings]
+    """Stamp `breaks_pull` on every finding (a finding that already says so is kept as it is:
+    most do not break a pull, and a copy per finding costs more than the judgement)."""
+    marked: list[Finding] = []
+    for finding in findings:
+        breaks = breaks_pull(finding, resolution)
+        marked.append(finding if finding.breaks_pull is breaks else replace(finding, breaks_pull=breaks))
+    return marked

@@ -39,6 +39,23 @@ def test_streamed_and_indented_reports_hold_the_same_data(monkeypatch: pytest.Mo
     assert json.loads(json_report.render(result)) == indented
 
 
+def test_streamed_report_is_the_same_text_whatever_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries are written a batch at a time; the text is one entry a line whatever the batch size,
+    across batch boundaries and for a last, partial batch."""
+    result = scan_paths([str(ROOT / "examples")], ScanOptions())
+    monkeypatch.setattr(json_report, "_INDENT_LIMIT", 0)
+    texts = []
+    for batch in (1, 2, 3, 1000):
+        monkeypatch.setattr(json_report, "_BATCH", batch)
+        texts.append(json_report.render(result))
+    assert len(set(texts)) == 1
+    lines = texts[0].splitlines()
+    findings = json.loads(texts[0])["findings"]
+    assert len(findings) > 3
+    # every entry on its own line: `{...},` or the last one `{...}],"images":[`
+    assert [json.loads(line.removesuffix(",")) for line in lines[1 : len(findings)]] == findings[:-1]
+
+
 def test_input_problems_match_schema(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [\n---\nkind: Pod\n")

@@ -178,12 +178,29 @@ def write(result: ScanResult, out: TextIO) -> None:
         out.write(("," if position else "") + json.dumps(key) + ":")
         if key in streamed:
             out.write("[")
-            for index, entry in enumerate(streamed[key]):
-                out.write(("," if index else "") + "\n" + _COMPACT.encode(entry))
+            _write_entries(out, streamed[key])
             out.write("]")
         else:
             out.write(_COMPACT.encode(value))
     out.write("}\n")
+
+
+_BATCH = 256  # entries per write: the safe sink scans each write's lines, fewer calls cost less
+
+
+def _write_entries(out: TextIO, entries: Iterable[dict[str, Any]]) -> None:
+    """One entry a line, written a batch of lines at a time (memory: one batch)."""
+    encode = _COMPACT.encode
+    batch: list[str] = []
+    separator = "\n"  # before the first entry; ",\n" before every later one
+    for entry in entries:
+        batch.append(encode(entry))
+        if len(batch) == _BATCH:
+            out.write(separator + ",\n".join(batch))
+            separator = ",\n"
+            batch.clear()
+    if batch:
+        out.write(separator + ",\n".join(batch))
 
 
 def _head(result: ScanResult) -> dict[str, Any]:
