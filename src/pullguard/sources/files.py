@@ -7,7 +7,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from operator import itemgetter
 from typing import BinaryIO
 
 from pullguard.errors import InputError
@@ -37,7 +37,7 @@ def discover(paths: Iterable[str], problems: list[InputProblem] | None = None) -
             found.append(STDIN)
             continue
         if os.path.isdir(path):
-            walked: list[str] = []
+            walked: list[tuple[list[str], str]] = []
 
             def unlistable(error: OSError, root: str = path) -> None:
                 _record(
@@ -49,17 +49,20 @@ def discover(paths: Iterable[str], problems: list[InputProblem] | None = None) -
 
             for directory, subdirectories, files in os.walk(path, onerror=unlistable):
                 subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRECTORIES)
+                # the directory's place under `path`, as a list of names (computed once per directory)
+                parts = [] if directory == path else os.path.relpath(directory, path).split(os.sep)
                 for name in sorted(files):
                     if not name.endswith(MANIFEST_SUFFIXES) or name in CONFIG_FILES:
                         continue
                     file = os.path.join(directory, name)
                     refusal = _not_regular(file)
                     if refusal is None:
-                        walked.append(file)
+                        walked.append(([*parts, name], file))
                     else:
                         _record(problems, file, "not-a-regular-file", refusal)
             # kubectl's order (filepath.Walk): entries by name, a directory's files where it sorts.
-            found.extend(sorted(walked, key=lambda file: os.path.relpath(file, path).split(os.sep)))
+            walked.sort(key=itemgetter(0))
+            found.extend(file for _, file in walked)
         elif os.path.exists(path) or os.path.islink(path):
             found.append(path)
         else:
@@ -140,13 +143,13 @@ class FileSource:
             if path == STDIN:
                 data = read_limited(sys.stdin.buffer, MAX_FILE_BYTES)
             else:
-                size = Path(path).stat().st_size
-                if size > MAX_FILE_BYTES:
-                    self._file_problem(
-                        where, "too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
-                    )
-                    return None
                 with open(path, "rb") as handle:
+                    size = os.fstat(handle.fileno()).st_size  # the file opened, not a second lookup
+                    if size > MAX_FILE_BYTES:
+                        self._file_problem(
+                            where, "too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+                        )
+                        return None
                     data = read_limited(handle, MAX_FILE_BYTES)
         except OSError as error:
             self._file_problem(where, "unreadable-file", f"cannot read the file: {error.strerror or error}")
