@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pullguard.checks import Finding, Severity
+from pullguard.inventory.access import SecretAccess, SecretReader
 from pullguard.inventory.access import compute_secret_access as secret_access
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.rbac import Subject
@@ -164,3 +165,18 @@ def test_cluster_wide_readers_are_listed_once(tmp_path: Path) -> None:
     assert [r["name"] for r in report["clusterWideSecretReaders"]] == ["ops-bot"]
     local = {s["namespace"]: [r["name"] for r in s["readers"]] for s in report["pullSecrets"]}
     assert local == {"ns0": [], "ns1": ["ns1-admin"], "ns2": []}
+
+
+def test_every_reader_of_a_secret_is_its_own_then_the_cluster_wide_ones_not_named() -> None:
+    def reader(name: str, verbs: tuple[str, ...] = ("get",)) -> SecretReader:
+        return SecretReader(Subject("User", name), verbs, (), False)
+
+    everyone, ops = reader("everyone", ("list",)), reader("ops", ("list",))
+    own, ops_by_name = reader("own"), reader("ops")
+    access = SecretAccess(
+        {("shop", "a"): (own,), ("shop", "b"): (own, ops_by_name)}, cluster_wide=(everyone, ops)
+    )
+    assert access.of("shop", "none") == (everyone, ops)  # no reader of its own
+    assert access.of("shop", "a") == (own, everyone, ops)  # nobody named twice
+    assert access.of("shop", "b") == (own, ops_by_name, everyone)  # ops only once, as the secret's own
+    assert access == SecretAccess(dict(access.readers), cluster_wide=(everyone, ops))

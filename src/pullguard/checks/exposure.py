@@ -45,14 +45,17 @@ def subjects_reading_pull_secrets(resolution: Resolution) -> Iterator[Hit]:
     for the whole picture.
     """
     access = resolution.facts.access
+    described: dict[int, str] = {}  # each reader's text once: the cluster-wide ones recur for every secret
     for (namespace, name), secret in sorted(resolution.inventory.secrets.items()):
         if secret.is_pull_secret_type and access.has_readers(namespace, name):
-            yield _finding(secret, namespace, access.of(namespace, name))
+            yield _finding(secret, namespace, access.of(namespace, name), described)
 
 
-def _finding(secret: Secret, namespace: str, readers: tuple[SecretReader, ...]) -> Hit:
+def _finding(
+    secret: Secret, namespace: str, readers: tuple[SecretReader, ...], described: dict[int, str]
+) -> Hit:
     name = secret.ref.name
-    shown = "; ".join(r.describe() for r in readers[:_SHOWN])
+    shown = "; ".join(_describe(r, described) for r in readers[:_SHOWN])
     more = f"; and {len(readers) - _SHOWN} more" if len(readers) > _SHOWN else ""
     listing = any("list" in r.verbs or "watch" in r.verbs for r in readers if not r.by_name_only)
     why = (
@@ -63,6 +66,13 @@ def _finding(secret: Secret, namespace: str, readers: tuple[SecretReader, ...]) 
     count = f"{len(readers)} subject{'s' if len(readers) != 1 else ''}"
     message = f"Pull secret '{name}' in namespace '{namespace}' can be read by {count}: {shown}{more}.{why}"
     return Hit(secret.ref, message, secret.location, _fix(name, namespace, readers))
+
+
+def _describe(reader: SecretReader, described: dict[int, str]) -> str:
+    text = described.get(id(reader))  # the readers live as long as the access facts: ids are stable
+    if text is None:
+        text = described[id(reader)] = reader.describe()
+    return text
 
 
 def _fix(name: str, namespace: str, readers: tuple[SecretReader, ...]) -> str:

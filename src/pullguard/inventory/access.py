@@ -133,6 +133,11 @@ class SecretAccess:
     unresolved: tuple[RoleBinding, ...] = ()
     roles_with_secret_access: tuple[ObjectRef, ...] = field(default=())
     cluster_wide: tuple[SecretReader, ...] = ()
+    # the subjects of `cluster_wide`, for `of`: derived, not compared
+    _cluster_subjects: frozenset[Subject] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_cluster_subjects", frozenset(r.subject for r in self.cluster_wide))
 
     def local(self, namespace: str, name: str) -> tuple[SecretReader, ...]:
         """The readers particular to this secret (namespace bindings, named grants)."""
@@ -144,6 +149,8 @@ class SecretAccess:
         if not local:  # the common case: the cluster-wide readers as they are
             return self.cluster_wide
         named = {reader.subject for reader in local}
+        if named.isdisjoint(self._cluster_subjects):  # none named twice: every cluster-wide reader
+            return local + self.cluster_wide
         return local + tuple(r for r in self.cluster_wide if r.subject not in named)
 
     def has_readers(self, namespace: str, name: str) -> bool:
