@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pullguard.semantics.evidence import SecretEvidence, host_of
@@ -67,8 +67,19 @@ class RegistryPolicy:
     assume_private: bool = False
     # what the input's pull secrets prove, with the secrets' names (semantics/evidence.py)
     evidence: SecretEvidence | None = None
+    # classifications already made, by (domain, path): images repeat across a corpus' pods
+    _classified: dict[tuple[str, str], Classification] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def classify(self, ref: ImageRef) -> Classification:
+        key = (ref.domain, ref.path)
+        known = self._classified.get(key)
+        if known is None:
+            known = self._classified[key] = self._classify(ref)
+        return known
+
+    def _classify(self, ref: ImageRef) -> Classification:
         repository = ref.repository
         for pattern in self.private_patterns:
             if key_matches(pattern_location(pattern), repository):
