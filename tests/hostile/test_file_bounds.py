@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hostile.support import PRIVATE, ROOT, no_internal_error, pullguard
 from pullguard.sources import files
@@ -115,3 +119,21 @@ def test_an_unlistable_subdirectory_is_an_input_problem(
     assert found == [str(tmp_path / "ok.yaml")]
     assert [(p.location.path, p.code) for p in problems] == [(str(locked), "unreadable-directory")]
     assert "Permission denied" in problems[0].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=3000),
+    limit=st.integers(min_value=0, max_value=2500),
+    size=st.integers(min_value=0, max_value=4000),
+    first_read=st.sampled_from([1, 7, 64, 65536]),
+)
+def test_read_limited_reads_what_fits_and_never_more_than_one_byte_past_the_limit(
+    data: bytes, limit: int, size: int, first_read: int
+) -> None:
+    """Whatever size the file claims (right, too small as when it grows, too large), the bytes come
+    whole when they fit the limit, and None when they do not, after at most limit + 1 bytes read."""
+    handle = io.BytesIO(data)
+    with mock.patch.object(files, "_FIRST_READ", first_read):
+        assert files.read_limited(handle, limit, size) == (data if len(data) <= limit else None)
+    assert handle.tell() <= limit + 1

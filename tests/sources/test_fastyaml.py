@@ -160,6 +160,26 @@ def test_a_plain_deployment_takes_the_fast_reader() -> None:
     assert stats.fast_documents == 1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n\n# a comment\n   # an indented comment\n\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+        # the first key written again, deeper and quoted: the object still starts on its first line
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  ownerReferences:\n  - apiVersion: apps/v1\n"
+        "    kind: ReplicaSet\n    name: r\n    uid: u\n  annotations: {note: '\"apiVersion\": x'}\n",
+        "apiVersion:\n  v1\nkind: Pod\nmetadata: {name: a}\n",
+        "kind: Pod\napiVersion: v1\nmetadata: {name: a}\n",
+        "  apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n",  # indented: the search looks closer
+        '"apiVersion": v1\nkind: Pod\nmetadata: {name: a}\n',
+        "# apiVersion: v0\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+    ],
+    ids=["comments", "written-again", "value-below", "kind-first", "indented", "quoted", "commented-out"],
+)
+def test_an_object_starts_on_the_line_the_reference_reader_says(text: str) -> None:
+    stats = assert_same("---\n" + text + "---\n" + text)
+    assert stats.fast_documents == 2
+
+
 @pytest.mark.parametrize("written", ["yes", "on", "Off", "NO"])
 def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
     text = DEPLOYMENT.replace("{automount}", written)

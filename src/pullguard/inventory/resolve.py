@@ -190,6 +190,8 @@ def judge_image(
             served_cause = "; ".join(notes) if coverage is Coverage.UNVERIFIABLE else None
             return ImageJudgement(pod, use, classification, coverage, served[1], served_cause, notes)
     judgement = _uncovered(pod, use, classification, matches, repository)
+    if not notes and judgement.cause != "":  # nothing to add: the judgement as it is (no copy)
+        return judgement
     return dataclasses.replace(
         judgement, notes=notes, cause="; ".join(c for c in (judgement.cause, *notes) if c) or None
     )

@@ -93,11 +93,29 @@ def _record(problems: list[InputProblem] | None, path: str, code: str, message: 
         problems.append(InputProblem(Location(path, 0, 0), Level.ERROR, code, message))
 
 
-def read_limited(handle: BinaryIO, limit: int) -> bytes | None:
+_FIRST_READ = 64 * 1024  # what a read asks for first when the size is not known (pipes, devices)
+
+
+def read_limited(handle: BinaryIO, limit: int, size: int = 0) -> bytes | None:
     """At most `limit` bytes, or None when there are more: the bytes actually read are bounded,
-    whatever the file claims to be (a symlink to /dev/zero, /dev/urandom, an endless pipe)."""
-    data = handle.read(limit + 1)
-    return None if len(data) > limit else data
+    whatever the file claims to be (a symlink to /dev/zero, /dev/urandom, an endless pipe).
+
+    `size`, what the file says it holds, is asked for first (one byte more, to see the end);
+    then reads twice as large as the last until the end or the limit. A read of `limit + 1`
+    bytes at once costs an allocation of that size for every file, however small."""
+    want = min(limit + 1, (size + 1) if size > 0 else _FIRST_READ)
+    parts: list[bytes] = []
+    total = 0
+    while want > 0:
+        data = handle.read(want)
+        if not data:
+            break
+        parts.append(data)
+        total += len(data)
+        if total > limit:
+            return None
+        want = min(limit + 1 - total, max(2 * want, _FIRST_READ))
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 @dataclass(slots=True)
@@ -150,7 +168,7 @@ class FileSource:
                             where, "too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
                         )
                         return None
-                    data = read_limited(handle, MAX_FILE_BYTES)
+                    data = read_limited(handle, MAX_FILE_BYTES, size)
         except OSError as error:
             self._file_problem(where, "unreadable-file", f"cannot read the file: {error.strerror or error}")
             return None
