@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from pullguard.errors import DockerConfigError, DocumentValueError, InvalidImageReference
 from pullguard.inventory import podcrds
@@ -57,6 +57,7 @@ from pullguard.semantics.evidence import gives_credential, ignored_members
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.official_images import bare_placeholder
 from pullguard.semantics.templates import has_template_marker
+from pullguard.sources.fastyaml import FastMap
 from pullguard.sources.model import (
     COMMITTED_CREDENTIAL,
     SCRIPT_API_VERSION,
@@ -66,7 +67,7 @@ from pullguard.sources.model import (
     Location,
     Manifest,
 )
-from pullguard.sources.yamldocs import image_line_of, line_of
+from pullguard.sources.yamldocs import LineMap, image_line_of, line_of
 from pullguard.text_safety import redact_image
 
 _CONTAINER_FIELDS = (
@@ -564,10 +565,13 @@ class InventoryBuilder:
 
 # -- field readers -----------------------------------------------------------------
 
+# What the readers build mappings as (sources/fastyaml.py, sources/yamldocs.py, JSON): Mappings.
+_MAPPINGS = frozenset({FastMap, LineMap, dict})
+
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
-        return value
+    if type(value) in _MAPPINGS or isinstance(value, Mapping):  # the readers' own types without the ABC check
+        return cast("Mapping[str, Any]", value)
     raise FieldError(path, "a mapping")
 
 

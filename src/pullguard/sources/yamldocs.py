@@ -435,9 +435,9 @@ class DocumentReader:
             metadata.get("namespace"),
             metadata.get("generateName"),
         )
-        identity = (api_version, kind, name, namespace, generate_name)
-        if not all(v is None or (isinstance(v, str) and not fastyaml.yaml11_ambiguous(v)) for v in identity):
-            return None  # e.g. `name: no`, which YAML 1.1 reads as a boolean
+        for v in (api_version, kind, name, namespace, generate_name):
+            if v is not None and (not isinstance(v, str) or fastyaml.yaml11_ambiguous(v)):
+                return None  # e.g. `name: no`, which YAML 1.1 reads as a boolean
         lines = fastyaml.LineSource(chunk, start_line, _reference_line, _reference_value, _plain_scalar)
         first_line = lines.mapping_line((), value)
         body = fastyaml.FastMap(value, lines, ()) if self._should_build(api_version, kind) else None
