@@ -49,12 +49,11 @@ from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config
 from pullguard.fixer.rtyaml import YamlFile
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, PodCredentials, Resolution, SecretState
-from pullguard.remediation.plan import Action, Plan, Step, create_secret
+from pullguard.remediation.plan import Action, Plan, Step, create_secret, port_key_candidates
 from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
-from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
 
 __all__ = ["FixPlan", "plan_fixes"]
@@ -446,12 +445,7 @@ class _Planner:
                 self._port_candidate(pod, judgement.use.image, ref.repository, where)
 
     def _port_candidate(self, pod: PodCredentials, image: str, repository: str, where: str) -> None:
-        found = [
-            (r.secret, old, new)
-            for r in pod.by_state(SecretState.USABLE)
-            if r.secret is not None and r.secret.payload is not None
-            for old, new in port_candidates([e.key for e in r.secret.payload.entries], repository)
-        ]
+        found = port_key_candidates(pod, repository)
         if not found:
             return
         self._port_images.add((pod.template.namespace, image))

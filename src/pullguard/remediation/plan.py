@@ -274,6 +274,18 @@ def patch_workload(owner: ObjectRef, secrets: list[str]) -> str:
 # -- building ---------------------------------------------------------------------------------
 
 
+def port_key_candidates(pod: PodCredentials, repository: str) -> list[tuple[Secret, str, str]]:
+    """(secret, key, key with the image's port) for each key of the pod's usable pull secrets
+    that covers the repository once the port is added (the plan and `pullguard fix` repair it
+    only when there is exactly one)."""
+    return [
+        (ref.secret, old, new)
+        for ref in pod.by_state(SecretState.USABLE)
+        if ref.secret is not None and ref.secret.payload is not None
+        for old, new in port_candidates([e.key for e in ref.secret.payload.entries], repository)
+    ]
+
+
 def _needs(resolution: Resolution, pod: PodCredentials) -> list[ImageJudgement]:
     """The pod's images that need a credential they do not get (a broken keyring fails public ones too,
     but repairing it fixes those: they need no credential of their own)."""
@@ -424,12 +436,7 @@ class _Builder:
         """A key with the image's port added to the pod's own pull secret, when exactly one key of
         the secrets the kubelet tries for the pod covers the image once the port is added (the
         rule `pullguard fix` applies to files)."""
-        found = [
-            (ref.secret, old, new)
-            for ref in pod.by_state(SecretState.USABLE)
-            if ref.secret is not None and ref.secret.payload is not None
-            for old, new in port_candidates([e.key for e in ref.secret.payload.entries], repository)
-        ]
+        found = port_key_candidates(pod, repository)
         if len(found) != 1:
             return False
         secret, old, new = found[0]
