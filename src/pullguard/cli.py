@@ -402,7 +402,7 @@ def _options(
         assume_private=assume_private,
         disabled_checks=disabled,
         max_age_days=max_age_days,
-        kubernetes_version=opt.check_kubernetes_version(kubernetes_version),
+        kubernetes_version=kubernetes_version,  # validated by the option's callback
     )
 
 
