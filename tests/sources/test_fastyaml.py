@@ -199,6 +199,12 @@ def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
         "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: tab\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Values.name }}}\n",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels:\n    {{ .x }}: y\n",
+        # properties where a flow collection, an explicit key or a continuation line opens a node
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: [a, !!str 1]}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {? !!str k : v}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  k:\n    !!str 1\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: ! 12\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: [x, &b y, *b]\n",
     ],
     ids=[
         "anchors",
@@ -209,6 +215,11 @@ def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
         "tabs",
         "template-key",
         "template-block-key",
+        "tag-in-flow-sequence",
+        "tag-on-explicit-key",
+        "tag-on-its-own-line",
+        "non-specific-tag",
+        "anchor-in-flow-sequence",
     ],
 )
 def test_risky_documents_are_left_to_the_reference_reader(text: str) -> None:
@@ -235,6 +246,25 @@ def test_risky_documents_are_left_to_the_reference_reader(text: str) -> None:
 def test_stars_and_quoted_templates_take_the_fast_reader(text: str) -> None:
     stats = assert_same(text)
     assert stats.fast_documents == (0 if "*b]" in text else 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # CEL rules and shell scripts: `!` and `&` inside text open no node
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+        "    rule: self.a != 'b' && !has(self.c) || (!x)\nspec:\n  containers:\n"
+        '  - name: a\n    image: reg.example/a:1\n    args:\n    - if [ "$R" != master ]; then x && y; fi\n'
+        "    - echo $NAME &> /dev/null\n",
+        # in a block scalar, even at a line's start (the fast reader leaves it: text to both)
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - name: a\n    image: reg.example/a:1\n    command:\n    - |\n      a\n      != 1\n",
+    ],
+    ids=["cel-and-shell", "block-scalar"],
+)
+def test_marks_inside_text_read_the_same(text: str) -> None:
+    stats = assert_same(text)
+    assert stats.fast_documents == (0 if "\n      != 1" in text else 1)
 
 
 def test_an_alias_with_no_anchor_is_refused_as_by_the_reference_reader() -> None:
@@ -305,6 +335,13 @@ _scalar = st.one_of(
             "${X}",
             "&a b",
             "*a",
+            "a != b",
+            "!has(x) && y",
+            "x, !y",
+            "!!str 5",
+            "! 5",
+            "- &z q",
+            "? !t k",
         ]
     ),
 )

@@ -50,15 +50,12 @@ _YAML11_AMBIGUOUS = re.compile(
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?"
     r"|="
 )
-# Constructs the fast path leaves to the reference reader: tags, anchors, merge keys,
-# directives, document end markers, tabs. Each is found by a cheap substring test first;
-# the exact pattern (a `!` or `&` where a node starts) only when it is there.
-_TAG = re.compile(r"(?:^|[\s\[{,:\-])![^\s]", re.MULTILINE)
-_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-])&[^\s]", re.MULTILINE)
-_KEY = re.compile(
-    r"^[ ]*(?:- +)*(?:[-+]?[.0-9]|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)[^:\n]*:(?:[ ]|$)",
-    re.MULTILINE,
-)
+# A tag (`!`) or an anchor (`&`) is a node's property: it can only open a node, at a line's
+# start or after `[`, `{`, `,` or `:`, then any `- ` or `? ` indicators and spaces. This is
+# what may stand before one on its line; elsewhere the mark is text (`a != b`, `x && y`
+# in scripts and CEL rules), which both readers read alike.
+_NODE_START = re.compile(r"(?:^|[\[{,:])(?:[ ]*[-?][ ]+)*[ ]*\Z", re.MULTILINE)
+# A plain or quoted key at a line's start, after its indentation and any `- ` indicators.
 _KEY = re.compile(r"""( *)((?:- +)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[][^:#]*?) *:(?: |$)""")
 
 
@@ -90,9 +87,22 @@ def _risky(chunk: str) -> bool:
     """
     if "\t" in chunk or "<<" in chunk or "\n%" in chunk or "\n..." in chunk:
         return True
-    return ("!" in chunk and _TAG.search(chunk) is not None) or (
-        "&" in chunk and _ANCHOR.search(chunk) is not None
-    )
+    return _opens_a_node(chunk, "!") or _opens_a_node(chunk, "&")
+
+
+def _opens_a_node(chunk: str, mark: str) -> bool:
+    """Whether `mark` (`!` a tag, `&` an anchor) stands where a node starts, judged by the
+    text before it on its line. Found with `str.find`: a pattern over the whole text would
+    try every position of a large document."""
+    position = chunk.find(mark)
+    while position >= 0:
+        line_start = chunk.rfind("\n", 0, position) + 1
+        # an anchor needs a name; `!` alone is the non-specific tag
+        named = mark == "!" or chunk[position + 1 : position + 2] not in ("", " ", "\n", "\r")
+        if named and _NODE_START.search(chunk, line_start, position) is not None:
+            return True
+        position = chunk.find(mark, position + 1)
+    return False
 
 
 def _string_keys(mapping: dict[Any, Any]) -> bool:
