@@ -99,6 +99,7 @@ class Dataset:
     reader_documents: int | None = None
     json_documents: int | None = None
     shape: str = "large"
+    phases: dict[str, float] | None = None  # in-process CPU seconds per phase (`phases`)
 
 
 def run_child(argv: list[str]) -> Child:
@@ -205,7 +206,7 @@ def preflight(ds: Dataset) -> None:
         read = subprocess.run(
             [sys.executable, "-c", _READ_REPORT, str(report)], capture_output=True, text=True, check=False
         )
-        info = (
+        info: dict[str, Any] = (
             json.loads(read.stdout.strip().splitlines()[-1])
             if read.stdout.strip()
             else {"error": read.stderr}
@@ -224,29 +225,71 @@ def preflight(ds: Dataset) -> None:
         )
 
 
-_READER_SPLIT = """
-import json, sys
-from pullguard.scan import ScanOptions, scan_paths
-stats = scan_paths([sys.argv[1]], ScanOptions()).inventory.stats
-print(json.dumps({"fast": stats.fast_documents, "documents": stats.documents, "json": stats.json_documents}))
+# One scan in-process, phase by phase (CPU seconds). `read` is reading, splitting and parsing the
+# files (a pass that builds nothing); `inventory` is what collecting adds to it. The JSON report is
+# written to /dev/null as the timed scan writes it. Also the reader counts (fast / reference / JSON).
+_PHASES = """
+import json, os, sys, time
+started = time.process_time()
+from pullguard.cli import tune_garbage_collector
+from pullguard.pipeline import collect, run_collected
+from pullguard.report import json_report
+from pullguard.scan import ScanOptions, file_sources
+tune_garbage_collector()
+imported = time.process_time()
+for source in file_sources([sys.argv[1]]):
+    for _ in source.read():
+        pass
+read = time.process_time()
+collected = collect(file_sources([sys.argv[1]]), ScanOptions())
+built = time.process_time()
+result = run_collected(collected)
+analysed = time.process_time()
+with open(os.devnull, "w", encoding="utf-8") as out:
+    json_report.write(result, out)
+written = time.process_time()
+stats = result.inventory.stats
+print(json.dumps({
+    "fast": stats.fast_documents, "documents": stats.documents, "json": stats.json_documents,
+    "phases": {"imports": imported - started, "read": read - imported,
+               "inventory": (built - read) - (read - imported), "analysis": analysed - built,
+               "report": written - analysed},
+}))
 """
+PHASES = ("imports", "read", "inventory", "analysis", "report")
 
 
-def reader_split(ds: Dataset) -> None:
-    """How many documents the fast reader took and how many fell back to the reference reader."""
+def phases(ds: Dataset) -> None:
+    """Where the scan's CPU goes, and how many documents the fast reader took and how many fell
+    back to the reference reader."""
     done = subprocess.run(
-        [sys.executable, "-c", _READER_SPLIT, ds.path], capture_output=True, text=True, check=False
+        [sys.executable, "-c", _PHASES, ds.path], capture_output=True, text=True, check=False
     )
-    if done.returncode == 0 and done.stdout.strip():
-        counts = json.loads(done.stdout.strip().splitlines()[-1])
-        ds.fast_documents, ds.reader_documents = counts["fast"], counts["documents"]
-        ds.json_documents = counts["json"]
-        fallback = fallbacks(ds)
-        print(
-            f"  reader: {ds.fast_documents} YAML documents by the fast reader, {fallback} by the reference "
-            f"reader (fallbacks: {fallback_share(ds)}), {ds.json_documents} JSON documents",
-            flush=True,
-        )
+    if done.returncode != 0 or not done.stdout.strip():
+        print(f"  phases: not measured ({tail(done.stderr, 2) or 'no output'})", flush=True)
+        return
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    ds.fast_documents, ds.reader_documents = counts["fast"], counts["documents"]
+    ds.json_documents = counts["json"]
+    ds.phases = counts["phases"]
+    fallback = fallbacks(ds)
+    print(
+        f"  reader: {ds.fast_documents} YAML documents by the fast reader, {fallback} by the reference "
+        f"reader (fallbacks: {fallback_share(ds)}), {ds.json_documents} JSON documents",
+        flush=True,
+    )
+
+
+def phase_lines(datasets: list[Dataset]) -> list[str]:
+    """Each phase's CPU as a share of the bare parse's median CPU (in-process, one run)."""
+    lines = ["", "Where the scan's CPU goes (one in-process run; each phase / bare parse CPU):"]
+    for ds in datasets:
+        if ds.phases is None or not ds.bare_s:
+            continue
+        bare = statistics.median(ds.bare_s)
+        parts = ", ".join(f"{name} {ds.phases[name] / bare:.2f}x" for name in PHASES)
+        lines.append(f"  {ds.label}: {parts}; sum {sum(ds.phases.values()) / bare:.2f}x")
+    return lines
 
 
 def fallbacks(ds: Dataset) -> int | None:
@@ -264,7 +307,7 @@ def fallback_share(ds: Dataset) -> str:
 
 def measure(ds: Dataset, rounds: int) -> None:
     preflight(ds)
-    reader_split(ds)
+    phases(ds)
     if ds.scan_error:
         print(f"  scan FAILED on {ds.label}: {ds.scan_error}\n  (timing the bare parse only)", flush=True)
     for i in range(rounds):
@@ -523,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         "times are whole processes incl. interpreter start-up (CPU = user + system).\n"
     )
     print(table(datasets))
+    print("\n".join(phase_lines(datasets)))
     own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this script's own peak RSS: {own_rss:.0f} MB; a child's peak RSS cannot read below it)")
 
