@@ -27,12 +27,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pullguard.errors import ClusterError
+from pullguard.sources.bounded import TooLarge
 from pullguard.sources.cluster import (
+    ClusterAuthError,
     ClusterForbidden,
     ClusterNotFound,
+    ClusterResponseError,
     ClusterUnreachable,
     Connection,
+    NoAnswer,
     Resource,
+    send,
     status_error,
 )
 
@@ -197,9 +202,6 @@ class KubeApi:
         content_type: str = "application/json",
         dry_run: bool = False,
     ) -> dict[str, Any]:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
         query = list(query or [])
         if dry_run:
             query.append(("dryRun", "All"))
@@ -209,26 +211,23 @@ class KubeApi:
         self.stats.requests += 1
         self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
         try:
-            m, url, hdrs, payload, post = self._client.param_serialize(
+            answer = send(
+                self.name,
+                self._client,
                 method,
                 path,
-                query_params=query or None,
-                header_params=headers,
+                query=query,
+                headers=headers,
                 body=body,
-                auth_settings=["BearerToken"],
+                timeout=self._timeout,
             )
-            response = self._client.call_api(m, url, hdrs, payload, post, _request_timeout=self._timeout)
-            status, data = int(response.status), response.read()
-        except ApiException as error:
-            if not error.status:
-                raise self._lost(method, path) from None
-            status, data = int(error.status), (error.body or "").encode()
-        except (HTTPError, OSError):
+            status, data = answer.status, answer.read(f"the answer for {path}")
+        except NoAnswer:
             raise self._lost(method, path) from None
-        except Exception as error:  # exec credential plugins fail here
-            raise ClusterError(
-                f"cluster '{self.name}': cannot authenticate: {type(error).__name__}"
-            ) from None
+        except TooLarge as error:
+            raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
+        except ClusterAuthError as error:  # the client's message may quote what it was given
+            raise ClusterAuthError(self._scrub(str(error))) from None
         if status >= 400:
             raise self._error(method, path, resource, status, data)
         try:

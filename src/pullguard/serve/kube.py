@@ -1,8 +1,9 @@
-"""The few API calls `serve` makes, over the official client's authenticated connection pool.
+"""The few API calls `serve` makes, through the cluster source's `send` (the official
+client's authenticated connection pool).
 
-`get` and `request` answer parsed JSON (errors as the cluster source's typed
-errors); `watch` streams a watch response line by line (one JSON event per
-line, chunked transfer encoding) without reading it whole.
+`get` and `request` answer parsed JSON, read bounded in bytes (errors as the cluster
+source's typed errors); `watch` streams a watch response line by line (one JSON event
+per line, chunked transfer encoding) without reading it whole.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from pullguard.errors import ClusterError
-from pullguard.sources.cluster import ClusterUnreachable, Connection, KubernetesTransport, status_error
+from pullguard.sources.bounded import TooLarge
+from pullguard.sources.cluster import (
+    Answer,
+    ClusterResponseError,
+    ClusterUnreachable,
+    Connection,
+    KubernetesTransport,
+    NoAnswer,
+    send,
+    status_error,
+)
 
 MAX_EVENT_BYTES = (
     8 * 1024 * 1024
@@ -66,11 +77,13 @@ class KubeClient:
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
-        response = self._call(method, path, query, headers, body, self._timeouts)
+        answer = self._call(method, path, query, headers, body, self._timeouts)
         try:
-            status, data = int(response.status), response.read()
-        finally:
-            response.release_conn()
+            status, data = answer.status, answer.read(f"the answer for {path}")
+        except NoAnswer as lost:
+            raise self._unreachable(lost) from None
+        except TooLarge as error:
+            raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
         if status >= 400 and status not in allow:
             raise status_error(self.name, self.server, status, data, path)
         try:
@@ -84,12 +97,14 @@ class KubeClient:
         self, path: str, query: list[tuple[str, str]], accept: str, timeout: float
     ) -> Iterator[dict[str, Any]]:
         """The events of one watch request, until the server ends it, `close_all()` or `timeout` seconds idle."""
-        response = self._call("GET", path, query, {"Accept": accept}, None, (self._timeouts[0], timeout))
-        status = int(response.status)
-        if status >= 400:
-            data = response.read()
-            response.release_conn()
-            raise status_error(self.name, self.server, status, data, path)
+        answer = self._call("GET", path, query, {"Accept": accept}, None, (self._timeouts[0], timeout))
+        response = answer.response
+        if answer.status >= 400 or response is None:
+            try:
+                data = answer.read(f"the answer for {path}")
+            except (NoAnswer, TooLarge):
+                data = b""
+            raise status_error(self.name, self.server, answer.status, data, path)
         with self._lock:
             self._open.add(response)
         buffer = b""
@@ -136,29 +151,19 @@ class KubeClient:
         headers: dict[str, str],
         body: str | dict[str, Any] | None,
         timeout: tuple[float, float],
-    ) -> Any:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
+    ) -> Answer:
         self.requests += 1
         try:
-            serialized = self._api.param_serialize(
-                method,
-                path,
-                query_params=query or None,
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
+            return send(
+                self.name, self._api, method, path, query=query, headers=headers, body=body, timeout=timeout
             )
-            return self._api.call_api(*serialized[:5], _request_timeout=timeout).response
-        except ApiException as error:
-            raise ClusterUnreachable(
-                f"cluster '{self.name}': cannot reach the API server at {self.server}: {error.reason}"
-            ) from None
-        except (HTTPError, OSError) as error:
-            raise ClusterUnreachable(
-                f"cluster '{self.name}': cannot reach the API server at {self.server}: {type(error).__name__}"
-            ) from None
+        except NoAnswer as lost:
+            raise self._unreachable(lost) from None
+
+    def _unreachable(self, lost: NoAnswer) -> ClusterUnreachable:
+        return ClusterUnreachable(
+            f"cluster '{self.name}': cannot reach the API server at {self.server}: {lost.reason}"
+        )
 
 
 def _event(line: bytes, cluster: str) -> dict[str, Any]:

@@ -222,50 +222,110 @@ class KubernetesTransport:
         return error
 
     def _fetch(self, path: str, query: list[tuple[str, str]], accept: str, until: float) -> tuple[int, bytes]:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
         try:
-            method, url, headers, body, post = self._client.param_serialize(
+            answer = send(
+                self.name,
+                self._client,
                 "GET",
                 path,
-                query_params=query or None,
-                header_params={"Accept": accept},
-                auth_settings=["BearerToken"],
+                query=query,
+                headers={"Accept": accept},
+                timeout=self._timeout,
             )
-            response = self._client.call_api(method, url, headers, body, post, _request_timeout=self._timeout)
-            status = int(response.status)
-            try:
-                data = read_bounded(response.response, MAX_RESPONSE_BYTES, f"the answer for {path}", until)
-            except BaseException:
-                response.response.close()  # a half-read connection never goes back to the pool
-                raise
-            response.response.release_conn()
+            return answer.status, answer.read(f"the answer for {path}", until)
+        except NoAnswer as lost:
+            raise ClusterUnreachable(self._unreachable(lost.reason)) from None
         except TooLarge as error:
             raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
         except TooLate:
             raise ClusterResponseError(
                 f"cluster '{self.name}': no complete answer for {path} in time"
             ) from None
-        except ApiException as error:
-            if not error.status:
-                raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
-            status, data = int(error.status), (error.body or "").encode()[:MAX_RESPONSE_BYTES]
-        except (HTTPError, OSError) as error:
-            raise ClusterUnreachable(self._unreachable(_reason_of(error))) from None
-        except ClusterError:
-            raise
-        except Exception as error:  # exec plugin failures surface here with the client's message
-            raise ClusterAuthError(
-                f"cluster '{self.name}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}"
-            ) from None
-        return status, data
 
     def _unreachable(self, reason: str) -> str:
         return (
             f"cluster '{self.name}': cannot reach the API server at {self.server}: {reason} "
             "(check the kubeconfig's server address, VPN or proxy, and that the cluster is up)"
         )
+
+
+class NoAnswer(Exception):
+    """No HTTP answer came back (refused, TLS, DNS, timeout, a reset); `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Answer:
+    """An HTTP answer: its status and its body, read bounded (`read`) or streamed (`response`)."""
+
+    __slots__ = ("_body", "response", "status")
+
+    def __init__(self, status: int, response: Any | None, body: bytes = b"") -> None:
+        self.status = status
+        self.response = response  # the urllib3 response, unread; None when the client read it
+        self._body = body
+
+    def read(self, what: str, until: float = float("inf")) -> bytes:
+        """The whole body, at most MAX_RESPONSE_BYTES (`TooLarge`) and until `until` (`TooLate`)."""
+        from urllib3.exceptions import HTTPError
+
+        limit = MAX_RESPONSE_BYTES
+        if self.response is None:
+            return self._body[:limit]
+        try:
+            data = read_bounded(self.response, limit, what, until)
+        except BaseException as error:
+            self.response.close()  # a half-read connection never goes back to the pool
+            if isinstance(error, HTTPError | OSError):  # reset or timed out while reading
+                raise NoAnswer(_reason_of(error)) from None
+            raise
+        self.response.release_conn()
+        return data
+
+
+def send(
+    cluster: str,
+    api_client: Any,
+    method: str,
+    path: str,
+    *,
+    query: list[tuple[str, str]] | None = None,
+    headers: dict[str, str],
+    body: Any = None,
+    timeout: tuple[float, float],
+) -> Answer:
+    """One request through the official client's authenticated connection pool (its kubeconfig,
+    exec plugins, certificates and token refresh), the answer left unread: the one way every
+    command talks to the API server. `NoAnswer` when none came; `ClusterAuthError` when the
+    client could not authenticate (an exec credential plugin failed)."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    try:
+        serialized = api_client.param_serialize(
+            method,
+            path,
+            query_params=query or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = api_client.call_api(*serialized[:5], _request_timeout=timeout)
+    except ApiException as error:
+        if not error.status:
+            raise NoAnswer(_reason_of(error)) from None
+        return Answer(int(error.status), None, (error.body or "").encode()[:MAX_RESPONSE_BYTES])
+    except (HTTPError, OSError) as error:
+        raise NoAnswer(_reason_of(error)) from None
+    except ClusterError:
+        raise
+    except Exception as error:  # exec plugin failures surface here with the client's message
+        raise ClusterAuthError(
+            f"cluster '{cluster}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}"
+        ) from None
+    return Answer(int(response.status), response.response)
 
 
 def _reason_of(error: BaseException) -> str:
