@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from apiserver_double import ApiServerDouble
-from cluster.fixtures import CANARY_PASSWORD, CANARY_USER, pod, pull_secret, shop_cluster
+from cluster.fixtures import (
+    CANARY_PASSWORD,
+    CANARY_USER,
+    deployment,
+    namespace,
+    pod,
+    pull_secret,
+    shop_cluster,
+)
 from pullguard.fleet import scan_cluster
 from pullguard.settings import ScanOptions
 from pullguard.sources.cluster import ClusterOptions, connect
@@ -76,6 +84,32 @@ def test_serve_judges_like_scan_and_follows_changes(tmp_path: Path) -> None:
         after = scrape(port)
         assert value(after, "pullguard_images", namespace="shop", coverage="pod_secret") == covered
         assert value(after, "pullguard_change_reflect_seconds_count") >= 3
+
+
+def test_a_pull_secret_beside_others_for_its_registry_judges_its_namespace_alone(tmp_path: Path) -> None:
+    """Which secrets hold a registry's credential words no finding; that the registry is private
+    does. One of four such secrets going judges one namespace; the last going judges all four."""
+    teams = [f"team-{i}" for i in range(4)]
+    cluster = {
+        "namespaces": [namespace(team) for team in teams],
+        "secrets": [pull_secret("regcred", team, "registry.corp.example") for team in teams],
+        "deployments": [
+            deployment("app", team, "registry.corp.example/team/app:1", ["regcred"]) for team in teams
+        ],
+    }
+    with ApiServerDouble(cluster) as api, serving(api, tmp_path, ScanOptions(fingerprint_key="k")) as server:
+        assert served_findings(server) == scan_findings(api, tmp_path)
+        generation = server.judge.snapshot.generation
+        api.delete("secrets", "team-1", "regcred")
+        eventually(lambda: served_findings(server) == scan_findings(api, tmp_path))
+        snapshot = server.judge.snapshot
+        assert snapshot.generation > generation and snapshot.judged_namespaces == 1
+        assert {f.object.namespace for f in snapshot.findings() if f.check_id == "PG002"} == {"team-1"}
+
+        for team in ("team-0", "team-2", "team-3"):  # the registry is no longer known to be private
+            api.delete("secrets", team, "regcred")
+        eventually(lambda: served_findings(server) == scan_findings(api, tmp_path))
+        assert server.judge.snapshot.judged_namespaces == len(teams)
 
 
 def test_deleted_namespace_leaves_no_series(tmp_path: Path) -> None:

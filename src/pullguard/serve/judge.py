@@ -227,10 +227,10 @@ class Judge:
         )
         if secrets_changed:
             reuse, fingerprints, keyed, evidence = self._cluster_wide()
-            if evidence != self.evidence:
+            if _proven(evidence) != _proven(self.evidence):
                 # a registry became (or stopped being) known as private: every namespace's images may change
-                self.evidence = evidence
                 dirty = {**{n: started for n in namespaces}, **dirty}
+            self.evidence = evidence
         whole = len(dirty) >= max(FULL_JUDGEMENT, len(namespaces) // 2)
         if whole and not self.stop.is_set():
             views = self.judge_all()
@@ -521,3 +521,16 @@ def _secret_view(secret: Secret, now: datetime) -> PullSecretView:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _proven(evidence: SecretEvidence | None) -> tuple[frozenset[str], ...] | None:
+    """What the cluster's pull secrets prove about registries: the keyring locations of each kind.
+    Which secrets hold them only words an image's visibility reason, which no view keeps, so a
+    pull secret that comes or goes beside others for its registry judges its namespace alone."""
+    if evidence is None:
+        return None
+    return (
+        frozenset(evidence.private),
+        frozenset(evidence.shared_host_wide),
+        frozenset(evidence.without_credential),
+    )
