@@ -180,12 +180,48 @@ def test_an_object_starts_on_the_line_the_reference_reader_says(text: str) -> No
     assert stats.fast_documents == 2
 
 
-@pytest.mark.parametrize("written", ["yes", "on", "Off", "NO"])
+@pytest.mark.parametrize("written", ["yes", "on", "Off", "NO", "y", "N"])
 def test_yaml_1_1_booleans_are_read_as_kubectl_reads_them(written: str) -> None:
+    """go-yaml v2 (kubectl's reader: sigs.k8s.io/yaml/goyaml.v2, resolve.go) reads the one-letter
+    forms too, which PyYAML's resolver leaves as strings."""
     text = DEPLOYMENT.replace("{automount}", written)
     assert_same(text)
     manifest = read(text, fast=True)[0][0]
     assert isinstance(manifest.body["spec"]["template"]["spec"]["automountServiceAccountToken"], bool)
+
+
+# Plain scalars as go-yaml v2 reads them (kubectl: sigs.k8s.io/yaml/goyaml.v2, resolve.go), where
+# PyYAML's YAML 1.1 resolver alone reads them otherwise, and a few where both agree.
+GO_YAML_V2 = [
+    ("y", True),
+    ("N", False),
+    ("1e3", 1000.0),
+    ("1.5e3", 1500.0),
+    ("08", 8.0),
+    ("0o17", 15),
+    ("0X1F", 31),
+    ("-0B11", -3),
+    ("1:30", "1:30"),
+    ("=", "="),
+    ("0755", 493),
+    ("1_000", 1000),
+    ("yes", True),
+    (".5", 0.5),
+    ("0x1f", 31),
+    ("abc", "abc"),
+]
+
+
+@pytest.mark.parametrize(("written", "value"), GO_YAML_V2, ids=[w for w, _ in GO_YAML_V2])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_plain_scalars_are_read_as_kubectl_reads_them(written: str, value: Any, fast: bool) -> None:
+    text = (
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  field: {written}\n  other: [{written}]\n"
+    )
+    [manifest], _ = read(text, fast=fast)
+    assert manifest.body is not None
+    for read_value in (manifest.body["spec"]["field"], manifest.body["spec"]["other"][0]):
+        assert read_value == value and type(read_value) is type(value)
 
 
 @pytest.mark.parametrize(
@@ -335,6 +371,13 @@ _scalar = st.one_of(
             "${X}",
             "&a b",
             "*a",
+            "y",
+            "N",
+            "1e3",
+            "08",
+            "0o17",
+            "0X1F",
+            "=",
             "a != b",
             "!has(x) && y",
             "x, !y",

@@ -293,11 +293,16 @@ def test_documents(
 def test_locations_are_exact_values(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "# c\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: n}\n",
+        "# c\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: ns}\n",
     )
     [manifest], _ = read(path)
     assert manifest.location == Location(str(path), 2, 6, 0)
-    assert (manifest.api_version, manifest.kind, manifest.name, manifest.namespace) == ("v1", "Pod", "p", "n")
+    assert (manifest.api_version, manifest.kind, manifest.name, manifest.namespace) == (
+        "v1",
+        "Pod",
+        "p",
+        "ns",
+    )
     assert str(manifest.location) == f"{path}: document 2, item 0, line 6"
 
 
@@ -693,3 +698,40 @@ def test_unreadable_file(tmp_path: Path) -> None:
     source = FileSource(needs_body)
     assert list(source.read([str(broken_link)])) == []
     assert [p.code for p in source.problems] == ["unreadable-file"]
+
+
+@pytest.mark.parametrize("reader", ["fast", "reference"])
+@pytest.mark.parametrize(
+    ("name", "text", "field"),
+    [
+        (
+            "yaml one-letter boolean",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\n",
+            "namespace",
+        ),
+        ("yaml number", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: 1e3\n", "name"),
+        ("yaml mapping", "apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: {a: b}\n", "generateName"),
+        (
+            "yaml list item",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: Y}\n",
+            "name",
+        ),
+        (
+            "json",
+            '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": false}}',
+            "namespace",
+        ),
+    ],
+)
+def test_an_identity_that_is_not_a_string_is_refused_as_the_api_server_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str, name: str, text: str, field: str
+) -> None:
+    """kubectl reads YAML with go-yaml v2, where y/n/yes/no/on/off are booleans; a Go string field
+    (ObjectMeta's name, namespace, generateName) cannot hold one, so the object is not applied.
+    The reader says which field, and never analyses the object under a guessed namespace."""
+    monkeypatch.setenv("PULLGUARD_READER", reader)
+    path = write(tmp_path, text, "in.json" if text.startswith("{") else "in.yaml")
+    manifests, source = read(path)
+    assert manifests == []
+    [problem] = source.problems
+    assert problem.code == "wrong-type" and f"'metadata.{field}' must be a string" in problem.message

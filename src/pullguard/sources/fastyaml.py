@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - the reference reader is tested through
 _YAML11_AMBIGUOUS = re.compile(
     r"[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF"
     r"|[-+]?0[0-9_]+(?:\.[0-9_]*)?"
-    r"|[-+]?0[bx][0-9a-fA-F_]+"
+    r"|[-+]?0[bBoOxX][0-9a-fA-F_]+"
     r"|[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?"
     r"|[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?"
     r"|[-+]?(?:[0-9][0-9_]*)?\.?[0-9_]*[eE][-+]?[0-9]+"

@@ -34,6 +34,35 @@ ShouldBuild = Callable[[str, str], bool]
 """(apiVersion, kind) -> whether the inventory needs the object's body."""
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+# kubectl reads YAML with go-yaml v2 (sigs.k8s.io/yaml/goyaml.v2, resolve.go). Where its plain
+# scalars differ from PyYAML's YAML 1.1 resolver, the reference reader reads them as kubectl does:
+# the one-letter booleans; integers with a Go prefix (strconv.ParseInt, base 0: 0o17, 0X1F); its
+# float syntax, which needs no dot and no exponent sign (1e3, 08); no base-60 numbers (1:30) and
+# no `=` value key (strings).
+_ONE_LETTER_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
+_GO_PREFIXED_INT = re.compile(r"[-+]?0(?:[oO][0-7]+|[bB][01]+|[xX][0-9a-fA-F]+)")
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def _kubectl_tag(text: str, tag: str) -> str:
+    """The tag go-yaml v2 gives the plain scalar `text`, where PyYAML's resolver gave `tag`."""
+    if text in _ONE_LETTER_BOOLS:
+        return _BOOL_TAG
+    if tag == _STR_TAG:
+        plain = text.replace("_", "")
+        if _GO_PREFIXED_INT.fullmatch(plain):
+            return _INT_TAG
+        if _GO_FLOAT.fullmatch(plain):
+            return _FLOAT_TAG
+    elif tag == _VALUE_TAG or (tag in (_INT_TAG, _FLOAT_TAG) and ":" in text):
+        return _STR_TAG
+    return tag
+
+
 _SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
 _NON_BLANK = re.compile(r"\S")
 _TEMPLATE_MARKER = TEMPLATE_MARKER
@@ -155,6 +184,10 @@ def _build_scalar(node: ScalarNode, offset: int) -> Any:
     (`2024-02-30`): it stays a string, as in Go YAML, which kubectl uses (yaml.v2 resolve:
     a plain scalar is a timestamp only when it parses as one)."""
     line = node.start_mark.line + offset
+    if node.tag == _BOOL_TAG and node.value in _ONE_LETTER_BOOLS:
+        return _ONE_LETTER_BOOLS[node.value]
+    if node.tag == _INT_TAG and _GO_PREFIXED_INT.fullmatch(node.value.replace("_", "")):
+        return int(node.value.replace("_", ""), 0)
     constructor = _SCALARS.yaml_constructors.get(node.tag)
     if constructor is None:
         raise DocumentValueError(line, f"unknown YAML tag {node.tag!r}: pullguard builds no such value")
@@ -227,7 +260,7 @@ def _plain_scalar(text: str, line: int) -> Any:
     """A plain scalar written `text` on the document's 0-based `line`, as the reference reader
     builds it: the tag its resolver gives the text, then PyYAML's safe constructor (what
     `_reference_value` gives for that scalar, without composing the document)."""
-    tag = _RESOLVER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    tag = _kubectl_tag(text, _RESOLVER.resolve(ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
     if tag == _STR_TAG:
         return text
     mark = yaml.Mark("", 0, line, 0, "", 0)
@@ -274,11 +307,11 @@ class _Loader(yaml.CSafeLoader):
     duplicates: list[tuple[MappingNode, Node]]
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit[0] and len(value) < 64:
+        if kind is ScalarNode and implicit[0]:
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-                if len(_PLAIN_TAGS) < _PLAIN_TAGS_LIMIT:
+                tag = _kubectl_tag(value, super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+                if len(value) < 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_LIMIT:
                     _PLAIN_TAGS[value] = tag
             return tag
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
@@ -582,6 +615,12 @@ class DocumentReader:
             )
             return None
         assert api_version is not None and kind is not None
+        wrong = _identity_type_problem(kind, _metadata_scalars(node))
+        if wrong is not None:
+            self._unreadable(
+                where, "wrong-type", wrong if from_list is None else f"{from_list} item: {wrong}"
+            )
+            return None
         name, namespace = _metadata_identity(node)
         body = LineMap(node, loader.line_offset) if self._should_build(api_version, kind) else None
         self._stats.objects += 1
@@ -718,6 +757,13 @@ class DocumentReader:
             )
             return None
         metadata = value.get("metadata")
+        if isinstance(metadata, dict):
+            wrong = _identity_type_problem(kind, {field: metadata.get(field) for field in _IDENTITY_FIELDS})
+            if wrong is not None:
+                self._unreadable(
+                    where, "wrong-type", wrong if from_list is None else f"{from_list} item: {wrong}"
+                )
+                return None
         name, namespace = "", None
         if isinstance(metadata, dict):
             name = _text(metadata.get("name")) or _generated(metadata.get("generateName"))
@@ -815,6 +861,39 @@ def _metadata_identity(node: MappingNode) -> tuple[str, str | None]:
             elif key.value == "generateName":
                 generate_name = value.value
     return name or _generated(generate_name), namespace
+
+
+_IDENTITY_FIELDS = ("name", "namespace", "generateName")
+
+
+def _metadata_scalars(node: MappingNode) -> dict[str, Any]:
+    """metadata's name, namespace and generateName as values of their kind (the text for a string,
+    None for null, the node for anything else): enough to tell a string from what is not one."""
+    metadata = _field_node(node, "metadata")
+    found: dict[str, Any] = {}
+    if isinstance(metadata, MappingNode):
+        for key, value in metadata.value:
+            if isinstance(key, ScalarNode) and key.value in _IDENTITY_FIELDS:
+                if isinstance(value, ScalarNode) and value.tag == _STR_TAG:
+                    found[key.value] = value.value
+                elif isinstance(value, ScalarNode) and value.tag == "tag:yaml.org,2002:null":
+                    found[key.value] = None
+                else:
+                    found[key.value] = value
+    return found
+
+
+def _identity_type_problem(kind: str, fields: Mapping[str, Any]) -> str | None:
+    """An object whose name, namespace or generateName is not a string: the API server refuses it
+    (a Go string field), so its name is unknown. The value is not quoted: it may be in a Secret."""
+    for field in _IDENTITY_FIELDS:
+        value = fields.get(field)
+        if value is not None and not isinstance(value, str):
+            return (
+                f"{kind}: 'metadata.{field}' must be a string; YAML reads it as another type "
+                "(a number, or a boolean such as y, n, yes, no, on, off): quote it"
+            )
+    return None
 
 
 def _identity_problem(api_version: str | None, kind: str | None, node: MappingNode) -> str | None:
