@@ -180,7 +180,7 @@ def wrong_type_or_malformed(resolution: Resolution) -> Iterator[Hit]:
     that is not base64 of `user:password` — makes the kubelet's keyring fail, and
     then every pull of every pod using it fails, public images included.
     """
-    referenced: dict[tuple[str, str], list[ObjectRef]] = {}
+    referenced: dict[tuple[str, str], dict[ObjectRef, None]] = {}  # users in order, once each
     for pod in resolution.pods:
         for ref in pod.references:
             if ref.secret is not None and ref.state in (
@@ -194,12 +194,9 @@ def wrong_type_or_malformed(resolution: Resolution) -> Iterator[Hit]:
                     if (pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT and pod.service_account)
                     else pod.template.owner
                 )
-                users = referenced.setdefault(key, [])
-                if user not in users:
-                    users.append(user)
+                referenced.setdefault(key, {})[user] = None
     for (namespace, name), secret in sorted(resolution.inventory.secrets.items()):
-        users = referenced.get((namespace, name), [])
-        finding = _secret_defect(secret, users)
+        finding = _secret_defect(secret, list(referenced.get((namespace, name), ())))
         if finding is not None:
             yield finding
 

@@ -259,17 +259,18 @@ def credential_reused(resolution: Resolution) -> Iterator[Hit]:
     namespaces is reported too.
     """
     key = _settings(resolution).fingerprint_key
-    groups: dict[tuple[str, str], list[Secret]] = defaultdict(list)
+    # the secrets holding each (location, fingerprint), in order, once each: one credential copied
+    # into thousands of namespaces is the case this check exists for, so no list membership tests
+    groups: dict[tuple[str, str], dict[ObjectRef, Secret]] = defaultdict(dict)
     for secret in sorted(resolution.inventory.secrets.values(), key=lambda s: s.ref):
         for entry in _readable_entries(secret):
             parsed = parse_registry_key(entry.key)
             fingerprint = credential_fingerprint(entry.credential, key)
             if parsed is None or fingerprint is None:
                 continue
-            holders = groups[(parsed.location, fingerprint)]
-            if secret not in holders:
-                holders.append(secret)
-    for (location, fingerprint), holders in sorted(groups.items(), key=lambda g: g[1][0].ref):
+            groups[(parsed.location, fingerprint)].setdefault(secret.ref, secret)
+    for (location, fingerprint), holding in sorted(groups.items(), key=lambda g: next(iter(g[1]))):
+        holders = list(holding.values())
         namespaces = sorted({s.ref.namespace or "default" for s in holders})
         if len(namespaces) < 2:
             continue

@@ -45,7 +45,7 @@ def no_usable_credential(resolution: Resolution) -> Iterator[Hit]:
     holds no credential to rotate or leak (no PG005, PG006 or PG010), and is
     reported once, on the secret, naming its entries and the pods relying on it.
     """
-    users: dict[tuple[str, str], list[ObjectRef]] = {}
+    users: dict[tuple[str, str], dict[ObjectRef, None]] = {}  # in order, once each
     for pod in resolution.pods:
         for ref in pod.by_state(SecretState.USABLE):
             user = (
@@ -53,12 +53,10 @@ def no_usable_credential(resolution: Resolution) -> Iterator[Hit]:
                 if pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT and pod.service_account
                 else pod.template.owner
             )
-            found = users.setdefault((pod.template.namespace, ref.name), [])
-            if user not in found:
-                found.append(user)
+            users.setdefault((pod.template.namespace, ref.name), {})[user] = None
     for (namespace, name), secret in sorted(resolution.inventory.secrets.items()):
         if without_credential(secret):
-            yield _finding(secret, namespace, name, users.get((namespace, name), []))
+            yield _finding(secret, namespace, name, list(users.get((namespace, name), ())))
 
 
 def _finding(secret: Secret, namespace: str, name: str, users: list[ObjectRef]) -> Hit:

@@ -65,6 +65,11 @@ class Action(StrEnum):
     ATTACH_WORKLOAD = "attach-to-workload"
 
 
+# A ServiceAccount patch serving more workloads than this restarts, in a finding's remediation,
+# only the finding's own workload (the fix plan restarts them all).
+_RESTARTS_LISTED = 10
+
+
 @dataclass(slots=True)
 class Step:
     """One action of the plan, with the exact commands (placeholders in <angle brackets>)."""
@@ -80,6 +85,21 @@ class Step:
     fixes: list[str] = field(default_factory=list)  # "PG001 Deployment shop/api" …
     key_edits: list[tuple[str, str]] = field(default_factory=list)  # ADD_PORT_KEY: (key, key with port)
     data_key: str = ".dockerconfigjson"  # ADD_PORT_KEY: where the secret keeps its auths
+    # `serves` and `fixes` as sets: a step may serve every workload of a namespace of thousands
+    _served: set[ObjectRef] = field(default_factory=set, repr=False, compare=False)
+    _fixed: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def serve(self, workload: ObjectRef) -> None:
+        """Count `workload` among those this step makes pull (once)."""
+        if workload not in self._served:
+            self._served.add(workload)
+            self.serves.append(workload)
+
+    def fix(self, label: str) -> None:
+        """Count the finding `label` ("PG001 Deployment shop/api") among those this step fixes (once)."""
+        if label not in self._fixed:
+            self._fixed.add(label)
+            self.fixes.append(label)
 
     @property
     def title(self) -> str:
@@ -134,14 +154,31 @@ class Step:
             ]
         return [patch_workload(self.target, self.secrets), *self._restarts()]
 
-    def _restarts(self) -> list[str]:
-        """Pods get their pull secrets when created: restart the workloads a ServiceAccount patch serves."""
+    def _restarts(self, served: Iterable[ObjectRef] | None = None) -> list[str]:
+        """Pods get their pull secrets when created: restart the workloads a ServiceAccount patch
+        serves (`served`: those of them to name; all by default)."""
         if self.action is not Action.ATTACH_SERVICE_ACCOUNT:
             return []
         return [
             f"kubectl rollout restart {WORKLOAD_RESOURCES[w.kind]}/{w.name} -n {self.namespace}"
-            for w in self.serves
+            for w in (self.serves if served is None else served)
             if w.kind in _RESTARTABLE
+        ]
+
+    def commands_for(self, workload: ObjectRef) -> list[str]:
+        """The commands as one finding about `workload` shows them. A ServiceAccount patch that
+        serves many workloads restarts only this one here, and says how many others the fix plan
+        restarts: every finding of a namespace of thousands of workloads would otherwise repeat
+        thousands of restarts (a report growing with the square of the namespace)."""
+        if self.action is not Action.ATTACH_SERVICE_ACCOUNT or len(self.serves) <= _RESTARTS_LISTED:
+            return self.commands
+        assert self.target is not None
+        own = [workload] if workload in self._served else []
+        others = len(self.serves) - len(own)
+        return [
+            patch_service_account(self.target.name, self.namespace, self.secrets, self.sa_list),
+            *self._restarts(own),
+            f"# and restart the {others} other workloads it serves (the fix plan lists each)",
         ]
 
     @property
@@ -318,9 +355,7 @@ class _Builder:
         steps = self.by_pod.setdefault(id(pod), [])
         if step not in steps:
             steps.append(step)
-        owner = pod.template.owner
-        if owner not in step.serves:
-            step.serves.append(owner)
+        step.serve(pod.template.owner)
 
     def secret_step(self, pod: PodCredentials, action: Action, name: str, registries: Iterable[str]) -> Step:
         namespace = pod.template.namespace
@@ -481,8 +516,7 @@ def build(resolution: Resolution, findings: Iterable[Finding]) -> Plan:
             plan.by_finding[finding_key(finding)] = steps
             label = f"{finding.check_id} {finding.object}"
             for step in steps:
-                if label not in step.fixes:
-                    step.fixes.append(label)
+                step.fix(label)
     for namespace in plan.namespaces:  # order: secrets first, then attachments
         order = list(Action)
         namespace.steps.sort(key=lambda s: order.index(s.action) if s.action is not Action.REUSE else -1)
@@ -512,14 +546,17 @@ def with_plan_remediation(findings: Iterable[Finding], plan: Plan) -> list[Findi
     out: list[Finding] = []
     for finding in findings:
         steps = plan.steps_for(finding)
-        out.append(replace(finding, remediation=remediation_text(steps)) if steps else finding)
+        out.append(
+            replace(finding, remediation=remediation_text(steps, finding.object)) if steps else finding
+        )
     return out
 
 
-def remediation_text(steps: list[Step]) -> str:
-    """A finding's remediation: the plan's steps for it, as commands."""
+def remediation_text(steps: list[Step], about: ObjectRef) -> str:
+    """A finding's remediation: the plan's steps for it, as commands (`Step.commands_for` the
+    finding's object)."""
     lines: list[str] = []
     for step in steps:
         lines.append(f"# {step.title}")
-        lines += step.commands
+        lines += step.commands_for(about)
     return "\n".join(lines)

@@ -107,9 +107,11 @@ class SecretEvidence:
     @classmethod
     def of(cls, entries: list[tuple[str, str, Credential]]) -> SecretEvidence:
         """From (secret 'namespace/name', keyring location, credential) triples."""
-        private: dict[str, list[str]] = {}
-        shared: dict[str, list[str]] = {}
-        empty: dict[str, list[str]] = {}
+        # secret names per location in first-seen order, once each (a dict: thousands of
+        # namespaces' pull secrets for one registry made a list's membership test quadratic)
+        private: dict[str, dict[str, None]] = {}
+        shared: dict[str, dict[str, None]] = {}
+        empty: dict[str, dict[str, None]] = {}
         for secret, location, credential in entries:
             if not gives_credential(credential):
                 target = empty
@@ -117,11 +119,9 @@ class SecretEvidence:
                 target = shared
             else:
                 target = private
-            names = target.setdefault(location, [])
-            if secret not in names:
-                names.append(secret)
+            target.setdefault(location, {})[secret] = None
         return cls(_frozen(private), _frozen(shared), _frozen(empty))
 
 
-def _frozen(found: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+def _frozen(found: dict[str, dict[str, None]]) -> dict[str, tuple[str, ...]]:
     return {location: tuple(names) for location, names in found.items()}
