@@ -123,3 +123,36 @@ def test_a_findings_remediation_restarts_its_own_workload_and_the_plan_restarts_
         [attach] = [s for s in plan["steps"] if s["action"] == "attach-to-serviceaccount"]
         assert sum("rollout restart" in c for c in attach["commands"]) == count
     assert sizes[1] < MAX_GROWTH * sizes[0], sizes
+
+
+def _registries(path: Path, count: int) -> Path:
+    """One namespace with `count` pull secrets, each for a registry of its own, and a Deployment
+    pulling from each registry with its secret."""
+    documents: list[str] = []
+    for i in range(count):
+        auth = base64.b64encode(f"robot:password-{i}".encode()).decode()
+        config = base64.b64encode(json.dumps({"auths": {f"reg{i}.corp.example": {"auth": auth}}}).encode())
+        documents.append(
+            f"apiVersion: v1\nkind: Secret\nmetadata: {{name: pull-{i}, namespace: one}}\n"
+            f"type: kubernetes.io/dockerconfigjson\ndata: {{.dockerconfigjson: {config.decode()}}}\n"
+        )
+        documents.append(
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app-{i}, namespace: one}}\nspec:\n"
+            f"  template:\n    spec:\n      imagePullSecrets: [{{name: pull-{i}}}]\n"
+            f"      containers: [{{name: app, image: reg{i}.corp.example/team/app:1}}]\n"
+        )
+    path.mkdir(parents=True)
+    (path / "all.yaml").write_text("---\n".join(documents), encoding="utf-8")
+    return path
+
+
+def test_an_image_is_looked_up_among_the_keys_of_its_host_not_the_whole_keyring(tmp_path: Path) -> None:
+    """Whether a registry is private is looked up in the keys of every pull secret of the input
+    (the kubelet's URLsMatch, key by key): a key without wildcards can only match its own host."""
+    seconds = []
+    for count in (250, 2000):
+        collected = collect(file_sources([str(_registries(tmp_path / str(count), count))]), ScanOptions())
+        result = run_collected(collected)
+        assert result.summary.private_images == result.summary.private_images_covered == count
+        seconds.append(_cpu(lambda: run_collected(collected)))  # noqa: B023
+    assert seconds[1] < MAX_GROWTH * seconds[0], seconds

@@ -457,10 +457,45 @@ def lookup(locations: Iterable[str], repository: str) -> list[str]:
     the Docker Hub fallback key ``index.docker.io`` when present and
     ``is_default_registry_match(repository)``.
     """
-    unique = set(locations)
-    matched = [key for key in sorted(unique, reverse=True) if key_matches(key, repository)]
-    if matched:
-        return matched
-    if DEFAULT_REGISTRY_KEY in unique and is_default_registry_match(repository):
-        return [DEFAULT_REGISTRY_KEY]
-    return []
+    return _key_index(frozenset(locations)).lookup(repository)
+
+
+class KeyIndex:
+    """Keyring locations arranged for `lookup`. A key without glob characters matches only an
+    image of its own host and port (URLsMatch compares every label and the port exactly), so
+    only those keys and the glob keys are tried: an image's lookup costs what matches it, not
+    the size of the keyring (a ServiceAccount with a thousand pull secrets, a cluster's evidence)."""
+
+    __slots__ = ("_by_host", "_globbed", "_unique")
+
+    def __init__(self, locations: frozenset[str]) -> None:
+        self._unique = locations
+        self._by_host: dict[tuple[tuple[str, ...], str], list[str]] = {}
+        self._globbed: list[str] = []
+        for key in locations:
+            form = _match_form(key)
+            if form is None:
+                continue  # the kubelet cannot parse it: it never matches
+            labels, port, _ = form
+            if any(not _GLOB_CHARS.isdisjoint(label) for label in labels):
+                self._globbed.append(key)
+            else:
+                self._by_host.setdefault((labels, port), []).append(key)
+
+    def lookup(self, repository: str) -> list[str]:
+        target = _match_form(repository)
+        candidates = self._globbed
+        if target is not None:
+            candidates = [*self._by_host.get((target[0], target[1]), ()), *candidates]
+        matched = sorted((key for key in candidates if key_matches(key, repository)), reverse=True)
+        if matched:
+            return matched
+        if DEFAULT_REGISTRY_KEY in self._unique and is_default_registry_match(repository):
+            return [DEFAULT_REGISTRY_KEY]
+        return []
+
+
+@lru_cache(maxsize=4096)
+def _key_index(locations: frozenset[str]) -> KeyIndex:
+    """One index per distinct keyring: the pods of one ServiceAccount share theirs."""
+    return KeyIndex(locations)
