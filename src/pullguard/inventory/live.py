@@ -35,7 +35,7 @@ from pullguard.inventory.model import (
     Secret,
     SecretOrigin,
 )
-from pullguard.sources.model import Manifest
+from pullguard.sources.model import Location, Manifest
 
 # node label -> (platform, registry patterns its nodes pull from with their own identity)
 PLATFORMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -243,12 +243,13 @@ class LiveInventoryBuilder:
             named.update(
                 (account.ref.namespace or self.default_namespace, name) for name in account.pull_secrets
             )
+        first_template: dict[str, Location] = {}  # per namespace, where its first pod template is
+        for template in inventory.pod_templates:
+            first_template.setdefault(template.namespace, template.location)
         for namespace, name in sorted(named):
             if (namespace, name) in inventory.secrets or (None not in unknown and namespace not in unknown):
                 continue
-            template_location = next(
-                (t.location for t in inventory.pod_templates if t.namespace == namespace), None
-            )
+            template_location = first_template.get(namespace)
             if template_location is None:
                 continue
             inventory.secrets[(namespace, name)] = Secret(
