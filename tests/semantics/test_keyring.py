@@ -319,3 +319,49 @@ def test_go_path_match(pattern: str, name: str, expected: bool | None) -> None:
         assert keyring_module._glob_label(pattern, name) is False
     else:
         assert keyring_module._go_match(pattern, name) is expected
+
+
+_KEYS = st.sampled_from(
+    [
+        "a.io",
+        "a.io/x",
+        "a.io:5000",
+        "A.io",
+        "*.io",
+        "*.a.io",
+        "a.*",
+        "[ab].io",
+        "b.io",
+        "b.io/x/y",
+        "index.docker.io",
+        "docker.io",
+        "docker.io/library",
+        "x.a.io",
+        "a.io/",
+        "::bad",
+    ]
+)
+_REPOSITORIES = st.sampled_from(
+    [
+        "a.io/x/y",
+        "a.io:5000/x",
+        "b.io/x/y/z",
+        "x.a.io/team/app",
+        "docker.io/library/nginx",
+        "index.docker.io/library/nginx",
+        "nginx",
+        "c.io/a",
+        "a.ioo/x",
+    ]
+)
+
+
+@given(st.lists(_KEYS, max_size=12), _REPOSITORIES)
+def test_indexed_lookup_is_the_kubelets_lookup(locations: list[str], repository: str) -> None:
+    """`lookup` tries only the keys of the image's host (and wildcard keys): the same answer as
+    trying every key of the keyring, as keyring.go's Lookup does."""
+    unique = set(locations)
+    every = [key for key in sorted(unique, reverse=True) if key_matches(key, repository)]
+    if not every and DEFAULT_REGISTRY_KEY in unique and is_default_registry_match(repository):
+        every = [DEFAULT_REGISTRY_KEY]
+    assert lookup(locations, repository) == every

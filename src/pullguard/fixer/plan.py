@@ -53,7 +53,7 @@ from pullguard.remediation.plan import Action, Plan, Step, create_secret, port_k
 from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
-from pullguard.semantics.keyring import key_matches, lookup, parse_registry_key
+from pullguard.semantics.keyring import key_index, key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Visibility
 
 __all__ = ["FixPlan", "plan_fixes"]
@@ -129,7 +129,9 @@ class _Planner:
         self.default_namespace = default_namespace
         self.resolution = resolution
         self.scan_plan = scan_plan
-        self._secrets: list[_PullSecret] | None = None
+        # the pull secrets of the files, per namespace and name (None: not learnt yet)
+        self._secrets: dict[str, dict[str, _PullSecret]] | None = None
+        self._holders: dict[str, dict[str, set[str]]] = {}  # per namespace: key location -> secret names
         self._accounts: dict[tuple[str, str], tuple[str, int, int | None]] = {}
         self._ports: dict[tuple[str, str], _PortRepair] = {}
         self._files: set[str] = set()
@@ -150,10 +152,33 @@ class _Planner:
 
     # -- what the files hold ---------------------------------------------------------------
 
+    def _know_secret(self, secret: _PullSecret) -> None:
+        """A pull secret of the files, as it now is (a repair replaces what was known of it)."""
+        assert self._secrets is not None
+        self._secrets.setdefault(secret.namespace, {})[secret.name] = secret
+        self._holders.pop(secret.namespace, None)
+
+    def _covering(self, namespace: str, repository: str) -> list[str]:
+        """The names of the namespace's pull secrets with a key that covers `repository`, sorted.
+        Looked up in an index of the namespace's keys: a search of every secret for every finding
+        grew with their product."""
+        assert self._secrets is not None
+        holders = self._holders.get(namespace)
+        if holders is None:
+            holders = self._holders[namespace] = {}
+            for secret in self._secrets.get(namespace, {}).values():
+                for raw in secret.keys:
+                    parsed = parse_registry_key(raw)
+                    if parsed is not None:
+                        holders.setdefault(parsed.location, set()).add(secret.name)
+        return sorted(
+            {name for key in key_index(frozenset(holders)).matching(repository) for name in holders[key]}
+        )
+
     def learn(self, yaml_files: set[str]) -> None:
         """The pull secrets (name, namespace, auths keys) and ServiceAccounts of the scanned YAML files,
         as the scan read them (its inventory: no second parse of every file)."""
-        self._secrets = []
+        self._secrets = {}
         if self.resolution is None:
             return
         inventory = self.resolution.inventory
@@ -166,7 +191,7 @@ class _Planner:
                 and payload.entries
                 and os.path.normpath(secret.location.path) in yaml_files
             ):
-                self._secrets.append(_PullSecret(name, namespace, tuple(e.key for e in payload.entries)))
+                self._know_secret(_PullSecret(name, namespace, tuple(e.key for e in payload.entries)))
         for (namespace, name), account in sorted(inventory.service_accounts.items()):
             where = account.location
             if os.path.normpath(where.path) in yaml_files:
@@ -218,7 +243,7 @@ class _Planner:
             keys = _secret_keys({**obj, "type": wanted})
             if keys and self._secrets is not None:
                 namespace = finding.object.namespace or self.default_namespace
-                self._secrets.append(_PullSecret(finding.object.name, namespace, keys))
+                self._know_secret(_PullSecret(finding.object.name, namespace, keys))
             self.file(location.path).touch(location.document)
             self.plan.applied.append(
                 f"{where}: Secret '{finding.object.name}' type {old} -> {wanted} (a Secret's type cannot change in "
@@ -245,15 +270,7 @@ class _Planner:
                 f"{finding.object.kind} '{finding.object.name}' lists: create it (see PG002 above)"
             )
             return
-        covering = sorted(
-            s.name
-            for s in self._secrets
-            if s.namespace == namespace
-            and any(
-                (k := parse_registry_key(key)) is not None and key_matches(k.location, repository)
-                for key in s.keys
-            )
-        )
+        covering = self._covering(namespace, repository)
         if not covering:
             if (namespace, finding.image) in self._port_images:
                 return  # its secret misses the port: that repair (or why it is not made) is listed
@@ -544,10 +561,7 @@ class _Planner:
                     after
                 )
             )
-            self._secrets = [
-                s for s in self._secrets if (s.namespace, s.name) != (namespace, secret.ref.name)
-            ]
-            self._secrets.append(_PullSecret(secret.ref.name, namespace, keys))
+            self._know_secret(_PullSecret(secret.ref.name, namespace, keys))
         self._repaired.update((namespace, image) for image in repair.images)
         images = ", ".join(repair.images)
         self.plan.applied.append(

@@ -45,7 +45,13 @@ from pullguard.inventory.resolve import (
     Resolution,
     SecretState,
 )
-from pullguard.semantics.keyring import lookup, parse_registry_key
+from pullguard.semantics.keyring import (
+    DEFAULT_REGISTRY_KEY,
+    KeyIndex,
+    is_default_registry_match,
+    key_index,
+    parse_registry_key,
+)
 from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
 
@@ -165,18 +171,25 @@ class Step:
             if w.kind in _RESTARTABLE
         ]
 
-    def commands_for(self, workload: ObjectRef) -> list[str]:
-        """The commands as one finding about `workload` shows them. A ServiceAccount patch that
-        serves many workloads restarts only this one here, and says how many others the fix plan
-        restarts: every finding of a namespace of thousands of workloads would otherwise repeat
-        thousands of restarts (a report growing with the square of the namespace)."""
+    @property
+    def shared_commands(self) -> list[str]:
+        """The commands every finding this step fixes shows. A ServiceAccount patch that serves
+        many workloads shows its patch here and each finding its own restart (`own_commands`):
+        every finding of a namespace of thousands of workloads repeating thousands of restarts
+        made a report grow with the square of the namespace."""
         if self.action is not Action.ATTACH_SERVICE_ACCOUNT or len(self.serves) <= _RESTARTS_LISTED:
             return self.commands
         assert self.target is not None
+        return [patch_service_account(self.target.name, self.namespace, self.secrets, self.sa_list)]
+
+    def own_commands(self, workload: ObjectRef) -> list[str]:
+        """What a finding about `workload` adds to `shared_commands`: its restart, and how many
+        others the fix plan restarts (nothing when the shared commands restart them all)."""
+        if self.action is not Action.ATTACH_SERVICE_ACCOUNT or len(self.serves) <= _RESTARTS_LISTED:
+            return []
         own = [workload] if workload in self._served else []
         others = len(self.serves) - len(own)
         return [
-            patch_service_account(self.target.name, self.namespace, self.secrets, self.sa_list),
             *self._restarts(own),
             f"# and restart the {others} other workloads it serves (the fix plan lists each)",
         ]
@@ -346,6 +359,8 @@ class _Builder:
         self.by_secret: dict[tuple[str, str], list[Step]] = {}
         # per namespace, its usable pull secrets (by name) and their keys' locations: built once
         self._pull_keys: dict[str, list[tuple[Secret, list[str]]]] | None = None
+        # per namespace: an index of its pull secrets' keys, and which secrets hold each key
+        self._namespace_keys: dict[str, tuple[KeyIndex, dict[str, list[int]]]] = {}
 
     def _add(self, namespace: str, step: Step) -> Step:
         self.steps.setdefault(namespace, []).append(step)
@@ -396,11 +411,22 @@ class _Builder:
         self._touch(pod, step)
 
     def covering_secret(self, namespace: str, repository: str) -> Secret | None:
-        """A usable pull secret of the namespace with a key for the repository (first by name)."""
-        for secret, locations in self._usable_pull_secrets().get(namespace, ()):
-            if lookup(locations, repository):
-                return secret
-        return None
+        """A usable pull secret of the namespace with a key for the repository (first by name):
+        one whose own keyring `lookup` finds a key, looked up in an index of the namespace's keys."""
+        secrets = self._usable_pull_secrets().get(namespace, [])
+        index = self._namespace_keys.get(namespace)
+        if index is None:
+            owners: dict[str, list[int]] = {}  # key location -> positions of the secrets holding it
+            for position, (_secret, locations) in enumerate(secrets):
+                for location in dict.fromkeys(locations):
+                    owners.setdefault(location, []).append(position)
+            index = self._namespace_keys[namespace] = (key_index(frozenset(owners)), owners)
+        keys, owners = index
+        matched = keys.matching(repository)
+        if is_default_registry_match(repository):  # a secret's own Docker Hub fallback (`lookup`)
+            matched.append(DEFAULT_REGISTRY_KEY)
+        positions = [position for location in matched for position in owners.get(location, ())]
+        return secrets[min(positions)][0] if positions else None
 
     def _usable_pull_secrets(self) -> dict[str, list[tuple[Secret, list[str]]]]:
         """Each namespace's usable pull secrets, by name, with the locations of their keys: indexed
@@ -544,19 +570,24 @@ def _steps_of(builder: _Builder, resolution: Resolution, finding: Finding) -> li
 def with_plan_remediation(findings: Iterable[Finding], plan: Plan) -> list[Finding]:
     """Findings the plan fixes carry the plan's steps as their remediation: one fix, never two that clash."""
     out: list[Finding] = []
+    shown: dict[int, list[str]] = {}  # per step: its title and shared commands, built once
     for finding in findings:
         steps = plan.steps_for(finding)
         out.append(
-            replace(finding, remediation=remediation_text(steps, finding.object)) if steps else finding
+            replace(finding, remediation=remediation_text(steps, finding.object, shown)) if steps else finding
         )
     return out
 
 
-def remediation_text(steps: list[Step], about: ObjectRef) -> str:
-    """A finding's remediation: the plan's steps for it, as commands (`Step.commands_for` the
-    finding's object)."""
+def remediation_text(steps: list[Step], about: ObjectRef, shown: dict[int, list[str]] | None = None) -> str:
+    """A finding's remediation: the plan's steps for it, as commands, about the finding's object
+    (`shown`: each step's title and shared commands, kept across the findings of one plan)."""
+    shown = {} if shown is None else shown
     lines: list[str] = []
     for step in steps:
-        lines.append(f"# {step.title}")
-        lines += step.commands_for(about)
+        known = shown.get(id(step))
+        if known is None:
+            known = shown[id(step)] = [f"# {step.title}", *step.shared_commands]
+        lines += known
+        lines += step.own_commands(about)
     return "\n".join(lines)

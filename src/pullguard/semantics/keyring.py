@@ -457,7 +457,7 @@ def lookup(locations: Iterable[str], repository: str) -> list[str]:
     the Docker Hub fallback key ``index.docker.io`` when present and
     ``is_default_registry_match(repository)``.
     """
-    return _key_index(frozenset(locations)).lookup(repository)
+    return key_index(frozenset(locations)).lookup(repository)
 
 
 class KeyIndex:
@@ -482,12 +482,16 @@ class KeyIndex:
             else:
                 self._by_host.setdefault((labels, port), []).append(key)
 
-    def lookup(self, repository: str) -> list[str]:
+    def matching(self, repository: str) -> list[str]:
+        """The keys that cover `repository` (URLsMatch), in the kubelet's order; no fallback."""
         target = _match_form(repository)
         candidates = self._globbed
         if target is not None:
             candidates = [*self._by_host.get((target[0], target[1]), ()), *candidates]
-        matched = sorted((key for key in candidates if key_matches(key, repository)), reverse=True)
+        return sorted((key for key in candidates if key_matches(key, repository)), reverse=True)
+
+    def lookup(self, repository: str) -> list[str]:
+        matched = self.matching(repository)
         if matched:
             return matched
         if DEFAULT_REGISTRY_KEY in self._unique and is_default_registry_match(repository):
@@ -496,6 +500,6 @@ class KeyIndex:
 
 
 @lru_cache(maxsize=4096)
-def _key_index(locations: frozenset[str]) -> KeyIndex:
+def key_index(locations: frozenset[str]) -> KeyIndex:
     """One index per distinct keyring: the pods of one ServiceAccount share theirs."""
     return KeyIndex(locations)
