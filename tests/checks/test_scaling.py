@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pullguard.checks import REGISTRY
 from pullguard.pipeline import analyse, collect, run_collected
-from pullguard.report import json_report
+from pullguard.report import json_report, sarif
 from pullguard.scan import ScanOptions, file_sources
 from pullguard.semantics.dockerconfig import Credential
 from pullguard.semantics.evidence import SecretEvidence
@@ -103,8 +103,10 @@ def test_evidence_from_thousands_of_secrets_for_one_registry_is_linear() -> None
 def test_a_findings_remediation_restarts_its_own_workload_and_the_plan_restarts_all(tmp_path: Path) -> None:
     """One ServiceAccount patch fixes every workload of the namespace `big`: each finding shows the
     patch and its own restart, the fix plan every restart once. Every finding listing every restart
-    made the report grow with the square of the namespace (216 MB for 3,000 workloads)."""
-    sizes = []
+    made the JSON report and the SARIF log grow with the square of the namespace (217 and 218 MB
+    for 3,000 workloads)."""
+    sizes: list[int] = []
+    sarif_sizes: list[int] = []
     for count in (40, 320):
         result = run_collected(
             collect(file_sources([str(_namespaces(tmp_path / str(count), count))]), ScanOptions())
@@ -122,7 +124,18 @@ def test_a_findings_remediation_restarts_its_own_workload_and_the_plan_restarts_
         [plan] = [n for n in report["fixes"] if n["namespace"] == "big"]
         [attach] = [s for s in plan["steps"] if s["action"] == "attach-to-serviceaccount"]
         assert sum("rollout restart" in c for c in attach["commands"]) == count
+        sarif_log = sarif.render(result)
+        sarif_sizes.append(len(sarif_log))
+        for entry in json.loads(sarif_log)["runs"][0]["results"]:
+            restarts = [
+                line
+                for fix in entry.get("fixes", ())
+                for line in fix["description"]["text"].splitlines()
+                if "rollout restart" in line
+            ]
+            assert len(restarts) <= 1, restarts
     assert sizes[1] < MAX_GROWTH * sizes[0], sizes
+    assert sarif_sizes[1] < MAX_GROWTH * sarif_sizes[0], sarif_sizes
 
 
 def _registries(path: Path, count: int) -> Path:

@@ -219,10 +219,21 @@ class Plan:
     # finding key -> the steps that fix it
     by_finding: dict[tuple[str, ObjectRef, str | None], list[Step]] = field(default_factory=dict)
 
+    # per step: the commands every finding it fixes shows, built once (`commands_about`)
+    _shared: dict[int, list[str]] = field(default_factory=dict, repr=False, compare=False)
+
     def steps_for(self, finding: Finding) -> list[Step]:
         return self.by_finding.get(finding_key(finding), []) or self.by_finding.get(
             (finding.check_id, finding.object, None), []
         )
+
+    def commands_about(self, step: Step, about: ObjectRef) -> list[str]:
+        """A step's commands as a finding about `about` shows them: the shared ones (built once per
+        plan) and the finding's own (`Step.own_commands`)."""
+        shared = self._shared.get(id(step))
+        if shared is None:
+            shared = self._shared[id(step)] = step.shared_commands
+        return [*shared, *step.own_commands(about)]
 
     @property
     def empty(self) -> bool:
@@ -570,24 +581,18 @@ def _steps_of(builder: _Builder, resolution: Resolution, finding: Finding) -> li
 def with_plan_remediation(findings: Iterable[Finding], plan: Plan) -> list[Finding]:
     """Findings the plan fixes carry the plan's steps as their remediation: one fix, never two that clash."""
     out: list[Finding] = []
-    shown: dict[int, list[str]] = {}  # per step: its title and shared commands, built once
     for finding in findings:
         steps = plan.steps_for(finding)
         out.append(
-            replace(finding, remediation=remediation_text(steps, finding.object, shown)) if steps else finding
+            replace(finding, remediation=remediation_text(plan, steps, finding.object)) if steps else finding
         )
     return out
 
 
-def remediation_text(steps: list[Step], about: ObjectRef, shown: dict[int, list[str]] | None = None) -> str:
-    """A finding's remediation: the plan's steps for it, as commands, about the finding's object
-    (`shown`: each step's title and shared commands, kept across the findings of one plan)."""
-    shown = {} if shown is None else shown
+def remediation_text(plan: Plan, steps: list[Step], about: ObjectRef) -> str:
+    """A finding's remediation: the plan's steps for it, as commands about the finding's object."""
     lines: list[str] = []
     for step in steps:
-        known = shown.get(id(step))
-        if known is None:
-            known = shown[id(step)] = [f"# {step.title}", *step.shared_commands]
-        lines += known
-        lines += step.own_commands(about)
+        lines.append(f"# {step.title}")
+        lines += plan.commands_about(step, about)
     return "\n".join(lines)

@@ -94,7 +94,7 @@ def sarif_fixes(plan: Plan, finding: Finding, uri: str, line: int) -> list[dict[
     """
     fixes = []
     for step in plan.steps_for(finding):
-        text = "\n".join([step.title + ".", *step.commands])
+        text = "\n".join([step.title + ".", *plan.commands_about(step, finding.object)])
         fixes.append(
             {
                 "description": {"text": text},
