@@ -74,6 +74,8 @@ class Action(StrEnum):
 # A ServiceAccount patch serving more workloads than this restarts, in a finding's remediation,
 # only the finding's own workload (the fix plan restarts them all).
 _RESTARTS_LISTED = 10
+# A step's lists longer than this are searched through a set.
+_SHORT = 16
 
 
 @dataclass(slots=True)
@@ -91,21 +93,35 @@ class Step:
     fixes: list[str] = field(default_factory=list)  # "PG001 Deployment shop/api" …
     key_edits: list[tuple[str, str]] = field(default_factory=list)  # ADD_PORT_KEY: (key, key with port)
     data_key: str = ".dockerconfigjson"  # ADD_PORT_KEY: where the secret keeps its auths
-    # `serves` and `fixes` as sets: a step may serve every workload of a namespace of thousands
-    _served: set[ObjectRef] = field(default_factory=set, repr=False, compare=False)
-    _fixed: set[str] = field(default_factory=set, repr=False, compare=False)
+    # `serves` and `fixes` as sets too, once they are long: a step may serve every workload of a
+    # namespace of thousands (a search of the list per addition grew with its square)
+    _served: set[ObjectRef] | None = field(default=None, repr=False, compare=False)
+    _fixed: set[str] | None = field(default=None, repr=False, compare=False)
 
     def serve(self, workload: ObjectRef) -> None:
         """Count `workload` among those this step makes pull (once)."""
-        if workload not in self._served:
+        if self._served is None and len(self.serves) >= _SHORT:
+            self._served = set(self.serves)
+        if self._served is None:
+            if workload not in self.serves:
+                self.serves.append(workload)
+        elif workload not in self._served:
             self._served.add(workload)
             self.serves.append(workload)
 
     def fix(self, label: str) -> None:
         """Count the finding `label` ("PG001 Deployment shop/api") among those this step fixes (once)."""
-        if label not in self._fixed:
+        if self._fixed is None and len(self.fixes) >= _SHORT:
+            self._fixed = set(self.fixes)
+        if self._fixed is None:
+            if label not in self.fixes:
+                self.fixes.append(label)
+        elif label not in self._fixed:
             self._fixed.add(label)
             self.fixes.append(label)
+
+    def _serves(self, workload: ObjectRef) -> bool:
+        return workload in (self.serves if self._served is None else self._served)
 
     @property
     def title(self) -> str:
@@ -187,7 +203,7 @@ class Step:
         others the fix plan restarts (nothing when the shared commands restart them all)."""
         if self.action is not Action.ATTACH_SERVICE_ACCOUNT or len(self.serves) <= _RESTARTS_LISTED:
             return []
-        own = [workload] if workload in self._served else []
+        own = [workload] if self._serves(workload) else []
         others = len(self.serves) - len(own)
         return [
             *self._restarts(own),

@@ -499,7 +499,7 @@ class KeyIndex:
         return []
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def key_index(locations: frozenset[str]) -> KeyIndex:
     """One index per distinct keyring: the pods of one ServiceAccount share theirs."""
     return KeyIndex(locations)

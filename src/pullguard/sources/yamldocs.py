@@ -53,6 +53,8 @@ def _kubectl_tag(text: str, tag: str) -> str:
     if text in _ONE_LETTER_BOOLS:
         return _BOOL_TAG
     if tag == _STR_TAG:
+        if not text or text[0] not in "+-.0123456789":
+            return tag  # neither of Go's number forms can start otherwise
         plain = text.replace("_", "")
         if _GO_PREFIXED_INT.fullmatch(plain):
             return _INT_TAG
