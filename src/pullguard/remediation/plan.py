@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TypeVar
 
 from pullguard.breakage import concerned_pods, will_not_pull
 from pullguard.checks import Finding
@@ -76,6 +77,22 @@ class Action(StrEnum):
 _RESTARTS_LISTED = 10
 # A step's lists longer than this are searched through a set.
 _SHORT = 16
+_Item = TypeVar("_Item")
+
+
+def _add_once(items: list[_Item], seen: set[_Item] | None, item: _Item) -> set[_Item] | None:
+    """Append `item` to `items` unless it is there. Past `_SHORT` items a set (`seen`, returned
+    to be kept) answers whether it is: searching a long list for every addition grows with its
+    square."""
+    if seen is None and len(items) >= _SHORT:
+        seen = set(items)
+    if seen is None:
+        if item not in items:
+            items.append(item)
+    elif item not in seen:
+        seen.add(item)
+        items.append(item)
+    return seen
 
 
 @dataclass(slots=True)
@@ -100,25 +117,11 @@ class Step:
 
     def serve(self, workload: ObjectRef) -> None:
         """Count `workload` among those this step makes pull (once)."""
-        if self._served is None and len(self.serves) >= _SHORT:
-            self._served = set(self.serves)
-        if self._served is None:
-            if workload not in self.serves:
-                self.serves.append(workload)
-        elif workload not in self._served:
-            self._served.add(workload)
-            self.serves.append(workload)
+        self._served = _add_once(self.serves, self._served, workload)
 
     def fix(self, label: str) -> None:
         """Count the finding `label` ("PG001 Deployment shop/api") among those this step fixes (once)."""
-        if self._fixed is None and len(self.fixes) >= _SHORT:
-            self._fixed = set(self.fixes)
-        if self._fixed is None:
-            if label not in self.fixes:
-                self.fixes.append(label)
-        elif label not in self._fixed:
-            self._fixed.add(label)
-            self.fixes.append(label)
+        self._fixed = _add_once(self.fixes, self._fixed, label)
 
     def _serves(self, workload: ObjectRef) -> bool:
         return workload in (self.serves if self._served is None else self._served)
