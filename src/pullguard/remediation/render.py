@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pullguard.checks import Finding
-from pullguard.remediation.plan import Plan, Step
+from pullguard.remediation.plan import NamespacePlan, Plan, Step
 
 if TYPE_CHECKING:
     from pullguard.result import ScanResult
@@ -83,7 +83,11 @@ def step_json(step: Step) -> dict[str, Any]:
 
 
 def as_json(plan: Plan) -> list[dict[str, Any]]:
-    return [{"namespace": n.namespace, "steps": [step_json(s) for s in n.steps]} for n in plan.namespaces]
+    return [namespace_json(n) for n in plan.namespaces]
+
+
+def namespace_json(namespace: NamespacePlan) -> dict[str, Any]:
+    return {"namespace": namespace.namespace, "steps": [step_json(s) for s in namespace.steps]}
 
 
 def sarif_fixes(plan: Plan, finding: Finding, uri: str, line: int) -> list[dict[str, Any]]:

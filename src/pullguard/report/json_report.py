@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 from pullguard import __version__
@@ -172,16 +172,27 @@ def write(result: ScanResult, out: TextIO) -> None:
         )
         out.write("\n")
         return
-    document = {**head, **{k: None for k in streamed}, **_tail(result)}
+    # the tail's parts are built as they are written, the fix plan a namespace at a time: at
+    # 100,000 documents the whole tail held at once was the peak of the scan's memory
+    from pullguard.remediation.render import namespace_json
+
     out.write("{")
-    for position, (key, value) in enumerate(document.items()):
-        out.write(("," if position else "") + json.dumps(key) + ":")
-        if key in streamed:
+    separator = ""
+    for key, value in head.items():
+        out.write(f"{separator}{json.dumps(key)}:{_COMPACT.encode(value)}")
+        separator = ","
+    for key, entries in streamed.items():
+        out.write(f",{json.dumps(key)}:[")
+        _write_entries(out, entries)
+        out.write("]")
+    for key, make in _tail_parts(result).items():
+        out.write(f",{json.dumps(key)}:")
+        if key == "fixes":
             out.write("[")
-            _write_entries(out, streamed[key])
+            _write_entries(out, (namespace_json(n) for n in result.plan.namespaces))
             out.write("]")
         else:
-            out.write(_COMPACT.encode(value))
+            out.write(_COMPACT.encode(make()))
     out.write("}\n")
 
 
@@ -268,21 +279,28 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
 
 
 def _tail(result: ScanResult) -> dict[str, Any]:
+    return {key: make() for key, make in _tail_parts(result).items()}
+
+
+def _tail_parts(result: ScanResult) -> dict[str, Callable[[], Any]]:
+    """The report's keys after the streamed arrays, each built when it is written."""
     inventory = result.inventory
     from pullguard.remediation.render import as_json
 
-    combined: dict[str, Any] = (
+    combined: dict[str, Callable[[], Any]] = (
         {
-            "sources": {origin: dict(sorted(kinds.items())) for origin, kinds in inventory.origins.items()},
-            "sourcesReplaced": list(inventory.replaced),
+            "sources": lambda: {
+                origin: dict(sorted(kinds.items())) for origin, kinds in inventory.origins.items()
+            },
+            "sourcesReplaced": lambda: list(inventory.replaced),
         }
         if len(inventory.origins) > 1 or inventory.replaced
         else {}
     )
     return {
         **combined,
-        "clusterWideSecretReaders": [reader(r) for r in result.facts.access.cluster_wide],
-        "unanalysedWorkloads": [
+        "clusterWideSecretReaders": lambda: [reader(r) for r in result.facts.access.cluster_wide],
+        "unanalysedWorkloads": lambda: [
             {
                 "object": object_ref(u.ref),
                 "apiVersion": u.api_version,
@@ -292,9 +310,9 @@ def _tail(result: ScanResult) -> dict[str, Any]:
             }
             for u in inventory.unanalysed
         ],
-        "inputProblems": [problem(p) for p in result.problems],
-        "suppressedFindings": [
+        "inputProblems": lambda: [problem(p) for p in result.problems],
+        "suppressedFindings": lambda: [
             {**finding(s.finding), "suppression": suppression(s.suppression)} for s in result.suppressed
         ],
-        "fixes": as_json(result.plan),
+        "fixes": lambda: as_json(result.plan),
     }
