@@ -161,12 +161,13 @@ def fetch_all(transport: Any) -> tuple[int, int]:
     them, JSON parsed and dropped: (requests, objects). Asking for the next page while this one
     is parsed gains nothing here: the client parses inside `transport.get`, so there is no work
     of its own to overlap with the server's."""
+    from pullguard.sources.cluster import list_query
+
     objects = requests = 0
     for path, selector, accept in fetch_lists():
         token = None
         while True:
-            query = [("limit", "500")] + ([("fieldSelector", selector)] if selector else [])
-            query += [("continue", token)] if token else []
+            query = list_query(500, field_selector=selector, token=token)
             page = transport.get(path, query, accept)
             requests += 1
             objects += len(page.get("items") or page.get("rows") or ())

@@ -37,6 +37,7 @@ from pullguard.sources.cluster import (
     Connection,
     NoAnswer,
     Resource,
+    list_query,
     send,
     status_error,
 )
@@ -115,13 +116,7 @@ class KubeApi:
         items: list[dict[str, Any]] = []
         token = ""
         while True:
-            query = [("limit", "500")]
-            if label_selector:
-                query.append(("labelSelector", label_selector))
-            if field_selector:
-                query.append(("fieldSelector", field_selector))
-            if token:
-                query.append(("continue", token))
+            query = list_query(500, field_selector=field_selector, label_selector=label_selector, token=token)
             page = self._call("GET", resource.path(namespace), resource, query=query)
             for item in page.get("items") or []:
                 items.append(item)

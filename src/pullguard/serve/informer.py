@@ -28,7 +28,7 @@ from typing import Any
 
 from pullguard.errors import ClusterError
 from pullguard.serve.kube import KubeClient
-from pullguard.sources.cluster import ClusterForbidden, Resource
+from pullguard.sources.cluster import ClusterForbidden, Resource, list_query
 
 Handler = Callable[[str, dict[str, Any]], None]
 log = logging.getLogger("pullguard.serve.informer")
@@ -120,11 +120,7 @@ class Informer:
         version: str | None = None
         seen: set[tuple[str | None, str]] = set()
         while True:
-            query = [("limit", str(self.page_size))]
-            if self.watched.field_selector:
-                query.append(("fieldSelector", self.watched.field_selector))
-            if token:
-                query.append(("continue", token))
+            query = list_query(self.page_size, field_selector=self.watched.field_selector, token=token)
             page = self.client.get(path, query, self.watched.accept)
             metadata = page.get("metadata") or {}
             version = version or str(metadata.get("resourceVersion") or "")

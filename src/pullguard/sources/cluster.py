@@ -249,6 +249,25 @@ class KubernetesTransport:
         )
 
 
+def list_query(
+    limit: int,
+    *,
+    field_selector: str | None = None,
+    label_selector: str | None = None,
+    token: str | None = None,
+) -> list[tuple[str, str]]:
+    """The query of one page of a LIST: `limit` objects, the selectors, and the `continue` token of
+    the page before (API concepts, "Retrieving large results sets in chunks")."""
+    query = [("limit", str(limit))]
+    if field_selector:
+        query.append(("fieldSelector", field_selector))
+    if label_selector:
+        query.append(("labelSelector", label_selector))
+    if token:
+        query.append(("continue", token))
+    return query
+
+
 class NoAnswer(Exception):
     """No HTTP answer came back (refused, TLS, DNS, timeout, a reset); `reason` says which."""
 
@@ -884,13 +903,9 @@ class ClusterSource:
     def _page(
         self, path: str, selector: str | None, accept: str, items: str, labels: str | None, token: str | None
     ) -> dict[str, Any]:
-        query = [("limit", str(self.options.page_size))]
-        if selector:
-            query.append(("fieldSelector", selector))
-        if labels:
-            query.append(("labelSelector", labels))
-        if token:
-            query.append(("continue", token))
+        query = list_query(
+            self.options.page_size, field_selector=selector, label_selector=labels, token=token
+        )
         return _list_page(self.name, self._get(path, query, accept), path, items)
 
     def _get(self, path: str, query: list[tuple[str, str]], accept: str = "application/json") -> Any:
