@@ -173,10 +173,7 @@ class Step:
             return [add_auths_keys(self.secret, ns, self.data_key, self.key_edits)]
         assert self.target is not None
         if self.action is Action.ATTACH_SERVICE_ACCOUNT:
-            return [
-                patch_service_account(self.target.name, ns, self.secrets, self.sa_list),
-                *self._restarts(),
-            ]
+            return [self._account_patch(), *self._restarts()]
         return [patch_workload(self.target, self.secrets), *self._restarts()]
 
     def _restarts(self, served: Iterable[ObjectRef] | None = None) -> list[str]:
@@ -191,20 +188,26 @@ class Step:
         ]
 
     @property
+    def _restarts_apart(self) -> bool:
+        """A ServiceAccount patch serving too many workloads to restart them all in every finding."""
+        return self.action is Action.ATTACH_SERVICE_ACCOUNT and len(self.serves) > _RESTARTS_LISTED
+
+    def _account_patch(self) -> str:
+        assert self.target is not None
+        return patch_service_account(self.target.name, self.namespace, self.secrets, self.sa_list)
+
+    @property
     def shared_commands(self) -> list[str]:
         """The commands every finding this step fixes shows. A ServiceAccount patch that serves
         many workloads shows its patch here and each finding its own restart (`own_commands`):
         every finding of a namespace of thousands of workloads repeating thousands of restarts
         made a report grow with the square of the namespace."""
-        if self.action is not Action.ATTACH_SERVICE_ACCOUNT or len(self.serves) <= _RESTARTS_LISTED:
-            return self.commands
-        assert self.target is not None
-        return [patch_service_account(self.target.name, self.namespace, self.secrets, self.sa_list)]
+        return [self._account_patch()] if self._restarts_apart else self.commands
 
     def own_commands(self, workload: ObjectRef) -> list[str]:
         """What a finding about `workload` adds to `shared_commands`: its restart, and how many
         others the fix plan restarts (nothing when the shared commands restart them all)."""
-        if self.action is not Action.ATTACH_SERVICE_ACCOUNT or len(self.serves) <= _RESTARTS_LISTED:
+        if not self._restarts_apart:
             return []
         own = [workload] if self._serves(workload) else []
         others = len(self.serves) - len(own)
