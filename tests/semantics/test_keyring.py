@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pullguard.semantics import keyring as keyring_module
 from pullguard.semantics.keyring import (
     DEFAULT_REGISTRY_KEY,
+    KeyHolders,
     RegistryKey,
     is_default_registry_match,
     key_matches,
@@ -365,3 +366,18 @@ def test_indexed_lookup_is_the_kubelets_lookup(locations: list[str], repository:
     if not every and DEFAULT_REGISTRY_KEY in unique and is_default_registry_match(repository):
         every = [DEFAULT_REGISTRY_KEY]
     assert lookup(locations, repository) == every
+
+
+@given(st.lists(st.lists(_KEYS, max_size=4), max_size=6), _REPOSITORIES)
+def test_key_holders_are_the_holders_whose_own_keyring_covers_the_image(
+    keyrings: list[list[str]], repository: str
+) -> None:
+    """`KeyHolders.holding` indexes many secrets' keys at once: with the fallback, the secrets whose
+    own `lookup` finds a key; without it, those with a key that `key_matches`; in the given order."""
+    holders = KeyHolders(enumerate(keyrings))
+    assert holders.holding(repository, fallback=True) == [
+        position for position, keys in enumerate(keyrings) if lookup(keys, repository)
+    ]
+    assert holders.holding(repository, fallback=False) == [
+        position for position, keys in enumerate(keyrings) if any(key_matches(k, repository) for k in keys)
+    ]

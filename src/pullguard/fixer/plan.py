@@ -53,7 +53,7 @@ from pullguard.remediation.plan import Action, Plan, Step, create_secret, port_k
 from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
 from pullguard.semantics.imageref import parse_image
-from pullguard.semantics.keyring import key_index, key_matches, lookup, parse_registry_key
+from pullguard.semantics.keyring import KeyHolders, key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Visibility
 
 __all__ = ["FixPlan", "plan_fixes"]
@@ -131,7 +131,7 @@ class _Planner:
         self.scan_plan = scan_plan
         # the pull secrets of the files, per namespace and name (None: not learnt yet)
         self._secrets: dict[str, dict[str, _PullSecret]] | None = None
-        self._holders: dict[str, dict[str, set[str]]] = {}  # per namespace: key location -> secret names
+        self._holders: dict[str, KeyHolders[str]] = {}  # per namespace: its secrets' keys, indexed
         self._accounts: dict[tuple[str, str], tuple[str, int, int | None]] = {}
         self._ports: dict[tuple[str, str], _PortRepair] = {}
         self._files: set[str] = set()
@@ -165,15 +165,14 @@ class _Planner:
         assert self._secrets is not None
         holders = self._holders.get(namespace)
         if holders is None:
-            holders = self._holders[namespace] = {}
-            for secret in self._secrets.get(namespace, {}).values():
-                for raw in secret.keys:
-                    parsed = parse_registry_key(raw)
-                    if parsed is not None:
-                        holders.setdefault(parsed.location, set()).add(secret.name)
-        return sorted(
-            {name for key in key_index(frozenset(holders)).matching(repository) for name in holders[key]}
-        )
+            holders = self._holders[namespace] = KeyHolders(
+                (
+                    secret.name,
+                    [k.location for raw in secret.keys if (k := parse_registry_key(raw)) is not None],
+                )
+                for secret in self._secrets.get(namespace, {}).values()
+            )
+        return sorted(holders.holding(repository, fallback=False))
 
     def learn(self, yaml_files: set[str]) -> None:
         """The pull secrets (name, namespace, auths keys) and ServiceAccounts of the scanned YAML files,

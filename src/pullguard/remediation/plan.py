@@ -46,13 +46,7 @@ from pullguard.inventory.resolve import (
     Resolution,
     SecretState,
 )
-from pullguard.semantics.keyring import (
-    DEFAULT_REGISTRY_KEY,
-    KeyIndex,
-    is_default_registry_match,
-    key_index,
-    parse_registry_key,
-)
+from pullguard.semantics.keyring import KeyHolders, parse_registry_key
 from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
 
@@ -392,8 +386,8 @@ class _Builder:
         self.by_secret: dict[tuple[str, str], list[Step]] = {}
         # per namespace, its usable pull secrets (by name) and their keys' locations: built once
         self._pull_keys: dict[str, list[tuple[Secret, list[str]]]] | None = None
-        # per namespace: an index of its pull secrets' keys, and which secrets hold each key
-        self._namespace_keys: dict[str, tuple[KeyIndex, dict[str, list[int]]]] = {}
+        # per namespace: its pull secrets' keys, indexed (`covering_secret`)
+        self._namespace_keys: dict[str, KeyHolders[Secret]] = {}
 
     def _add(self, namespace: str, step: Step) -> Step:
         self.steps.setdefault(namespace, []).append(step)
@@ -446,20 +440,13 @@ class _Builder:
     def covering_secret(self, namespace: str, repository: str) -> Secret | None:
         """A usable pull secret of the namespace with a key for the repository (first by name):
         one whose own keyring `lookup` finds a key, looked up in an index of the namespace's keys."""
-        secrets = self._usable_pull_secrets().get(namespace, [])
-        index = self._namespace_keys.get(namespace)
-        if index is None:
-            owners: dict[str, list[int]] = {}  # key location -> positions of the secrets holding it
-            for position, (_secret, locations) in enumerate(secrets):
-                for location in dict.fromkeys(locations):
-                    owners.setdefault(location, []).append(position)
-            index = self._namespace_keys[namespace] = (key_index(frozenset(owners)), owners)
-        keys, owners = index
-        matched = keys.matching(repository)
-        if is_default_registry_match(repository):  # a secret's own Docker Hub fallback (`lookup`)
-            matched.append(DEFAULT_REGISTRY_KEY)
-        positions = [position for location in matched for position in owners.get(location, ())]
-        return secrets[min(positions)][0] if positions else None
+        holders = self._namespace_keys.get(namespace)
+        if holders is None:
+            holders = self._namespace_keys[namespace] = KeyHolders(
+                self._usable_pull_secrets().get(namespace, [])
+            )
+        found = holders.holding(repository, fallback=True)
+        return found[0] if found else None
 
     def _usable_pull_secrets(self) -> dict[str, list[tuple[Secret, list[str]]]]:
         """Each namespace's usable pull secrets, by name, with the locations of their keys: indexed

@@ -50,6 +50,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 __all__ = [
     "DEFAULT_REGISTRY_KEY",
@@ -460,6 +461,9 @@ def lookup(locations: Iterable[str], repository: str) -> list[str]:
     return key_index(frozenset(locations)).lookup(repository)
 
 
+_Holder = TypeVar("_Holder")
+
+
 class KeyIndex:
     """Keyring locations arranged for `lookup`. A key without glob characters matches only an
     image of its own host and port (URLsMatch compares every label and the port exactly), so
@@ -503,3 +507,28 @@ class KeyIndex:
 def key_index(locations: frozenset[str]) -> KeyIndex:
     """One index per distinct keyring: the pods of one ServiceAccount share theirs."""
     return KeyIndex(locations)
+
+
+class KeyHolders(Generic[_Holder]):
+    """Which holders (pull secrets) hold each key location, indexed for `holding`: one build for
+    a namespace's secrets, then each image's lookup costs what matches it."""
+
+    __slots__ = ("_holders", "_index", "_owners")
+
+    def __init__(self, held: Iterable[tuple[_Holder, Iterable[str]]]) -> None:
+        self._holders: list[_Holder] = []
+        self._owners: dict[str, list[int]] = {}  # key location -> positions of its holders
+        for position, (holder, locations) in enumerate(held):
+            self._holders.append(holder)
+            for location in dict.fromkeys(locations):
+                self._owners.setdefault(location, []).append(position)
+        self._index = KeyIndex(frozenset(self._owners))
+
+    def holding(self, repository: str, *, fallback: bool) -> list[_Holder]:
+        """The holders with a key that covers `repository`, in the order they were given. With
+        `fallback`, also those whose own `lookup` falls back to the Docker Hub key."""
+        matched = self._index.matching(repository)
+        if fallback and is_default_registry_match(repository):
+            matched.append(DEFAULT_REGISTRY_KEY)
+        positions = sorted({position for location in matched for position in self._owners.get(location, ())})
+        return [self._holders[position] for position in positions]
