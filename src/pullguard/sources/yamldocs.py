@@ -617,13 +617,16 @@ class DocumentReader:
             )
             return None
         assert api_version is not None and kind is not None
-        wrong = _identity_type_problem(kind, _metadata_scalars(node))
+        identity = _metadata_scalars(node)
+        wrong = _identity_type_problem(kind, identity)
         if wrong is not None:
             self._unreadable(
                 where, "wrong-type", wrong if from_list is None else f"{from_list} item: {wrong}"
             )
             return None
-        name, namespace = _metadata_identity(node)
+        # every identity field is now a string or absent
+        name = identity.get("name") or _generated(identity.get("generateName"))
+        namespace = identity.get("namespace") or None
         body = LineMap(node, loader.line_offset) if self._should_build(api_version, kind) else None
         self._stats.objects += 1
         self._stats.kinds[kind] += 1
@@ -847,22 +850,6 @@ def _field_node(node: MappingNode, name: str) -> Node | None:
         if isinstance(key, ScalarNode) and key.value == name:
             found = value
     return found
-
-
-def _metadata_identity(node: MappingNode) -> tuple[str, str | None]:
-    metadata = _field_node(node, "metadata")
-    name, generate_name, namespace = "", "", None
-    if isinstance(metadata, MappingNode):
-        for key, value in metadata.value:
-            if not isinstance(key, ScalarNode) or not isinstance(value, ScalarNode) or value.tag != _STR_TAG:
-                continue
-            if key.value == "name":
-                name = value.value
-            elif key.value == "namespace":
-                namespace = value.value or None
-            elif key.value == "generateName":
-                generate_name = value.value
-    return name or _generated(generate_name), namespace
 
 
 _IDENTITY_FIELDS = ("name", "namespace", "generateName")
