@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixer.helpers import findings, run
 from pullguard.fixer.rtyaml import YamlFile
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "canary-fix-pw-71c0-never-print"
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    return subprocess.run(
-        [sys.executable, "-m", "pullguard", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-
-
-def findings(cwd: Path) -> set[tuple[str, str]]:
-    done = run(cwd, "scan", ".", "-f", "json", "--no-config")
-    return {(f["checkId"], f["object"]["name"]) for f in json.loads(done.stdout)["findings"]}
 
 
 @pytest.fixture
