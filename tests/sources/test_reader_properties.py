@@ -8,11 +8,36 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from pullguard.errors import PullguardError
 from pullguard.inventory.kinds import needs_body
 from pullguard.sources.files import FileSource
+from pullguard.sources.yamldocs import _plain_scalar
+
+
+class _KubectlDumper(yaml.SafeDumper):
+    """PyYAML's dumper quotes a string its own resolver would read as something else; kubectl's
+    YAML (go-yaml v2) reads more plain texts as booleans and numbers (`Y`, `1e3`, `0o17`), and so
+    does the reader: those strings are quoted too, so the YAML says what the JSON says."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    try:
+        plain_reads_as_text = isinstance(_plain_scalar(value, 0), str)
+    except PullguardError:
+        plain_reads_as_text = False
+    style = None if plain_reads_as_text else "'"
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_KubectlDumper.add_representer(str, _represent_str)
+
+
+def as_yaml(doc: Any) -> str:
+    return yaml.dump(doc, Dumper=_KubectlDumper)
+
 
 PROPERTY = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -92,7 +117,7 @@ def test_arbitrary_bytes_never_raise(tmp_path: Path, data: bytes) -> None:
 @given(docs=documents)
 def test_yaml_streams_count_every_document(tmp_path: Path, docs: list[Any]) -> None:
     # A leading comment keeps a first `{}` or `[]` from making the file a JSON stream.
-    text = "# generated\n" + "---\n".join(yaml.safe_dump(doc) for doc in docs)
+    text = "# generated\n" + "---\n".join(as_yaml(doc) for doc in docs)
     path = tmp_path / "docs.yaml"
     path.write_text(text, encoding="utf-8")
     manifests, source = read(path)
@@ -106,11 +131,10 @@ def test_yaml_streams_count_every_document(tmp_path: Path, docs: list[Any]) -> N
 
 @PROPERTY
 @given(docs=documents)
+@example(docs=[{"apiVersion": "v1", "kind": "Pod", "spec": "Y"}])  # a string kubectl's YAML reads as true
 def test_json_and_yaml_give_the_same_objects(tmp_path: Path, docs: list[Any]) -> None:
     yaml_path = tmp_path / "docs.yaml"
-    yaml_path.write_text(
-        "# generated\n" + "---\n".join(yaml.safe_dump(doc) for doc in docs), encoding="utf-8"
-    )
+    yaml_path.write_text("# generated\n" + "---\n".join(as_yaml(doc) for doc in docs), encoding="utf-8")
     json_path = tmp_path / "docs.json"
     json_path.write_text("\n".join(json.dumps(doc) for doc in docs), encoding="utf-8")
     from_yaml, yaml_source = read(yaml_path)
