@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixer.helpers import findings, run
+from fixer.helpers import findings, run, scan_json
 from pullguard.fixer.rtyaml import YamlFile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,3 +223,28 @@ def test_registries_the_nodes_pull_from_need_no_fix(tmp_path: Path) -> None:
     )
     assert by_node.returncode == 0, by_node.stdout + by_node.stderr
     assert by_node.stdout == ""
+
+
+def test_a_docker_hub_secret_covers_docker_hub_images_as_the_kubelet_falls_back(tmp_path: Path) -> None:
+    """`docker login` writes the key https://index.docker.io/v1/. It matches no image by URLsMatch
+    (docker.io is another host), and the kubelet falls back to it for any image Docker Hub serves
+    (kubernetes/kubernetes pkg/credentialprovider/keyring.go, Lookup and isDefaultRegistryMatch).
+    fix attaches it, as the scan's plan says to, and the scan then finds the image covered."""
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: dockerhub, namespace: shop}\n"
+        "type: kubernetes.io/dockerconfigjson\n"
+        'stringData:\n  .dockerconfigjson: \'{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}}\'\n'
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n"
+        "spec:\n  containers:\n    - {name: web, image: acme/private-web:1.0}\n"
+    )
+    hub = ("--private-registry", "docker.io")
+    plan = scan_json(tmp_path, *hub)
+    assert ("PG001", "web") in {(f["checkId"], f["object"]["name"]) for f in plan["findings"]}
+    assert "Reuse pull secret 'dockerhub'" in json.dumps(plan["fixes"])
+    shown = run(tmp_path, "fix", ".", "--no-config", *hub)
+    assert shown.returncode == 1, shown.stderr
+    assert "imagePullSecrets = [dockerhub]" in shown.stderr
+    assert "no pull secret in the files covers" not in shown.stderr
+    written = run(tmp_path, "fix", ".", "--write", "--no-config", *hub)
+    assert written.returncode == 0, written.stderr
+    assert ("PG001", "web") not in findings(tmp_path, *hub)

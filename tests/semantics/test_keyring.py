@@ -372,12 +372,9 @@ def test_indexed_lookup_is_the_kubelets_lookup(locations: list[str], repository:
 def test_key_holders_are_the_holders_whose_own_keyring_covers_the_image(
     keyrings: list[list[str]], repository: str
 ) -> None:
-    """`KeyHolders.holding` indexes many secrets' keys at once: with the fallback, the secrets whose
-    own `lookup` finds a key; without it, those with a key that `key_matches`; in the given order."""
+    """`KeyHolders.holding` indexes many secrets' keys at once: the secrets whose own `lookup`
+    finds a key (the Docker Hub fallback included), in the given order."""
     holders = KeyHolders(enumerate(keyrings))
-    assert holders.holding(repository, fallback=True) == [
+    assert holders.holding(repository) == [
         position for position, keys in enumerate(keyrings) if lookup(keys, repository)
-    ]
-    assert holders.holding(repository, fallback=False) == [
-        position for position, keys in enumerate(keyrings) if any(key_matches(k, repository) for k in keys)
     ]

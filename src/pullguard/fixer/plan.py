@@ -8,7 +8,7 @@
   place: the note says to delete and re-apply it.
 - PG001, a private image without pull credentials, when a pull secret among the
   scanned files, in the pod's namespace, has an ``auths`` key that covers the
-  image (the kubelet's matching rules): the secret is appended to the pod
+  image (the kubelet's matching rules, its fallback to the Docker Hub key included): the secret is appended to the pod
   template's ``imagePullSecrets`` when it has its own list; otherwise to its
   ServiceAccount's list when that ServiceAccount is among the files (all its pods
   inherit it); otherwise a list is added to the pod template.
@@ -159,9 +159,10 @@ class _Planner:
         self._holders.pop(secret.namespace, None)
 
     def _covering(self, namespace: str, repository: str) -> list[str]:
-        """The names of the namespace's pull secrets with a key that covers `repository`, sorted.
-        Looked up in an index of the namespace's keys: a search of every secret for every finding
-        grew with their product."""
+        """The names of the namespace's pull secrets with a key that covers `repository`, sorted,
+        the Docker Hub key included for an image Docker Hub serves (the kubelet falls back to it:
+        keyring.go `Lookup`), as the scan's plan counts them. Looked up in an index of the
+        namespace's keys: a search of every secret for every finding grew with their product."""
         assert self._secrets is not None
         holders = self._holders.get(namespace)
         if holders is None:
@@ -172,7 +173,7 @@ class _Planner:
                 )
                 for secret in self._secrets.get(namespace, {}).values()
             )
-        return sorted(holders.holding(repository, fallback=False))
+        return sorted(holders.holding(repository))
 
     def learn(self, yaml_files: set[str]) -> None:
         """The pull secrets (name, namespace, auths keys) and ServiceAccounts of the scanned YAML files,

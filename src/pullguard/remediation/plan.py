@@ -445,7 +445,7 @@ class _Builder:
             holders = self._namespace_keys[namespace] = KeyHolders(
                 self._usable_pull_secrets().get(namespace, [])
             )
-        found = holders.holding(repository, fallback=True)
+        found = holders.holding(repository)
         return found[0] if found else None
 
     def _usable_pull_secrets(self) -> dict[str, list[tuple[Secret, list[str]]]]:

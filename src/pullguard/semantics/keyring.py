@@ -524,11 +524,11 @@ class KeyHolders(Generic[_Holder]):
                 self._owners.setdefault(location, []).append(position)
         self._index = KeyIndex(frozenset(self._owners))
 
-    def holding(self, repository: str, *, fallback: bool) -> list[_Holder]:
-        """The holders with a key that covers `repository`, in the order they were given. With
-        `fallback`, also those whose own `lookup` falls back to the Docker Hub key."""
+    def holding(self, repository: str) -> list[_Holder]:
+        """The holders whose own keyring covers `repository` (their `lookup` finds a key, the
+        kubelet's fallback to the Docker Hub key included), in the order they were given."""
         matched = self._index.matching(repository)
-        if fallback and is_default_registry_match(repository):
+        if is_default_registry_match(repository):
             matched.append(DEFAULT_REGISTRY_KEY)
         positions = sorted({position for location in matched for position in self._owners.get(location, ())})
         return [self._holders[position] for position in positions]
