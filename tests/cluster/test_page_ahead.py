@@ -3,6 +3,7 @@ for while the caller judges the current one, over real HTTP against the API-serv
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import yaml
 
 from apiserver_double import ApiServerDouble, RequestLog
 from cluster.fixtures import pod
-from pullguard.sources.cluster import ClusterOptions, ClusterSource, connect
+from pullguard.sources.cluster import PAGE_THREAD_SWITCH_INTERVAL, ClusterOptions, ClusterSource, connect
 
 
 def _source(api: ApiServerDouble, tmp_path: Path) -> ClusterSource:
@@ -67,3 +68,21 @@ def test_a_failed_page_ahead_fails_the_read_where_that_page_starts(tmp_path: Pat
     [problem] = [p for p in source.problems if p.code == "api-error"]
     assert "etcd timeout" in problem.message and "pods" in problem.message
     assert source.partial
+
+
+def test_reading_hands_the_interpreter_lock_to_page_threads_promptly_and_restores_it(tmp_path: Path) -> None:
+    """While lists are read the switch interval is PAGE_THREAD_SWITCH_INTERVAL, so a page that
+    has arrived is read without waiting 5 ms for the judging thread; after the read (to its end,
+    or stopped early) it is what it was. Two reads at once (a fleet) restore it when both end."""
+    before = sys.getswitchinterval()
+    with ApiServerDouble(_pods(5)) as api:
+        first, second = _source(api, tmp_path).read(), _source(api, tmp_path).read()
+        next(first)
+        assert sys.getswitchinterval() == PAGE_THREAD_SWITCH_INTERVAL < before
+        head = next(second)
+        first.close()  # stopped early
+        assert sys.getswitchinterval() == PAGE_THREAD_SWITCH_INTERVAL  # the other still reads
+        assert [m.name for m in (head, *second) if m.kind == "Pod"] == [f"web-{i}" for i in range(5)]
+        assert sys.getswitchinterval() == before
+        assert len(list(_source(api, tmp_path).read())) == 5
+    assert sys.getswitchinterval() == before

