@@ -8,7 +8,8 @@
   place: the note says to delete and re-apply it.
 - PG001, a private image without pull credentials, when a pull secret among the
   scanned files, in the pod's namespace, has an ``auths`` key that covers the
-  image (the kubelet's matching rules, its fallback to the Docker Hub key included): the secret is appended to the pod
+  image (the kubelet's matching rules, its fallback to the Docker Hub key
+  included): the secret is appended to the pod
   template's ``imagePullSecrets`` when it has its own list; otherwise to its
   ServiceAccount's list when that ServiceAccount is among the files (all its pods
   inherit it); otherwise a list is added to the pod template.

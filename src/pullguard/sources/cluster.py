@@ -1078,6 +1078,16 @@ class _Ahead:
         return self._value
 
 
+class _Later:
+    """A request run when its result is asked for (`ClusterOptions.page_ahead` off)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work = work
+
+    def result(self) -> Any:
+        return self._work()
+
+
 PAGE_THREAD_SWITCH_INTERVAL = 0.001
 """Seconds the reading thread may hold the interpreter lock while a page-ahead thread waits for it."""
 
@@ -1091,8 +1101,9 @@ def prompt_page_threads() -> Iterator[None]:
     """While lists are read, a page-ahead thread whose answer has arrived takes the interpreter
     lock within a millisecond, not after Python's default 5 ms switch interval: it reads the
     answer in several socket reads, each waiting for the thread that judges the last page.
-    Measured with `make bench` (20,000 pods): scan/fetch wall 1.53 -> 1.36. Scans of a fleet read
-    concurrently: the first to start sets the interval, the last to end restores it."""
+    At 20,000 pods, scan/fetch wall 1.53 -> 1.31-1.39 (benchmarks/cluster_bench.py --compare).
+    Scans of a fleet read concurrently: the first to start sets the interval, the last to end
+    restores it."""
     global _switch_users, _switch_saved
     with _switching:
         if _switch_users == 0:
@@ -1106,16 +1117,6 @@ def prompt_page_threads() -> Iterator[None]:
             _switch_users -= 1
             if _switch_users == 0:
                 sys.setswitchinterval(_switch_saved)
-
-
-class _Later:
-    """A request run when its result is asked for (`ClusterOptions.page_ahead` off)."""
-
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self._work = work
-
-    def result(self) -> Any:
-        return self._work()
 
 
 MAX_PAGES = 100_000
