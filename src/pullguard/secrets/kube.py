@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pullguard.errors import ClusterError
-from pullguard.sources.bounded import TooLarge
 from pullguard.sources.cluster import (
     ClusterAuthError,
     ClusterForbidden,
     ClusterNotFound,
-    ClusterResponseError,
     ClusterUnreachable,
     Connection,
     NoAnswer,
@@ -216,11 +214,9 @@ class KubeApi:
                 body=body,
                 timeout=self._timeout,
             )
-            status, data = answer.status, answer.read(f"the answer for {path}")
+            status, data = answer.status, answer.read()
         except NoAnswer:
             raise self._lost(method, path) from None
-        except TooLarge as error:
-            raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
         except ClusterAuthError as error:  # the client's message may quote what it was given
             raise ClusterAuthError(self._scrub(str(error))) from None
         if status >= 400:

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from pullguard.errors import ClusterError
-from pullguard.sources.bounded import TooLarge
 from pullguard.sources.cluster import (
     Answer,
     ClusterResponseError,
@@ -79,11 +78,9 @@ class KubeClient:
             headers["Content-Type"] = content_type
         answer = self._call(method, path, query, headers, body, self._timeouts)
         try:
-            status, data = answer.status, answer.read(f"the answer for {path}")
+            status, data = answer.status, answer.read()
         except NoAnswer as lost:
             raise self._unreachable(lost) from None
-        except TooLarge as error:
-            raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
         if status >= 400 and status not in allow:
             raise status_error(self.name, self.server, status, data, path)
         try:
@@ -101,8 +98,8 @@ class KubeClient:
         response = answer.response
         if answer.status >= 400 or response is None:
             try:
-                data = answer.read(f"the answer for {path}")
-            except (NoAnswer, TooLarge):
+                data = answer.read()
+            except (NoAnswer, ClusterResponseError):
                 data = b""
             raise status_error(self.name, self.server, answer.status, data, path)
         with self._lock:

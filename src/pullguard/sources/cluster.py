@@ -234,11 +234,9 @@ class KubernetesTransport:
                 headers={"Accept": accept},
                 timeout=self._timeout,
             )
-            return answer.status, answer.read(f"the answer for {path}", until)
+            return answer.status, answer.read(until)
         except NoAnswer as lost:
             raise ClusterUnreachable(self._unreachable(lost.reason)) from None
-        except TooLarge as error:
-            raise ClusterResponseError(f"cluster '{self.name}': {error}") from None
         except TooLate:
             raise ClusterResponseError(
                 f"cluster '{self.name}': no complete answer for {path} in time"
@@ -281,24 +279,29 @@ class NoAnswer(Exception):
 class Answer:
     """An HTTP answer: its status and its body, read bounded (`read`) or streamed (`response`)."""
 
-    __slots__ = ("_body", "response", "status")
+    __slots__ = ("_body", "cluster", "path", "response", "status")
 
-    def __init__(self, status: int, response: Any | None, body: bytes = b"") -> None:
+    def __init__(self, cluster: str, path: str, status: int, response: Any | None, body: bytes = b"") -> None:
+        self.cluster = cluster
+        self.path = path
         self.status = status
         self.response = response  # the urllib3 response, unread; None when the client read it
         self._body = body
 
-    def read(self, what: str, until: float = float("inf")) -> bytes:
-        """The whole body, at most MAX_RESPONSE_BYTES (`TooLarge`) and until `until` (`TooLate`)."""
+    def read(self, until: float = float("inf")) -> bytes:
+        """The whole body: at most MAX_RESPONSE_BYTES (past it, ClusterResponseError) and until
+        `until` (`TooLate`)."""
         from urllib3.exceptions import HTTPError
 
         limit = MAX_RESPONSE_BYTES
         if self.response is None:
             return self._body[:limit]
         try:
-            data = read_bounded(self.response, limit, what, until)
+            data = read_bounded(self.response, limit, f"the answer for {self.path}", until)
         except BaseException as error:
             self.response.close()  # a half-read connection never goes back to the pool
+            if isinstance(error, TooLarge):
+                raise ClusterResponseError(f"cluster '{self.cluster}': {error}") from None
             if isinstance(error, HTTPError | OSError):  # reset or timed out while reading
                 raise NoAnswer(_reason_of(error)) from None
             raise
@@ -337,7 +340,9 @@ def send(
     except ApiException as error:
         if not error.status:
             raise NoAnswer(_reason_of(error)) from None
-        return Answer(int(error.status), None, (error.body or "").encode()[:MAX_RESPONSE_BYTES])
+        return Answer(
+            cluster, path, int(error.status), None, (error.body or "").encode()[:MAX_RESPONSE_BYTES]
+        )
     except (HTTPError, OSError) as error:
         raise NoAnswer(_reason_of(error)) from None
     except ClusterError:
@@ -346,7 +351,7 @@ def send(
         raise ClusterAuthError(
             f"cluster '{cluster}': cannot authenticate: {type(error).__name__}: {str(error)[:200]}"
         ) from None
-    return Answer(int(response.status), response.response)
+    return Answer(cluster, path, int(response.status), response.response)
 
 
 def _reason_of(error: BaseException) -> str:
