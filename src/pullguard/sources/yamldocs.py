@@ -612,17 +612,13 @@ class DocumentReader:
     ) -> Manifest | None:
         problem = _identity_problem(api_version, kind, node)
         if problem is not None:
-            self._unreadable(
-                where, "missing-kind", problem if from_list is None else f"{from_list} item: {problem}"
-            )
+            self._unreadable(where, "missing-kind", problem, from_list)
             return None
         assert api_version is not None and kind is not None
         identity = _metadata_scalars(node)
         wrong = _identity_type_problem(kind, identity)
         if wrong is not None:
-            self._unreadable(
-                where, "wrong-type", wrong if from_list is None else f"{from_list} item: {wrong}"
-            )
+            self._unreadable(where, "wrong-type", wrong, from_list)
             return None
         # every identity field is now a string or absent
         name = identity.get("name") or _generated(identity.get("generateName"))
@@ -757,17 +753,13 @@ class DocumentReader:
     ) -> Manifest | None:
         problem = _identity_problem_value(api_version, kind, value)
         if problem is not None:
-            self._unreadable(
-                where, "missing-kind", problem if from_list is None else f"{from_list} item: {problem}"
-            )
+            self._unreadable(where, "missing-kind", problem, from_list)
             return None
         metadata = value.get("metadata")
         if isinstance(metadata, dict):
             wrong = _identity_type_problem(kind, {field: metadata.get(field) for field in _IDENTITY_FIELDS})
             if wrong is not None:
-                self._unreadable(
-                    where, "wrong-type", wrong if from_list is None else f"{from_list} item: {wrong}"
-                )
+                self._unreadable(where, "wrong-type", wrong, from_list)
                 return None
         name, namespace = "", None
         if isinstance(metadata, dict):
@@ -780,7 +772,10 @@ class DocumentReader:
 
     # -- shared ------------------------------------------------------------
 
-    def _unreadable(self, where: Location, code: str, message: str) -> None:
+    def _unreadable(self, where: Location, code: str, message: str, from_list: str | None = None) -> None:
+        """An object that cannot be read; `from_list`, the List it is an item of, leads the message."""
+        if from_list is not None:
+            message = f"{from_list} item: {message}"
         self._stats.skipped[SkipReason.UNREADABLE] += 1
         self._problems.append(InputProblem(where, Level.ERROR, code, message))
 
