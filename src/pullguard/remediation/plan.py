@@ -1,6 +1,6 @@
 """One coherent fix plan per namespace for the findings that break pulls (PG001-PG004).
 
-Pure data, built from the resolution; the renderers (`render_text`, `as_json`, `sarif_fixes`)
+Pure data, built from the resolution; the renderers (`render_text`, `namespace_json`, `sarif_fixes`)
 only print it. The rules, in order, for every pod that cannot pull an image:
 
 1. a referenced pull secret that is broken is repaired in place: malformed or empty

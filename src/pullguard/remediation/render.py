@@ -82,10 +82,6 @@ def step_json(step: Step) -> dict[str, Any]:
     }
 
 
-def as_json(plan: Plan) -> list[dict[str, Any]]:
-    return [namespace_json(n) for n in plan.namespaces]
-
-
 def namespace_json(namespace: NamespacePlan) -> dict[str, Any]:
     return {"namespace": namespace.namespace, "steps": [step_json(s) for s in namespace.steps]}
 

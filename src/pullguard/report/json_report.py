@@ -174,8 +174,6 @@ def write(result: ScanResult, out: TextIO) -> None:
         return
     # the tail's parts are built as they are written, the fix plan a namespace at a time: at
     # 100,000 documents the whole tail held at once was the peak of the scan's memory
-    from pullguard.remediation.render import namespace_json
-
     out.write("{")
     separator = ""
     for key, value in head.items():
@@ -186,13 +184,14 @@ def write(result: ScanResult, out: TextIO) -> None:
         _write_entries(out, entries)
         out.write("]")
     for key, make in _tail_parts(result).items():
+        value = make()
         out.write(f",{json.dumps(key)}:")
-        if key == "fixes":
+        if isinstance(value, Iterator):
             out.write("[")
-            _write_entries(out, (namespace_json(n) for n in result.plan.namespaces))
+            _write_entries(out, value)
             out.write("]")
         else:
-            out.write(_COMPACT.encode(make()))
+            out.write(_COMPACT.encode(value))
     out.write("}\n")
 
 
@@ -279,13 +278,15 @@ def _pull_secrets(result: ScanResult) -> Iterator[dict[str, Any]]:
 
 
 def _tail(result: ScanResult) -> dict[str, Any]:
-    return {key: make() for key, make in _tail_parts(result).items()}
+    tail = {key: make() for key, make in _tail_parts(result).items()}
+    return {key: list(value) if isinstance(value, Iterator) else value for key, value in tail.items()}
 
 
 def _tail_parts(result: ScanResult) -> dict[str, Callable[[], Any]]:
-    """The report's keys after the streamed arrays, each built when it is written."""
+    """The report's keys after the streamed arrays, each built when it is written; an array given
+    as an iterator (the fix plan, a namespace at a time) is streamed."""
     inventory = result.inventory
-    from pullguard.remediation.render import as_json
+    from pullguard.remediation.render import namespace_json
 
     combined: dict[str, Callable[[], Any]] = (
         {
@@ -314,5 +315,5 @@ def _tail_parts(result: ScanResult) -> dict[str, Callable[[], Any]]:
         "suppressedFindings": lambda: [
             {**finding(s.finding), "suppression": suppression(s.suppression)} for s in result.suppressed
         ],
-        "fixes": lambda: as_json(result.plan),
+        "fixes": lambda: (namespace_json(n) for n in result.plan.namespaces),
     }
