@@ -248,3 +248,39 @@ def test_a_docker_hub_secret_covers_docker_hub_images_as_the_kubelet_falls_back(
     written = run(tmp_path, "fix", ".", "--write", "--no-config", *hub)
     assert written.returncode == 0, written.stderr
     assert ("PG001", "web") not in findings(tmp_path, *hub)
+
+
+_SA_LISTS_A_SECRET_NOT_IN_THE_FILES = (
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: team}\n"
+    "imagePullSecrets:\n- name: regcred\n"
+    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: team}\n"
+    "spec:\n  selector: {matchLabels: {app: app}}\n  template:\n    metadata: {labels: {app: app}}\n"
+    "    spec:\n      containers:\n      - {name: app, image: harbor.internal.example/team/app:1.0}\n"
+)
+
+
+def test_a_service_accounts_secret_stays_while_an_image_of_unknown_visibility_may_need_it(
+    tmp_path: Path,
+) -> None:
+    """A repository that keeps Secrets out of Git: the ServiceAccount lists a secret the files do not
+    hold, and its pods pull from a registry not declared public or private. The name may be the very
+    credential those pulls use, so fix keeps it and says what would settle it; with the registry
+    declared public no image needs it and it goes; declared private, the plan creates it."""
+    (tmp_path / "app.yaml").write_text(_SA_LISTS_A_SECRET_NOT_IN_THE_FILES)
+    unknown = run(tmp_path, "fix", ".", "--no-config")
+    assert unknown.returncode == 0, unknown.stderr
+    assert unknown.stdout == ""
+    assert "ServiceAccount 'default' lists 'regcred', which may be needed" in unknown.stderr
+    assert "not known to be public or private" in unknown.stderr
+    written = run(tmp_path, "fix", ".", "--write", "--no-config")
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "app.yaml").read_text() == _SA_LISTS_A_SECRET_NOT_IN_THE_FILES
+
+    private = run(tmp_path, "fix", ".", "--no-config", "--private-registry", "harbor.internal.example")
+    assert "ServiceAccount 'default' lists 'regcred', which its images need" in private.stderr
+    assert "missing pull secret 'regcred' that ServiceAccount 'default' lists" in private.stderr
+    assert (tmp_path / "app.yaml").read_text() == _SA_LISTS_A_SECRET_NOT_IN_THE_FILES
+
+    public = run(tmp_path, "fix", ".", "--no-config", "--public-registry", "harbor.internal.example")
+    assert public.returncode == 1, public.stderr
+    assert "-- name: regcred" in public.stdout

@@ -20,7 +20,8 @@
   namespace-local), the reference is kept and the plan's `kubectl create secret`
   command is listed to do by hand; the PG001 of that pod's image is then left to
   the same step (no second secret is attached). Only a name no image needs is
-  removed from the list that holds it (the kubelet skips it anyway).
+  removed from the list that holds it (the kubelet skips it anyway); an image with
+  no usable credential on a registry of unknown visibility may need it, so it stays.
 - PG001/PG004, an `auths` key that misses the image's port (the kubelet compares
   ports as strings, no default port: kubernetes/kubernetes
   pkg/credentialprovider/keyring.go `URLsMatch`): see ``_fix_ports`` and
@@ -49,7 +50,7 @@ from pullguard.errors import DockerConfigError, PullguardError
 from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config
 from pullguard.fixer.rtyaml import YamlFile
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
-from pullguard.inventory.resolve import Coverage, PodCredentials, Resolution, SecretState
+from pullguard.inventory.resolve import Coverage, PodCredentials, Resolution, SecretsFrom, SecretState
 from pullguard.remediation.plan import Action, Plan, Step, create_secret, port_key_candidates
 from pullguard.result import ScanResult
 from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercfg, parse_dockerconfigjson
@@ -268,7 +269,7 @@ class _Planner:
             # the scan's plan creates the name the pod lists: so does fix
             self.plan.manual.append(
                 f"PG001 {where}: {finding.image} is left to the missing pull secret '{missing.secret}' that "
-                f"{finding.object.kind} '{finding.object.name}' lists: create it (see PG002 above)"
+                f"{self._lister(finding.object)} lists: create it (see PG002 above)"
             )
             return
         covering = self._covering(namespace, repository)
@@ -365,6 +366,16 @@ class _Planner:
                         return (other.ref.namespace or self.default_namespace, judgement.use.image)
         return None
 
+    def _lister(self, owner: ObjectRef) -> str:
+        """Who lists the pull secrets of the owner's pods: the owner, or the ServiceAccount its pods
+        inherit them from (a pod without a list of its own gets its ServiceAccount's)."""
+        if self.resolution is not None:
+            for pod in self.resolution.pod_index.by_owner.get(owner, ()):
+                account = pod.service_account
+                if pod.secrets_from is SecretsFrom.SERVICE_ACCOUNT and account is not None:
+                    return f"ServiceAccount '{account.ref.name}'"
+        return f"{owner.kind} '{owner.name}'"
+
     def _all_repaired(self, owner: ObjectRef) -> bool:
         """Every image of the owner's pods that needs a credential pulls after this run's port repairs
         (the scan's plan, made before them, would still create the missing name)."""
@@ -389,6 +400,16 @@ class _Planner:
             for judgement in self.resolution.images_of(pod):
                 if judgement.use.ref is None:
                     return f"the image '{judgement.use.image}' is not a valid reference"
+                if judgement.visibility is Visibility.UNKNOWN and judgement.coverage in (
+                    Coverage.NONE,
+                    Coverage.BROKEN,
+                ):
+                    # the name may be the very credential this image pulls with: removing it
+                    # from a ServiceAccount would leave every pod that inherits it without one
+                    return (
+                        f"the registry of '{judgement.use.image}' is not known to be public or private: "
+                        "declare it with --private-registry or --public-registry"
+                    )
         return None
 
     def _fix_dangling(self, finding: Finding, where: str) -> None:
