@@ -284,3 +284,22 @@ def test_a_service_accounts_secret_stays_while_an_image_of_unknown_visibility_ma
     public = run(tmp_path, "fix", ".", "--no-config", "--public-registry", "harbor.internal.example")
     assert public.returncode == 1, public.stderr
     assert "-- name: regcred" in public.stdout
+
+
+def test_a_secret_the_kubelet_cannot_decode_is_left_to_the_plans_repair(examples: Path) -> None:
+    """`ops/broken-creds` has the right type and an `auth` that is not base64: the kubelet fails every
+    pull of the pods that list it until it is repaired. fix cannot repair a credential, and says so
+    with the scan plan's repair command; the CronJob's PG001 points at that repair instead of asking
+    for a new secret (which would not help: the broken one still fails the pod's pulls)."""
+    shown = run(examples, "fix", ".")
+    assert (
+        "PG003 ops/ops.yaml: document 3: Secret 'broken-creds' holds a malformed .dockerconfigjson the "
+        "kubelet cannot decode: repair its content: kubectl create secret docker-registry broken-creds -n ops"
+    ) in shown.stderr
+    assert (
+        "PG001 ops/ops.yaml: document 5: registry.example.com/ops/backup:2.3 is left to the repair of pull "
+        "secret 'broken-creds'"
+    ) in shown.stderr
+    assert "covers registry.example.com/ops/backup:2.3" not in shown.stderr
+    plan = scan_json(examples)
+    assert "Repair pull secret 'broken-creds'" in json.dumps(plan["fixes"])

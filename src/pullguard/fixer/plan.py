@@ -230,15 +230,20 @@ class _Planner:
             plain = (obj.get("stringData") or {}).get(key)
             if raw is None and plain is None:
                 continue
-            if obj.get("type") == wanted:
-                return
+            typed = obj.get("type") == wanted
             try:
                 payload = decode_secret_value(str(raw)) if raw is not None else str(plain).encode()
                 (parse_dockerconfigjson if key == ".dockerconfigjson" else parse_dockercfg)(payload)
             except (DockerConfigError, ValueError):
+                repair = self._plan_step(finding, Action.REPAIR)
+                then = "" if typed else f", then set type {wanted}"
+                how = f": {repair.commands[0]}" if repair is not None and repair.commands else ""
                 self.plan.manual.append(
-                    f"PG003 {where}: Secret '{finding.object.name}' holds a malformed {key}: fix its content, then set type {wanted}"
+                    f"PG003 {where}: Secret '{finding.object.name}' holds a malformed {key} the kubelet cannot "
+                    f"decode: repair its content{then}{how}"
                 )
+                return
+            if typed:
                 return
             old = obj.get("type") or "(none: Opaque)"
             obj["type"] = wanted  # type: ignore[index]
@@ -264,12 +269,21 @@ class _Planner:
         except PullguardError:
             return
         namespace = finding.object.namespace or self.default_namespace
-        missing = self._plan_creates_missing(finding)
+        missing = self._plan_step(finding, Action.CREATE_MISSING)
         if missing is not None and (namespace, finding.image) not in self._repaired:
             # the scan's plan creates the name the pod lists: so does fix
             self.plan.manual.append(
                 f"PG001 {where}: {finding.image} is left to the missing pull secret '{missing.secret}' that "
                 f"{self._lister(finding.object)} lists: create it (see PG002 above)"
+            )
+            return
+        repair = self._plan_step(finding, Action.REPAIR)
+        if repair is not None:
+            # the pod's own secret cannot be decoded: the kubelet fails every pull of the pod until it is
+            # repaired, whatever else is attached (the scan's plan repairs it: so does fix)
+            self.plan.manual.append(
+                f"PG001 {where}: {finding.image} is left to the repair of pull secret '{repair.secret}', which "
+                "the kubelet cannot decode (see PG003 above)"
             )
             return
         covering = self._covering(namespace, repository)
@@ -321,10 +335,11 @@ class _Planner:
             f"replaces its ServiceAccount's, which is not among the files)"
         )
 
-    def _plan_creates_missing(self, finding: Finding) -> Step | None:
-        """The scan plan's step creating a missing secret the finding's pod lists, if any."""
+    def _plan_step(self, finding: Finding, action: Action) -> Step | None:
+        """The scan plan's step of this kind for the finding, if any (creating a missing secret the
+        finding's pod lists, repairing a secret it holds)."""
         for step in self.scan_plan.steps_for(finding):
-            if step.action is Action.CREATE_MISSING:
+            if step.action is action:
                 return step
         return None
 
