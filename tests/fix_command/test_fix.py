@@ -303,3 +303,32 @@ def test_a_secret_the_kubelet_cannot_decode_is_left_to_the_plans_repair(examples
     assert "covers registry.example.com/ops/backup:2.3" not in shown.stderr
     plan = scan_json(examples)
     assert "Repair pull secret 'broken-creds'" in json.dumps(plan["fixes"])
+
+
+def test_the_readmes_fix_example_is_what_fix_prints(examples: Path) -> None:
+    """README "pullguard fix" shows the notes of `pullguard fix .` in examples/: they are its output."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("note: the diff of shop/secrets.yaml changes Secret data")
+    shown = readme[start : readme.index("(exit 1)", start)]
+    printed = run(examples, "fix", ".")
+    assert printed.returncode == 1
+    assert printed.stderr == shown
+
+
+def test_a_reused_token_that_nothing_refreshes_is_renewed_first(examples: Path) -> None:
+    """platform/ecr-token holds an ECR authorization token (valid 12 hours) written once: attaching it
+    as it is pulls only until it expires (PG006). The plan's reuse step renews it first, and fix,
+    which attaches it, says to."""
+    plan = json.dumps(scan_json(examples)["fixes"])
+    assert "Reuse pull secret 'ecr-token'" in plan
+    assert "that nothing refreshes, so renew it first" in plan
+    assert "pullguard secret refresh ecr-token -n platform --credential-helper ecr-login --apply" in plan
+    shown = run(examples, "fix", ".")
+    assert "ServiceAccount 'ingest': imagePullSecrets += ecr-token" in shown.stderr
+    assert (
+        "PG006 platform/platform.yaml: document 5: pull secret 'ecr-token', attached for "
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform/ingest:4.2, holds an Amazon ECR authorization "
+        "token (valid 12 hours) that nothing refreshes: renew it before the pods restart"
+    ) in shown.stderr
+    # only that token: the other reused secrets hold registry passwords, which do not expire
+    assert plan.count("pullguard secret refresh") == 1

@@ -296,6 +296,13 @@ class _Planner:
             )
             return
         secret = covering[0]
+        reuse = self._plan_step(finding, Action.REUSE)
+        if reuse is not None and reuse.secret == secret and reuse.renew is not None and reuse.commands:
+            # attached as it is, a token written once pulls until it expires: the plan renews it first
+            self.plan.manual.append(
+                f"PG006 {where}: pull secret '{secret}', attached for {finding.image}, holds {reuse.renew.what} "
+                f"that nothing refreshes: renew it before the pods restart: {reuse.commands[0]}"
+            )
         location = finding.location
         obj = self.obj(location.path, location.document, location.item)
         spec = _template_spec(finding.object.kind, obj) if isinstance(obj, Mapping) else None

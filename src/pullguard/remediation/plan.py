@@ -13,7 +13,8 @@ only print it. The rules, in order, for every pod that cannot pull an image:
    renaming, keeps every other consumer of the old key pulling;
 3. a referenced pull secret that does not exist is created under the name the pod uses;
 4. otherwise a usable secret of the namespace whose key already covers the registry is
-   reused, or else one new secret per (namespace, registry) is created, named after the
+   reused (renewed first with `pullguard secret refresh` when that key holds a token its
+   registry issues for hours, ECR, GCR or ACR, and nothing rewrites the secret), or else one new secret per (namespace, registry) is created, named after the
    registry, and attached where it serves every affected pod: the ServiceAccount when the
    pods inherit its secrets (admission copies them only when the pod lists none:
    https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#add-imagepullsecrets-to-a-service-account),
@@ -38,6 +39,7 @@ from typing import TypeVar
 from pullguard.breakage import concerned_pods, will_not_pull
 from pullguard.checks import Finding
 from pullguard.checks.remedies import TEMPLATE_PATHS, WORKLOAD_RESOURCES
+from pullguard.inventory.age import refresh_interval
 from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import (
     Coverage,
@@ -46,13 +48,18 @@ from pullguard.inventory.resolve import (
     Resolution,
     SecretState,
 )
-from pullguard.semantics.keyring import KeyHolders, parse_registry_key
+from pullguard.semantics.issued_tokens import IssuedCredential, registry_issued
+from pullguard.semantics.keyring import KeyHolders, lookup, parse_registry_key
 from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
 
 PASSWORD = '"$(cat <password-file>)"'
 _ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 _RESTARTABLE = {"Deployment", "StatefulSet", "DaemonSet"}
+# The Docker credential helper that gives a fresh registry-issued token, by cloud (`pullguard
+# secret refresh --credential-helper`): amazon-ecr-credential-helper, docker-credential-gcr, and
+# docker-credential-acr-env.
+_CREDENTIAL_HELPERS = {"aws": "ecr-login", "gcp": "gcr", "azure": "acr-env"}
 
 
 class Action(StrEnum):
@@ -103,6 +110,7 @@ class Step:
     sa_list: bool | None = None  # the ServiceAccount already has imagePullSecrets (None: unknown)
     fixes: list[str] = field(default_factory=list)  # "PG001 Deployment shop/api" …
     key_edits: list[tuple[str, str]] = field(default_factory=list)  # ADD_PORT_KEY: (key, key with port)
+    renew: IssuedCredential | None = None  # REUSE: the reused key holds a token that nothing refreshes
     data_key: str = ".dockerconfigjson"  # ADD_PORT_KEY: where the secret keeps its auths
     # `serves` and `fixes` as sets too, once they are long: a step may serve every workload of a
     # namespace of thousands (a search of the list per addition grew with its square)
@@ -138,7 +146,13 @@ class Step:
                 "(a Secret's type cannot be changed in place)"
             )
         if self.action is Action.REUSE:
-            return f"Reuse pull secret '{self.secret}': a key of it already covers {regs}"
+            reuse = f"Reuse pull secret '{self.secret}': a key of it already covers {regs}"
+            if self.renew is None:
+                return reuse
+            return (
+                f"{reuse}; it holds {self.renew.what} that nothing refreshes, so renew it first (PG006: "
+                "written once, such a token has expired or soon will)"
+            )
         if self.action is Action.ADD_PORT_KEY:
             edits = ", ".join(f"'{new}' (the credential of '{old}')" for old, new in self.key_edits)
             return (
@@ -162,7 +176,12 @@ class Step:
         if self.action is Action.RETYPE:
             return [retype_secret(self.secret, ns)]
         if self.action is Action.REUSE:
-            return []
+            if self.renew is None:
+                return []
+            return [
+                f"pullguard secret refresh {self.secret} -n {ns} --credential-helper "
+                f"{_CREDENTIAL_HELPERS[self.renew.cloud]} --apply"
+            ]
         if self.action is Action.ADD_PORT_KEY:
             return [add_auths_keys(self.secret, ns, self.data_key, self.key_edits)]
         assert self.target is not None
@@ -221,6 +240,21 @@ class Step:
         assert self.target is not None
         path = ".".join((*TEMPLATE_PATHS.get(self.target.kind, ("spec", "template")), "spec"))
         return f"# {self.target} at {path}: append\nimagePullSecrets:{items}"
+
+
+def _unrefreshed_token(secret: Secret, repository: str) -> IssuedCredential | None:
+    """The short-lived registry-issued token (an ECR, GCR or ACR token) the secret holds for the
+    repository, when no controller rewrites the secret: reusing it as it is pulls only until it expires."""
+    if secret.payload is None or refresh_interval(secret) is not None:
+        return None
+    for entry in secret.payload.entries:
+        key = parse_registry_key(entry.key)
+        if key is None or not lookup([key.location], repository):
+            continue
+        issued = registry_issued(entry)
+        if issued is not None and issued.lifetime_hours is not None:
+            return issued
+    return None
 
 
 @dataclass(slots=True)
@@ -500,6 +534,8 @@ class _Builder:
                 if reuse is None:
                     reuse = self._add(key[0], Step(Action.REUSE, key[0], existing.ref.name))
                     self.reuses[key] = reuse
+                if reuse.renew is None:
+                    reuse.renew = _unrefreshed_token(existing, repository)
                 if registry not in reuse.registries:
                     reuse.registries.append(registry)
                 self._touch(pod, reuse)
