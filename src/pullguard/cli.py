@@ -189,7 +189,11 @@ def tune_garbage_collector() -> None:
     help="Maximum pull-secret credential age for PG005 (default: maxCredentialAgeDays, else 90).",
 )
 @opt.allow_input_errors_option()
-@click.option("--show-fixes", is_flag=True, help="Text format: print the exact fix under each finding.")
+@click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="Text format: after the findings, the fix plan per namespace and every other finding's fix, as commands to paste into a shell.",
+)
 @click.option(
     "--images", "show_images", is_flag=True, help="Text format: also list every image and its coverage."
 )

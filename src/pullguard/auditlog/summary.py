@@ -37,6 +37,7 @@ from pullguard.checks import Finding, Hit, Severity
 from pullguard.inventory.model import ObjectRef
 from pullguard.pipeline import stamp
 from pullguard.sources.model import InputProblem, Level, Location
+from pullguard.text_safety import shell_word as q
 
 _SHOWN = 5
 _COUNTED_STAGES = ("ResponseStarted", "ResponseComplete", "Panic")
@@ -240,13 +241,14 @@ def _finding(reading: Readings, judge: Judge) -> Finding:
     )
     # no grant: the declared severity; an allowed reader at an unusual place or time: medium
     severity = None if Flag.NO_GRANT in reading.flags else Severity.MEDIUM
-    as_user = f"--as {reading.subject}" + "".join(f" --as-group {g}" for g in reading.groups[:3])
-    namespace = reading.namespace if reading.namespace != ALL else "<namespace>"
+    as_user = f"--as {q(reading.subject)}" + "".join(f" --as-group {q(g)}" for g in reading.groups[:3])
+    namespace = q(reading.namespace) if reading.namespace != ALL else "<namespace>"
     name = reading.name if reading.name != ALL else "<name>"
     remediation = (
         f"Find out who '{subject}' is and why it read the registry credential. If the read was not legitimate, "
         "rotate the credential at the registry and replace the secret, then remove the access:\n"
-        f"kubectl auth can-i get secret/{name} -n {namespace} {as_user}\n"
+        f"kubectl auth can-i get {q(f'secret/{name}') if reading.name != ALL else 'secret/<name>'} -n {namespace} "
+        f"{as_user}\n"
         f"kubectl get rolebindings -n {namespace} -o wide; kubectl get clusterrolebindings -o wide\n"
         "If the reader is legitimate, declare it (--expect, --allow-user-agent, --allow-source, or auditLog in "
         ".pullguard.yaml) so later runs flag only the unexpected."

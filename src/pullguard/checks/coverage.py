@@ -12,6 +12,7 @@ from pullguard.semantics.keyring import lookup
 from pullguard.semantics.registries import Visibility
 from pullguard.semantics.templates import has_template_marker
 from pullguard.sources.model import Location
+from pullguard.text_safety import shell_word as q
 
 _STANDARDS = ("CIS-5.4.1", "CWE-522", "NIST-IA-5", "NIST-CSF-PR.AC-1")
 
@@ -216,7 +217,7 @@ def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Hit | None:
             f"Secret '{name}' in namespace '{namespace}' ({secret.type}) cannot be decoded by the kubelet: "
             f"{payload.error}. Every pull of every pod using it fails, even of public images.{used_by}",
             secret.location,
-            f"kubectl create secret docker-registry {name} --namespace {namespace} --docker-server=<registry> "
+            f"kubectl create secret docker-registry {q(name)} --namespace {q(namespace)} --docker-server=<registry> "
             f'--docker-username=<username> --docker-password="$(cat <password-file>)" '
             f"--dry-run=client -o yaml | kubectl apply -f -",
         )
@@ -237,9 +238,9 @@ def _secret_defect(secret: Secret, users: list[ObjectRef]) -> Hit | None:
             f"for image pulls.{used_by}",
             secret.location,
             f"Recreate it with the right type (the type of a Secret cannot be changed in place):\n"
-            f"kubectl get secret {name} -n {namespace} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d "
-            f"> config.json\nkubectl delete secret {name} -n {namespace}\n"
-            f"kubectl create secret generic {name} -n {namespace} --type=kubernetes.io/dockerconfigjson "
+            f"kubectl get secret {q(name)} -n {q(namespace)} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d "
+            f"> config.json\nkubectl delete secret {q(name)} -n {q(namespace)}\n"
+            f"kubectl create secret generic {q(name)} -n {q(namespace)} --type=kubernetes.io/dockerconfigjson "
             f"--from-file=.dockerconfigjson=config.json && shred -u config.json",
         )
     return None

@@ -8,6 +8,7 @@ from pullguard.checks.base import Hit, Severity, check
 from pullguard.inventory.access import SecretReader
 from pullguard.inventory.model import Secret
 from pullguard.inventory.resolve import Resolution
+from pullguard.text_safety import shell_word as q
 
 _SHOWN = 5
 
@@ -78,7 +79,8 @@ def _describe(reader: SecretReader, described: dict[int, str]) -> str:
 def _fix(name: str, namespace: str, readers: tuple[SecretReader, ...]) -> str:
     lines = ["Confirm who can read it:"]
     lines += [
-        f"kubectl auth can-i get secret/{name} -n {namespace} {r.subject.as_user}" for r in readers[:_SHOWN]
+        f"kubectl auth can-i get {q(f'secret/{name}')} -n {q(namespace)} {r.subject.as_user}"
+        for r in readers[:_SHOWN]
     ]
     roles = list(dict.fromkeys(grant for reader in readers[:_SHOWN] for grant in reader.grants))
     lines.append("Then remove the secrets rule from each role, or delete the binding:")
@@ -86,14 +88,14 @@ def _fix(name: str, namespace: str, readers: tuple[SecretReader, ...]) -> str:
         role, binding = grant.role, grant.binding
         if grant.builtin_role:
             lines.append(
-                f"kubectl delete {binding.kind.lower()} {binding.name}"
-                + (f" -n {binding.namespace}" if binding.namespace else "")
+                f"kubectl delete {binding.kind.lower()} {q(binding.name)}"
+                + (f" -n {q(binding.namespace)}" if binding.namespace else "")
                 + f"   # binds the built-in {role.kind} {role.name}; bind a narrower role instead"
             )
         else:
             lines.append(
-                f"kubectl edit {role.kind.lower()} {role.name}"
-                + (f" -n {role.namespace}" if role.namespace else "")
+                f"kubectl edit {role.kind.lower()} {q(role.name)}"
+                + (f" -n {q(role.namespace)}" if role.namespace else "")
             )
     lines.append(
         "A rule that must stay, narrowed to one secret and get only:\n"

@@ -11,6 +11,7 @@ from pullguard.inventory.evidence import credential_entries
 from pullguard.inventory.model import CommittedCredential, ObjectRef, PodTemplate, Secret, SecretOrigin
 from pullguard.inventory.resolve import Resolution
 from pullguard.sources.model import Location
+from pullguard.text_safety import shell_word as q
 
 # -- PG010 ---------------------------------------------------------------------------------
 
@@ -74,8 +75,9 @@ def plaintext_committed(resolution: Resolution) -> Iterator[Hit]:
             "can pull with them. Encrypt it (SOPS, Sealed Secrets) or generate it (External Secrets), and rotate "
             "the credential.",
             secret.location,
-            f"sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place {secret.location.path}\n"
-            f"# or: kubeseal --format yaml < {secret.location.path} > sealed-{name}.yaml, then delete the plain file\n"
+            f"sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place {q(secret.location.path)}\n"
+            f"# or: kubeseal --format yaml < {q(secret.location.path)} > {q(f'sealed-{name}.yaml')}, then delete "
+            "the plain file\n"
             "# then rotate the credential at the registry: the old one stays in the Git history",
         )
     for record in resolution.inventory.committed_credentials:
@@ -303,7 +305,7 @@ def token_automounted(resolution: Resolution) -> Iterator[Hit]:
             f"{len(owners)} workload{'s' if len(owners) != 1 else ''} ({shown}) by default, and {evidence}: a "
             "compromised container can use the token against the API.",
             account.location,
-            f"kubectl patch serviceaccount {name} --namespace {namespace} -p '{patch}'\n"
+            f"kubectl patch serviceaccount {q(name)} --namespace {q(namespace)} -p {q(patch)}\n"
             "# a workload that does call the API: automountServiceAccountToken: true in its pod spec "
             '(or annotate it pullguard.io/needs-api: "true")',
             severity=severity,

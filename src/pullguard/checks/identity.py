@@ -10,6 +10,7 @@ from pullguard.inventory.model import ObjectRef, ServiceAccount
 from pullguard.inventory.resolve import Coverage, ImageJudgement, PodCredentials, Resolution
 from pullguard.semantics.kubelet_versions import SA_TOKEN_FOR_CREDENTIAL_PROVIDERS
 from pullguard.semantics.registries import Visibility
+from pullguard.text_safety import shell_word as q
 
 # -- PG016 ---------------------------------------------------------------------------------
 
@@ -69,8 +70,8 @@ def namespace_without_pod_security(resolution: Resolution) -> Iterator[Hit]:
             f"Namespace '{name}' {state}{also}: Pod Security Admission admits privileged pods there, and from "
             "the node they reach every secret mounted on it and the node's own registry credentials.",
             namespace.location,
-            f"kubectl label --dry-run=server --overwrite namespace {name} {ENFORCE_LABEL}=restricted\n"
-            f"kubectl label --overwrite namespace {name} {ENFORCE_LABEL}=baseline "
+            f"kubectl label --dry-run=server --overwrite namespace {q(name)} {ENFORCE_LABEL}=restricted\n"
+            f"kubectl label --overwrite namespace {q(name)} {ENFORCE_LABEL}=baseline "
             f"{ENFORCE_LABEL}-version=latest pod-security.kubernetes.io/warn=restricted",
         )
 

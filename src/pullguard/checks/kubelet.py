@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from pullguard.checks import remedies
@@ -27,6 +28,7 @@ from pullguard.semantics.kubelet_versions import (
 )
 from pullguard.semantics.matchimages import label_count_misses, never_matches, port_misses
 from pullguard.sources.model import Location
+from pullguard.text_safety import shell_word as q
 
 _STANDARDS = ("CIS-5.4.1", "NIST-CM-6", "NIST-SP-800-190")
 _PROVIDER_DOCS = "https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/"
@@ -223,7 +225,8 @@ def provider_gives_nothing(resolution: Resolution) -> Iterator[Hit]:
                 f"'{judgement.use.image}' and a kubelet credential provider matches it, but gives it nothing: {note}.",
                 judgement.use.location,
                 "kubectl annotate serviceaccount "
-                f"{judgement.pod.template.service_account} -n {owner.namespace} <annotation-key>=<value>\n"
+                f"{q(judgement.pod.template.service_account)} -n {q(owner.namespace or 'default')} "
+                "<annotation-key>=<value>\n"
                 "and list the key in the provider's tokenAttributes.requiredServiceAccountAnnotationKeys",
                 image=judgement.use.image,
                 container=judgement.use.name,
@@ -279,8 +282,8 @@ def broken_secret_masked(resolution: Resolution) -> Iterator[Hit]:
             f"no usable username and password; the kubelet tries it first, and the pull works only because "
             f"{served} follows.",
             judgement.use.location,
-            f"Re-create the secret with working credentials, or drop it from the pod: kubectl get secret {names[0]} "
-            f"-n {owner.namespace} -o jsonpath='{{.type}}'",
+            f"Re-create the secret with working credentials, or drop it from the pod: kubectl get secret "
+            f"{q(names[0])} -n {q(owner.namespace or 'default')} -o jsonpath='{{.type}}'",
             image=judgement.use.image,
             container=judgement.use.name,
         )
@@ -333,12 +336,17 @@ def enforce_mountable_secrets(resolution: Resolution) -> Iterator[Hit]:
             f'ServiceAccount sets {ENFORCE_MOUNTABLE}: "{value}": the API server rejects its pods (Forbidden). '
             "The annotation is deprecated since v1.32 but still enforced.",
             template.location,
-            f"kubectl patch serviceaccount {account.ref.name} -n {template.namespace} --dry-run=server --type=json "
-            + "-p '["
-            + ",".join(
-                f'{{"op":"add","path":"/imagePullSecrets/-","value":{{"name":"{name}"}}}}' for name in missing
-            )
-            + "]'",
+            f"kubectl patch serviceaccount {q(account.ref.name)} -n {q(template.namespace)} --dry-run=server "
+            + "--type=json -p "
+            + q(
+                json.dumps(
+                    [
+                        {"op": "add", "path": "/imagePullSecrets/-", "value": {"name": name}}
+                        for name in missing
+                    ],
+                    separators=(",", ":"),
+                )
+            ),
         )
 
 

@@ -16,6 +16,7 @@ from pullguard.semantics.dockerconfig import AuthEntry
 from pullguard.semantics.issued_tokens import registry_issued
 from pullguard.semantics.keyring import parse_registry_key
 from pullguard.settings import AuditSettings
+from pullguard.text_safety import shell_word as q
 
 
 def _settings(resolution: Resolution) -> AuditSettings:
@@ -91,7 +92,7 @@ def credential_too_old(resolution: Resolution) -> Iterator[Hit]:
                 (
                     remedies.create_pull_secret(name, namespace, _first_server(secret))
                     + " --dry-run=client -o yaml | kubectl apply -f -",
-                    f"kubectl annotate secret {name} --namespace {namespace} --overwrite "
+                    f"kubectl annotate secret {q(name)} --namespace {q(namespace)} --overwrite "
                     'pullguard.io/rotated-at="$(date -u +%Y-%m-%dT%H:%M:%SZ)"',
                     "then revoke the old credential at the registry.",
                 )
@@ -194,7 +195,7 @@ def static_short_lived_token(resolution: Resolution) -> Iterator[Hit]:
             )
         name, namespace = secret.ref.name, secret.ref.namespace or "default"
         fixes = [
-            _REFRESH[cloud].format(name=name, namespace=namespace, server=issued[0][0].key)
+            _REFRESH[cloud].format(name=q(name), namespace=q(namespace), server=q(issued[0][0].key))
             for cloud in dict.fromkeys(kind.cloud for kind in kinds)
         ]
         yield Hit(
@@ -398,7 +399,7 @@ def broader_than_needed(resolution: Resolution) -> Iterator[Hit]:
                 )
                 if kept
                 else f"Remove it from the ServiceAccount if its pods do not need it, then delete it:\n"
-                f"kubectl delete secret {name} --namespace {namespace}"
+                f"kubectl delete secret {q(name)} --namespace {q(namespace)}"
             ),
         )
 
@@ -453,7 +454,7 @@ def unused_pull_secret(resolution: Resolution) -> Iterator[Hit]:
             f"Pull secret {_named(secret.ref)} is not referenced by any pod template or ServiceAccount in the "
             f"input: an unused registry credential that can still be read and leaked.{context}",
             secret.location,
-            f"kubectl delete secret {name} --namespace {namespace}   # then revoke the credential at the registry",
+            f"kubectl delete secret {q(name)} --namespace {q(namespace)}   # then revoke the credential at the registry",
         )
 
 

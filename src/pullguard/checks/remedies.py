@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pullguard.inventory.model import ObjectRef
+from pullguard.text_safety import shell_word as q
 
 # the kubectl resource of each workload kind, and where its pod spec lives (the fix plan uses them too)
 WORKLOAD_RESOURCES = {
@@ -27,6 +28,9 @@ TEMPLATE_PATHS = {
 
 def create_pull_secret(name: str, namespace: str, server: str) -> str:
     """Create a dockerconfigjson secret without putting the password on the command line."""
+    name, namespace = q(name), q(namespace)
+    if server != "<registry>":
+        server = q(server)
     return (
         f"kubectl create secret docker-registry {name} --namespace {namespace} \\\n"
         f"  --docker-server={server} --docker-username=<username> \\\n"
@@ -71,7 +75,7 @@ def attach_to_workload(secret: str, owner: ObjectRef) -> str:
     resource = WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
     if owner.kind == "Pod":  # a running pod's spec is immutable: change the manifest and recreate it
         return f"add to the Pod manifest and recreate it:\n{yaml_pull_secrets(secret)}"
-    return f"kubectl patch {resource} {owner.name} --namespace {owner.namespace} -p '{json.dumps(body)}'"
+    return f"kubectl patch {q(resource)} {q(owner.name)} --namespace {q(owner.namespace or 'default')} -p {q(json.dumps(body))}"
 
 
 def yaml_pull_secrets(secret: str) -> str:

@@ -49,6 +49,7 @@ from pullguard.sources.cluster import (
 )
 from pullguard.sources.model import InputProblem, Manifest, ReadStats
 from pullguard.text_safety import redact_image, redact_userinfo
+from pullguard.text_safety import shell_word as q
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
 _ECR = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -591,7 +592,7 @@ def _explain(
     secret = names[0] if names else "regcred"
     restart = _restart(owner, namespace)
     create = (
-        f"kubectl create secret docker-registry {secret} -n {namespace} --docker-server={registry} "
+        f"kubectl create secret docker-registry {q(secret)} -n {q(namespace)} --docker-server={q(registry)} "
         f'--docker-username=<user> --docker-password="$(cat <password-file>)" --dry-run=client -o yaml | kubectl apply -f -'
     )
     ecr = _ECR.match(registry)
@@ -607,7 +608,7 @@ def _explain(
         Cause.EXPIRED_TOKEN: (
             f"the token in secret '{secret}' for {registry} has expired{detail} (ECR tokens last 12 hours)",
             (
-                f"kubectl create secret docker-registry {secret} -n {namespace} --docker-server={registry} "
+                f"kubectl create secret docker-registry {q(secret)} -n {q(namespace)} --docker-server={q(registry)} "
                 f'--docker-username=AWS --docker-password="$(aws ecr get-login-password --region '
                 f'{region})" --dry-run=client -o yaml '
                 f"| kubectl apply -f -\n  {restart}\n  then refresh it on a schedule (a CronJob, or node credentials: "
@@ -624,8 +625,8 @@ def _explain(
             f"pull secret(s) {', '.join(r.name for r in pod.by_state(SecretState.MISSING)) if pod else ''} do not exist "
             f"in namespace '{namespace}'; the kubelet skips them and pulls anonymously",
             f"create it:\n  kubectl create secret docker-registry "
-            f"{pod.by_state(SecretState.MISSING)[0].name if pod and pod.by_state(SecretState.MISSING) else secret} "
-            f"-n {namespace} --docker-server={registry} --docker-username=<user> "
+            f"{q(pod.by_state(SecretState.MISSING)[0].name if pod and pod.by_state(SecretState.MISSING) else secret)} "
+            f"-n {q(namespace)} --docker-server={q(registry)} --docker-username=<user> "
             f'--docker-password="$(cat <password-file>)"\n  {restart}',
         ),
         Cause.WRONG_SECRET_TYPE: (
@@ -638,9 +639,9 @@ def _explain(
             if pod
             else "a pull secret has the wrong type",
             "recreate it as kubernetes.io/dockerconfigjson (the type cannot be changed in place):\n"
-            f"  kubectl get secret {secret} -n {namespace} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d > config.json\n"
-            f"  kubectl delete secret {secret} -n {namespace}\n"
-            f"  kubectl create secret generic {secret} -n {namespace} --type=kubernetes.io/dockerconfigjson "
+            f"  kubectl get secret {q(secret)} -n {q(namespace)} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d > config.json\n"
+            f"  kubectl delete secret {q(secret)} -n {q(namespace)}\n"
+            f"  kubectl create secret generic {q(secret)} -n {q(namespace)} --type=kubernetes.io/dockerconfigjson "
             f"--from-file=.dockerconfigjson=config.json && shred -u config.json\n  {restart}",
         ),
         Cause.MALFORMED_SECRET: (
@@ -685,7 +686,7 @@ def _explain(
         Cause.PLATFORM_MISMATCH: (
             f"{item.image} has no manifest for the node's platform (linux/{arch or '<arch>'})",
             "publish a multi-arch image (docker buildx build --platform linux/amd64,linux/arm64 ...), or pin the "
-            f"workload to matching nodes: kubectl patch {owner.kind.lower()} {owner.name} -n {namespace} -p "
+            f"workload to matching nodes: kubectl patch {owner.kind.lower()} {q(owner.name)} -n {q(namespace)} -p "
             '\'{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/arch":"amd64"}}}}}\'',
         ),
         Cause.INVALID_REFERENCE: (
@@ -704,18 +705,19 @@ def _explain(
 
 def _restart(owner: ObjectRef, namespace: str) -> str:
     if owner.kind in ("Deployment", "StatefulSet", "DaemonSet"):
-        return f"kubectl rollout restart {owner.kind.lower()}/{owner.name} -n {namespace}"
+        return f"kubectl rollout restart {q(f'{owner.kind.lower()}/{owner.name}')} -n {q(namespace)}"
     return (
-        f"kubectl delete pod {owner.name} -n {namespace}  (its controller, if any, recreates it)"
+        f"kubectl delete pod {q(owner.name)} -n {q(namespace)}  (its controller, if any, recreates it)"
         if owner.kind == "Pod"
-        else f"kubectl delete pods -n {namespace} -l <selector of {owner}>"
+        else f"kubectl delete pods -n {q(namespace)} -l <selector of {owner}>"
     )
 
 
 def _set_image(owner: ObjectRef, namespace: str, container: str) -> str:
     if owner.kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"):
         return (
-            f"kubectl set image {owner.kind.lower()}/{owner.name} {container}=<correct image> -n {namespace}"
+            f"kubectl set image {q(f'{owner.kind.lower()}/{owner.name}')} {q(container)}=<correct image> "
+            f"-n {q(namespace)}"
         )
     return f"correct the image of container '{container}' in {owner} and recreate it"
 

@@ -57,6 +57,7 @@ from pullguard.semantics.dockerconfig import decode_secret_value, parse_dockercf
 from pullguard.semantics.imageref import parse_image
 from pullguard.semantics.keyring import KeyHolders, key_matches, lookup, parse_registry_key
 from pullguard.semantics.registries import Visibility
+from pullguard.text_safety import shell_word as q
 
 __all__ = ["FixPlan", "plan_fixes"]
 
@@ -292,7 +293,7 @@ class _Planner:
                 return  # its secret misses the port: that repair (or why it is not made) is listed
             self.plan.manual.append(
                 f"PG001 {where}: no pull secret in the files covers {finding.image} in namespace {namespace}: "
-                f"create one (pullguard secret create NAME -n {namespace} --registry …)"
+                f"create one (pullguard secret create NAME -n {q(namespace)} --registry …)"
             )
             return
         secret = covering[0]

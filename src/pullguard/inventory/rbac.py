@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pullguard.inventory.model import ObjectRef
 from pullguard.sources.model import Location
+from pullguard.text_safety import shell_word as q
 
 USER, GROUP, SERVICE_ACCOUNT = "User", "Group", "ServiceAccount"
 
@@ -100,10 +101,10 @@ class Subject:
     def as_user(self) -> str:
         """The `--as`/`--as-group` flags that impersonate this subject for `kubectl auth can-i`."""
         if self.kind == SERVICE_ACCOUNT:
-            return f"--as system:serviceaccount:{self.namespace}:{self.name}"
+            return f"--as {q(f'system:serviceaccount:{self.namespace}:{self.name}')}"
         if self.kind == GROUP:
-            return f"--as nobody --as-group {self.name}"
-        return f"--as {self.name}"
+            return f"--as nobody --as-group {q(self.name)}"
+        return f"--as {q(self.name)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from pullguard.semantics.issued_tokens import IssuedCredential, registry_issued
 from pullguard.semantics.keyring import KeyHolders, lookup, parse_registry_key
 from pullguard.semantics.port_keys import port_candidates
 from pullguard.semantics.registries import Visibility
+from pullguard.text_safety import shell_word as q
 
 PASSWORD = '"$(cat <password-file>)"'
 _ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -179,7 +180,7 @@ class Step:
             if self.renew is None:
                 return []
             return [
-                f"pullguard secret refresh {self.secret} -n {ns} --credential-helper "
+                f"pullguard secret refresh {q(self.secret)} -n {q(ns)} --credential-helper "
                 f"{_CREDENTIAL_HELPERS[self.renew.cloud]} --apply"
             ]
         if self.action is Action.ADD_PORT_KEY:
@@ -195,7 +196,7 @@ class Step:
         if self.action is not Action.ATTACH_SERVICE_ACCOUNT:
             return []
         return [
-            f"kubectl rollout restart {WORKLOAD_RESOURCES[w.kind]}/{w.name} -n {self.namespace}"
+            f"kubectl rollout restart {q(f'{WORKLOAD_RESOURCES[w.kind]}/{w.name}')} -n {q(self.namespace)}"
             for w in (self.serves if served is None else served)
             if w.kind in _RESTARTABLE
         ]
@@ -307,16 +308,17 @@ def create_secret(name: str, namespace: str, registries: list[str], *, apply: bo
     """Create (or, with apply, rewrite in place) a dockerconfigjson secret; the password never on argv."""
     tail = " --dry-run=client -o yaml | kubectl apply -f -" if apply else ""
     ecr = _ECR.match(registries[0]) if len(registries) == 1 else None
+    name, namespace = q(name), q(namespace)
     if ecr is not None:  # an ECR token lives 12 hours: prefer node credentials or a credential provider
         return (
-            f"kubectl create secret docker-registry {name} -n {namespace} --docker-server={registries[0]} "
+            f"kubectl create secret docker-registry {name} -n {namespace} --docker-server={q(registries[0])} "
             f'--docker-username=AWS --docker-password="$(aws ecr get-login-password --region {ecr[1]})"'
             f"{tail or ' --dry-run=client -o yaml | kubectl apply -f -'}"
             "   # expires in 12 hours: refresh it on a schedule, or give the nodes ECR read access instead"
         )
     if len(registries) == 1:
         return (
-            f"kubectl create secret docker-registry {name} -n {namespace} --docker-server={registries[0]} "
+            f"kubectl create secret docker-registry {name} -n {namespace} --docker-server={q(registries[0])} "
             f"--docker-username=<username> --docker-password={PASSWORD}{tail}"
         )
     auths = ", ".join(registries) or "<registry>"
@@ -328,6 +330,7 @@ def create_secret(name: str, namespace: str, registries: list[str], *, apply: bo
 
 def retype_secret(name: str, namespace: str) -> str:
     """Keep the data, change the type: read it first, delete only once it is safely on disk."""
+    name, namespace = q(name), q(namespace)
     return (
         f"kubectl get secret {name} -n {namespace} -o jsonpath='{{.data.\\.dockerconfigjson}}' | base64 -d > "
         f"config.json && test -s config.json && kubectl delete secret {name} -n {namespace} && "
@@ -342,11 +345,8 @@ def add_auths_keys(name: str, namespace: str, data_key: str, edits: list[tuple[s
     (the object carries its resourceVersion)."""
     auths = ".auths" if data_key == ".dockerconfigjson" else ""
     copies = " | ".join(f"{auths}[{json.dumps(new)}] = {auths}[{json.dumps(old)}]" for old, new in edits)
-    field_path = f'.data["{data_key}"]'
-    return (
-        f"kubectl get secret {name} -n {namespace} -o json | jq '{field_path} |= "
-        f"(@base64d | fromjson | {copies} | tojson | @base64)' | kubectl replace -f -"
-    )
+    program = f'.data["{data_key}"] |= (@base64d | fromjson | {copies} | tojson | @base64)'
+    return f"kubectl get secret {q(name)} -n {q(namespace)} -o json | jq {q(program)} | kubectl replace -f -"
 
 
 def patch_service_account(account: str, namespace: str, secrets: list[str], has_list: bool | None) -> str:
@@ -359,14 +359,15 @@ def patch_service_account(account: str, namespace: str, secrets: list[str], has_
         [{"op": "add", "path": "/imagePullSecrets", "value": [{"name": s} for s in secrets]}],
         separators=(",", ":"),
     )
+    account, namespace = q(account), q(namespace)
     base = f"kubectl patch serviceaccount {account} -n {namespace} --type=json -p"
     if has_list is True:
-        return f"{base} '{append}'"
+        return f"{base} {q(append)}"
     if has_list is False:
-        return f"{base} '{create}'"
+        return f"{base} {q(create)}"
     return (  # unknown: append when the list exists, else create it with these secrets
         f"if kubectl get serviceaccount {account} -n {namespace} -o jsonpath='{{.imagePullSecrets}}' | grep -q .; "
-        f"then {base} '{append}'; else {base} '{create}'; fi"
+        f"then {base} {q(append)}; else {base} {q(create)}; fi"
     )
 
 
@@ -379,7 +380,8 @@ def patch_workload(owner: ObjectRef, secrets: list[str]) -> str:
     for step in reversed(TEMPLATE_PATHS.get(owner.kind, ("spec", "template"))):
         body = {step: body}
     resource = WORKLOAD_RESOURCES.get(owner.kind, owner.kind.lower())
-    return f"kubectl patch {resource} {owner.name} -n {owner.namespace} -p '{json.dumps(body, separators=(',', ':'))}'"
+    patch = json.dumps(body, separators=(",", ":"))
+    return f"kubectl patch {q(resource)} {q(owner.name)} -n {q(owner.namespace or 'default')} -p {q(patch)}"
 
 
 # -- building ---------------------------------------------------------------------------------

@@ -55,8 +55,43 @@ def text_lines(result: ScanResult) -> list[Line]:
                     "comment",
                 )
             )
-            lines += [(row, "command") for row in finding.remediation.splitlines()]
+            lines += _shell_rows(finding.remediation)
     return lines
+
+
+# The programs a finding's fix text runs; its other lines are sentences and YAML for people.
+_PROGRAMS = frozenset(
+    {
+        "kubectl",
+        "pullguard",
+        "aws",
+        "gcloud",
+        "az",
+        "sops",
+        "kubeseal",
+        "jq",
+        "if",
+        "shred",
+        "skopeo",
+        "docker",
+    }
+)
+
+
+def _shell_rows(text: str) -> list[Line]:
+    """A finding's fix text as lines that paste into a shell: commands as they are (a command
+    continues on the next line after a trailing backslash), every other line a `#` comment, so
+    no sentence, YAML snippet or name quoted in it is run."""
+    rows: list[Line] = []
+    continued = False
+    for row in text.splitlines():
+        stripped = row.lstrip()
+        command = (
+            continued or not stripped or stripped.startswith("#") or stripped.split(" ", 1)[0] in _PROGRAMS
+        )
+        rows.append((row, "command") if command else (row, "comment"))
+        continued = command and row.rstrip().endswith("\\")
+    return rows
 
 
 def step_json(step: Step) -> dict[str, Any]:
