@@ -126,10 +126,15 @@ def _images(snapshot: Snapshot) -> Iterator[Metric]:
         covered += view.covered
         unverifiable += view.unverifiable
     yield images
+    if not snapshot.generation:
+        # nothing judged yet (first lists not read, API server unreachable): the coverage is not known, so it
+        # is not exported; a 0 images count or a ratio of 1 would read as "all covered" to an alert
+        return
     judged = private - unverifiable
     ratio = GaugeMetricFamily(
         "pullguard_private_images_covered_ratio",
-        "Private images with pull credentials configured, of those whose credentials can be judged (1 when none).",
+        "Private images with pull credentials configured, of those whose credentials can be judged "
+        "(1 when there are none; absent until the first judgement).",
     )
     ratio.add_metric([], covered / judged if judged else 1.0)
     yield ratio
@@ -185,10 +190,12 @@ def _scan(snapshot: Snapshot) -> Iterator[Metric]:
         "pullguard_scan_duration_seconds",
         "Seconds the last judging round took (only changed namespaces are judged).",
     )
-    duration.add_metric([], snapshot.last_duration)
+    if snapshot.generation:
+        duration.add_metric([], snapshot.last_duration)
     yield duration
     last = GaugeMetricFamily(
-        "pullguard_last_scan_timestamp_seconds", "When the last judging round finished (Unix seconds)."
+        "pullguard_last_scan_timestamp_seconds",
+        "When the last judging round finished (Unix seconds; 0 until the first is done).",
     )
     last.add_metric([], snapshot.last_timestamp)
     yield last
