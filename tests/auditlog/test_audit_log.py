@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema.validators import validator_for
 
 from auditlog import auditgen as g
@@ -157,6 +158,36 @@ def test_json_report_per_secret_and_subject(tmp_path: Path) -> None:
     assert subjects["eve"]["reads"] == 0 and subjects["eve"]["denied"] == 1
     assert subjects["system:node:node-1"]["secrets"] == [
         {"namespace": "shop", "name": "regcred", "reads": 2, "denied": 0}
+    ]
+
+
+def test_a_denied_list_is_one_attempt_however_many_secrets_it_would_return(tmp_path: Path) -> None:
+    """eve's `list` of shop's secrets, refused by RBAC (403), is one denied attempt in the headline, the
+    summary and per subject, not one per pull secret in the namespace; each secret's row shows it once.
+    A list that succeeded still reads each pull secret it returned."""
+    inventory = tmp_path / "secrets.yaml"
+    inventory.write_text(yaml.safe_dump_all([g.secret_object("shop", name) for name in ("a", "b", "c")]))
+    log = g.write(
+        tmp_path / "audit.log",
+        [
+            g.event(verb="list", user="eve", code=403),
+            g.event(verb="list", user="mallory@corp.example", at=g.T0 + timedelta(minutes=1)),
+        ],
+    )
+    text = run("audit-log", str(log), "--manifests", str(inventory))
+    assert text.stdout.splitlines()[0] == (
+        "3 reads of 3 pull secrets by 1 subject; 1 unexpected; 1 denied attempt."
+    ), text.stdout + text.stderr
+    assert "  eve: no reads; 1 denied attempt\n" in text.stdout
+    report = json.loads(run("audit-log", str(log), "--manifests", str(inventory), "-f", "json").stdout)
+    assert (report["summary"]["requests"], report["summary"]["denied"]) == (2, 1)
+    subjects = {s["subject"]: s for s in report["subjects"]}
+    assert (subjects["eve"]["reads"], subjects["eve"]["denied"]) == (0, 1)
+    assert [(s["name"], s["denied"]) for s in subjects["eve"]["secrets"]] == [("a", 1), ("b", 1), ("c", 1)]
+    assert [(s["name"], s["reads"], s["denied"]) for s in report["secrets"]] == [
+        ("a", 1, 1),
+        ("b", 1, 1),
+        ("c", 1, 1),
     ]
 
 

@@ -59,6 +59,10 @@ class AuditResult:
     overflow: int = 0  # reads beyond max_pairs distinct (secret, reader) pairs: counted only
     policy: str = ""
     suppressed: list[SuppressedFinding] = field(default_factory=list)  # by the configuration
+    # refused requests (403), one per request: a refused list of a namespace is one attempt, however many
+    # pull secrets it would have returned (each of those secrets' readings counts it once as well)
+    denied_requests: int = 0
+    denied_by_subject: dict[str, int] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[InputProblem]:
@@ -70,7 +74,7 @@ class AuditResult:
 
     @property
     def denied(self) -> int:
-        return sum(r.denied for r in self.readings)
+        return self.denied_requests
 
     @property
     def headline(self) -> str:

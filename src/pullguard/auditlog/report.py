@@ -110,7 +110,7 @@ def render_text(result: AuditResult, out: TextIO) -> None:
         read = [r for r in readings if r.reads]
         shown = ", ".join(f"{secret_label(r.namespace, r.name)} ({r.reads})" for r in read[:10])
         more = f" and {len(read) - 10} more" if len(read) > 10 else ""
-        denied = sum(r.denied for r in readings)
+        denied = result.denied_by_subject.get(subject, 0)
         tail = f"; {plural(denied, 'denied attempt')}" if denied else ""
         write(f"  {clean(subject)}: {shown or 'no reads'}{more}{tail}\n")
     if result.problems:
@@ -173,7 +173,7 @@ def to_json(result: AuditResult) -> dict[str, Any]:
         {
             "subject": subject,
             "reads": sum(r.reads for r in readings),
-            "denied": sum(r.denied for r in readings),
+            "denied": result.denied_by_subject.get(subject, 0),
             "unexpected": any(r.flags for r in readings),
             "secrets": [
                 {"namespace": r.namespace, "name": r.name, "reads": r.reads, "denied": r.denied}

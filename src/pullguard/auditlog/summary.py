@@ -14,7 +14,10 @@ outcome and are only counted in the stage statistics.
 
 Outcome, by `responseStatus.code`: 2xx (or none logged) is a read; 403 (or the
 authorization decision `forbid`) is a denied attempt; any other code (404, 401, 429, …)
-returned no secret and is a failed request.
+returned no secret and is a failed request. A read counts for every pull secret it
+returned (a list of a namespace reads each of its pull secrets); a denied request is one
+attempt in the totals and per subject, however many pull secrets it would have returned
+(each of those secrets' rows shows it once).
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class Summariser:
         self.started: OrderedDict[str, None] = OrderedDict()
         self.stages: Counter[str] = Counter()
         self.requests = 0
+        self.denied = 0
+        self.denied_by_subject: Counter[str] = Counter()
         self.overflow = 0
         self.leaks: dict[str, tuple[int, Location, str]] = {}
 
@@ -107,6 +112,10 @@ class Summariser:
             outcome = "read"
         else:
             outcome = "failed"
+        if outcome == "denied":
+            self.denied += 1
+            if event.subject in self.denied_by_subject or len(self.denied_by_subject) < self.max_pairs:
+                self.denied_by_subject[event.subject] += 1
         when = _time(event.time)
         where = Location(event.path, event.line, event.line)
         for namespace, name in targets:
@@ -195,6 +204,8 @@ class Summariser:
             leaks=self.leaks,
             overflow=self.overflow,
             policy=policy,
+            denied_requests=self.denied,
+            denied_by_subject=dict(self.denied_by_subject),
         )
 
 
