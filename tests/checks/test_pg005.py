@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from support import NOW, fixture_tests, fixtures_of, line_of, scanner
@@ -66,3 +67,51 @@ def test_external_secret_counts_as_rotated() -> None:
     (secret,) = report["pullSecrets"]
     assert secret["age"]["evidence"] == "refreshed by External Secrets"
     assert secret["age"]["refreshInterval"] == "1h"
+
+
+def test_declared_external_secret_is_not_counted_as_unknown_age(tmp_path: Path) -> None:
+    """A pull secret declared in externalPullSecrets is not in the input: its age cannot be supplied there
+    (no manifest to annotate), so it is counted apart from the secrets of unknown age, in JSON and text."""
+    import json
+    import subprocess
+    import sys
+
+    workload = tmp_path / "app.yaml"
+    workload.write_text(
+        (FIXTURES / "pass" / "unknown_age.yaml").read_text()
+        + """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      imagePullSecrets: [{name: regcred}]
+      containers: [{name: web, image: registry.corp.example/shop/web:1.0}]
+"""
+    )
+    config = tmp_path / "pullguard.yaml"
+    config.write_text("externalPullSecrets:\n  - name: regcred\n    registries: [registry.corp.example]\n")
+
+    def scan_cli(*extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "pullguard", "scan", str(workload), "--config", str(config), *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return done.stdout
+
+    report = json.loads(scan_cli("-f", "json"))
+    assert (report["summary"]["pullSecretsAgeUnknown"], report["summary"]["pullSecretsDeclared"]) == (1, 1)
+    ages = {s["name"]: s["age"]["evidence"] for s in report["pullSecrets"]}
+    assert ages == {"registry-creds": "unknown", "regcred": "unknown"}  # both unknown to the files
+    text = " ".join(scan_cli().split())
+    assert "1 pull secret of unknown age (no pullguard.io/rotated-at" in text
+    assert (
+        "1 pull secret is declared in externalPullSecrets, not in the input: PG005 judges its age when the "
+        "cluster is scanned (scan --cluster)." in text
+    )

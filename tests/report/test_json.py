@@ -102,6 +102,7 @@ def test_exact_counts_for_examples(report: dict[str, Any]) -> None:
         "findings": {"low": 11, "medium": 11, "high": 16},
         "suppressedFindings": 0,
         "pullSecretsAgeUnknown": 5,
+        "pullSecretsDeclared": 0,
     }
 
 

@@ -13,10 +13,10 @@ from typing import Any, TextIO
 from pullguard import __version__
 from pullguard.checks import Finding
 from pullguard.inventory.access import SecretReader
-from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.facts import Facts
 from pullguard.inventory.model import ObjectRef, Secret
 from pullguard.inventory.resolve import ImageJudgement
+from pullguard.report.ages import unknown_ages
 from pullguard.result import ScanResult
 from pullguard.settings import Suppression
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Location, SkipReason
@@ -129,14 +129,6 @@ def lifecycle(secret: Secret, facts: Facts) -> dict[str, Any]:
     }
 
 
-def pull_secrets_of_unknown_age(result: ScanResult) -> int:
-    return sum(
-        1
-        for facts in result.facts.pull_secrets.values()
-        if facts.pull_secret_type and facts.age.evidence is AgeEvidence.UNKNOWN
-    )
-
-
 def problem(item: InputProblem) -> dict[str, Any]:
     return {
         "level": item.level.value,
@@ -215,6 +207,7 @@ def _write_entries(out: TextIO, entries: Iterable[dict[str, Any]]) -> None:
 
 def _head(result: ScanResult) -> dict[str, Any]:
     summary = result.summary
+    unknown_age, declared = unknown_ages(result)
     return {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "pullguard", "version": __version__},
@@ -244,7 +237,8 @@ def _head(result: ScanResult) -> dict[str, Any]:
             "inputWarnings": summary.input_warnings,
             "findings": summary.findings,
             "suppressedFindings": summary.suppressed,
-            "pullSecretsAgeUnknown": pull_secrets_of_unknown_age(result),
+            "pullSecretsAgeUnknown": unknown_age,
+            "pullSecretsDeclared": declared,
         },
     }
 

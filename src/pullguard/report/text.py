@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from pullguard.checks import Finding, Severity
-from pullguard.inventory.age import AgeEvidence
 from pullguard.inventory.resolve import Coverage
+from pullguard.report.ages import unknown_ages
 from pullguard.report.console import make_console, plural, width_of, wrap
 from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import files_shown, grouped
@@ -224,15 +224,18 @@ def _assumptions(p: _Printer, result: ScanResult) -> None:
             f"assumed for {pattern} (via {settings.node_via(pattern) or 'node credentials'}): not verified.",
             style="dim",
         )
-    unknown = sum(
-        1
-        for facts in result.facts.pull_secrets.values()
-        if facts.pull_secret_type and facts.age.evidence is AgeEvidence.UNKNOWN
-    )
+    unknown, declared = unknown_ages(result)
     if unknown:
         p.line(
             f"{plural(unknown, 'pull secret')} of unknown age (no pullguard.io/rotated-at, "
             "managedFields or creationTimestamp): PG005 cannot judge them.",
+            style="dim",
+        )
+    if declared:
+        p.line(
+            f"{plural(declared, 'pull secret is', 'pull secrets are')} declared in externalPullSecrets, not in "
+            f"the input: PG005 judges {'its' if declared == 1 else 'their'} age when the cluster is scanned "
+            "(scan --cluster).",
             style="dim",
         )
 
