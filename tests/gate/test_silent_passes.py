@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from gate_support import run
@@ -23,6 +25,29 @@ def test_directory_without_kubernetes_objects_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stdout
     assert "no Kubernetes object found" in done.stdout
     assert run("scan", str(tmp_path), "--allow-input-errors").returncode == 0  # the opt-out
+
+
+def test_empty_file_and_empty_stdin_point_at_the_input_not_at_document_0(tmp_path: Path) -> None:
+    """An empty input has no document: its problem names the file alone, as other whole-file problems
+    (a FIFO in a directory) do, never "document 0, line 0"; JSON keeps document 0 (the whole file)."""
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    fifo = tmp_path / "dir" / "pipe.yaml"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    for args, where in (
+        ((str(empty),), str(empty)),
+        (("-",), "-"),
+        ((str(fifo.parent),), str(fifo)),
+    ):
+        done = run("scan", *args, stdin="")
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "document 0" not in done.stdout and "line 0" not in done.stdout, done.stdout
+        problems = [line for line in done.stdout.splitlines() if ": error: " in line]
+        assert problems and all(line.startswith(f"{where}: error: ") for line in problems), problems
+    (problem,) = json.loads(run("scan", str(empty), "-f", "json").stdout)["inputProblems"]
+    assert problem["code"] == "no-objects"
+    assert problem["location"] == {"file": str(empty), "document": 0, "line": 0}
 
 
 def test_empty_directory_exits_2_in_json_too(tmp_path: Path) -> None:

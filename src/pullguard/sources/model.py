@@ -17,6 +17,8 @@ from typing import Any
 class Location:
     """Where something was read: file, 1-based document number and line.
 
+    Document 0 is the file as a whole (unreadable, too large, empty input, or the run itself):
+    it prints as the path alone, never as "document 0, line 0".
     `item` is the 0-based index inside a `kind: List` document, when there is one.
     """
 
@@ -26,6 +28,8 @@ class Location:
     item: int | None = None
 
     def __str__(self) -> str:
+        if self.document <= 0 and self.item is None:
+            return f"{self.path}: line {self.line}" if self.line > 0 else self.path
         where = f"{self.path}: document {self.document}"
         if self.item is not None:
             where += f", item {self.item}"
