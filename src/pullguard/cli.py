@@ -865,11 +865,12 @@ def _write(output: str, write: Callable[[TextIO], None], styled: bool = True) ->
 
 
 def _guarded(work: Callable[[], T]) -> T:
-    """Run the work; our own errors become one line and exit 2, others no traceback unless asked."""
+    """Run the work; our own errors are printed (a line, a configuration's problems one per line)
+    and exit 2, others no traceback unless asked."""
     try:
         return work()
     except PullguardError as error:
-        _fail(str(error))
+        _fail(error)
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as error:
@@ -880,10 +881,11 @@ def _guarded(work: Callable[[], T]) -> T:
         )
 
 
-def _fail(message: str) -> NoReturn:
-    from pullguard.text_safety import one_line
+def _fail(message: str | PullguardError) -> NoReturn:
+    from pullguard.errors import printed
 
-    click.echo(f"pullguard: {one_line(message)}", err=True)
+    for line in printed(message):
+        click.echo(line, err=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -129,7 +129,15 @@ def kubernetes_version_option(help: str) -> Callable[[F], F]:
 
 
 def disable_option(help: str = "Do not run this check (e.g. PG004).") -> Callable[[F], F]:
-    return click.option("--disable", "disabled", multiple=True, metavar="CHECK", help=help)
+    """--disable CHECK, repeatable; check ids in any case (pg004), given on in upper case."""
+    return click.option(
+        "--disable",
+        "disabled",
+        multiple=True,
+        metavar="CHECK",
+        callback=lambda _ctx, _param, value: tuple(check.strip().upper() for check in value),
+        help=help,
+    )
 
 
 # -- the cluster -----------------------------------------------------------------------------------

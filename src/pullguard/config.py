@@ -67,6 +67,11 @@ from pullguard.settings import (
 CONFIG_NAMES = (".pullguard.yaml", ".pullguard.yml")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 _CHECK_ID = re.compile(r"PG\d{3}")
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A scalar PyYAML cannot build (its error is reported): see _Reader.scalar.
+_UNREADABLE: Any = object()
 _OBJECT_PATTERN = re.compile(r"\S+ \S+")
 _PULL_SECRET_TYPES = ("kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg")
 
@@ -111,7 +116,13 @@ def load_config(path: Path, known_checks: frozenset[str]) -> Config:
 
 
 def parse_config(text: str, name: str, known_checks: frozenset[str]) -> Config:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:  # a control character: YAML allows none
+        raise ConfigError(
+            f"{name}: not valid YAML: {error.reason} character #x{error.character:04x} "
+            f"at character {error.position + 1}"
+        ) from None
     try:
         try:
             root = loader.get_single_node()
@@ -121,6 +132,8 @@ def parse_config(text: str, name: str, known_checks: frozenset[str]) -> Config:
             raise ConfigError(
                 f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}"
             ) from None
+        except RecursionError:  # the pure-Python composer recurses once per nesting level
+            raise ConfigError(f"{name}: not valid YAML: nested too deeply") from None
         return _Reader(name, loader, known_checks).read(root)
     finally:
         loader.dispose()
@@ -141,7 +154,7 @@ class _Reader:
             return Config(path=self.name)
         fields = self.mapping(root, "(top level)")
         if fields is None:
-            raise ConfigError("\n".join(self.errors))
+            raise ConfigError("invalid configuration:", self.errors)
         readers: dict[str, Callable[[yaml.Node, str], Any]] = {
             "privateRegistries": self.patterns,
             "publicRegistries": self.patterns,
@@ -164,7 +177,7 @@ class _Reader:
                 continue
             values[key] = reader(value_node, key)
         if self.errors:
-            raise ConfigError("invalid configuration:\n  " + "\n  ".join(self.errors))
+            raise ConfigError("invalid configuration:", self.errors)
         return Config(
             path=self.name,
             private_registries=values.get("privateRegistries") or (),
@@ -189,7 +202,9 @@ class _Reader:
             return None
         found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self.scalar(key_node, field) if isinstance(key_node, yaml.ScalarNode) else None
+            if key is _UNREADABLE:
+                continue
             if not isinstance(key, str):
                 self.error(key_node, field, "keys must be strings")
                 continue
@@ -206,13 +221,28 @@ class _Reader:
             return None
         return list(node.value)
 
-    def scalar(self, node: yaml.Node) -> Any:
+    def scalar(self, node: yaml.Node, field: str, *, secret: bool = False, expected: str = "") -> Any:
+        """The value of a scalar node, or _UNREADABLE when PyYAML's constructor refuses it (an
+        impossible date such as 2026-13-45 or 2026-02-30, hour 25, `0b_`, an unknown tag, bad
+        `!!binary`): that is reported as the field's error. `expected` heads the message
+        ("must be ..."); `secret`: the value is never shown."""
         if not isinstance(node, yaml.ScalarNode):
             return node  # a mapping or list where a scalar belongs: the caller reports it
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError):
+            # the constructor stopped half-way: forget the node it was building (an alias of it
+            # is built, and refused, anew) and the deep mode it was in
+            self.loader.recursive_objects.clear()
+            self.loader.deep_construct = False
+            reason = _unbuildable(node, secret)
+            self.error(node, field, f"must be {expected}: {reason}" if expected else reason)
+            return _UNREADABLE
 
     def string(self, node: yaml.Node, field: str, *, empty: bool = False) -> str | None:
-        value = self.scalar(node)
+        value = self.scalar(node, field)
+        if value is _UNREADABLE:
+            return None
         if not isinstance(value, str) or (not empty and not value.strip()):
             self.error(node, field, "must be a non-empty string")
             return None
@@ -221,21 +251,27 @@ class _Reader:
     # -- fields -----------------------------------------------------------------------
 
     def boolean(self, node: yaml.Node, field: str) -> bool | None:
-        value = self.scalar(node)
+        value = self.scalar(node, field, expected="true or false")
+        if value is _UNREADABLE:
+            return None
         if not isinstance(value, bool):
             self.error(node, field, "must be true or false")
             return None
         return value
 
     def positive_int(self, node: yaml.Node, field: str) -> int | None:
-        value = self.scalar(node)
+        value = self.scalar(node, field, expected="a whole number of days above 0")
+        if value is _UNREADABLE:
+            return None
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             self.error(node, field, "must be a whole number of days above 0")
             return None
         return value
 
     def secret_string(self, node: yaml.Node, field: str) -> str | None:
-        value = self.scalar(node)
+        value = self.scalar(node, field, secret=True)
+        if value is _UNREADABLE:
+            return None
         if not isinstance(value, str) or len(value) < 16:
             self.error(node, field, "must be a string of at least 16 characters (value not shown)")
             return None
@@ -258,15 +294,16 @@ class _Reader:
         return tuple(p for p in found if p is not None)
 
     def check_id(self, node: yaml.Node, field: str, *, wildcard: bool = False) -> str | None:
+        """A check id as written (pg012, PG012): upper case, as `explain` and `--disable` take it."""
         value = self.string(node, field)
         if value is None:
             return None
         if wildcard and value == "*":
             return value
-        if not _CHECK_ID.fullmatch(value) or value not in self.known_checks:
+        if not _CHECK_ID.fullmatch(value.upper()) or value.upper() not in self.known_checks:
             self.error(node, field, f"unknown check {value!r}; see `pullguard checks`")
             return None
-        return value
+        return value.upper()
 
     def check_ids(self, node: yaml.Node, field: str) -> tuple[str, ...]:
         items = self.sequence(node, field) or []
@@ -278,11 +315,15 @@ class _Reader:
         found: list[tuple[str, str]] = []
         for key, (key_node, value_node) in fields.items():
             check = self.check_id(key_node, f"{field}.{key}")
-            value = self.scalar(value_node)
+            value = self.scalar(value_node, f"{field}.{key}")
+            if value is _UNREADABLE:
+                continue
             if value not in SEVERITIES:
                 self.error(value_node, f"{field}.{key}", f"must be one of {', '.join(SEVERITIES)}")
                 continue
-            if check is not None:
+            if check is not None and check in dict(found):  # PG013 and pg013
+                self.error(key_node, f"{field}.{key}", f"{check} given twice")
+            elif check is not None:
                 found.append((check, value))
         return tuple(found)
 
@@ -308,11 +349,66 @@ class _Reader:
         return tuple(found)
 
     def kubelet(self, node: yaml.Node, field: str) -> KubeletInputs | None:
-        try:
-            return read_kubelet_section(self.loader.construct_object(node, deep=True), Path(self.name).parent)
-        except KubeletFileError as error:
-            self.error(node, field, str(error).removeprefix("kubelet: ").removeprefix(f"{field}."))
+        keys = (
+            {k.value: k for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+            if isinstance(node, yaml.MappingNode)
+            else {}
+        )
+        if not self.buildable(node, field):
             return None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == "kubernetesVersion" and not self.version(value_node, field):
+                    return None
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, RecursionError) as error:  # a bad merge key, nesting too deep
+            self.loader.recursive_objects.clear()
+            self.loader.deep_construct = False
+            self.error(
+                node, field, f"cannot be read: {getattr(error, 'problem', None) or 'nested too deeply'}"
+            )
+            return None
+        try:
+            return read_kubelet_section(value, Path(self.name).parent)
+        except KubeletFileError as error:
+            message = str(error)
+            key = message.removeprefix(f"{field}.").partition(":")[0]
+            if message.startswith(f"{field}.") and key in keys:  # `kubelet.KEY: ...`: on KEY's line
+                self.error(keys[key], f"{field}.{key}", message.removeprefix(f"{field}.{key}:").strip())
+            else:
+                self.error(node, field, message.removeprefix(f"{field}: ").removeprefix(f"{field}."))
+            return None
+
+    def buildable(self, node: yaml.Node, field: str) -> bool:
+        """Whether every scalar under `node` can be built; each that cannot is reported."""
+        fine, seen, todo = True, set(), [node]
+        while todo:
+            current = todo.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, yaml.ScalarNode):
+                fine = self.scalar(current, field) is not _UNREADABLE and fine
+            elif isinstance(current, yaml.SequenceNode):
+                todo.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                todo.extend(n for pair in current.value for n in pair)
+        return fine
+
+    def version(self, node: yaml.Node, field: str) -> bool:
+        """`kubernetesVersion` is a string: an unquoted 1.40 is the YAML number 1.4 (v1.4), 1.30
+        is 1.3, and the files would be judged for a kubelet years older than meant."""
+        if isinstance(node, yaml.ScalarNode) and node.tag in _NUMBER_TAGS:
+            number = self.loader.construct_object(node)
+            reads = f" ({node.value} reads as {number})" if str(number) != node.value else ""
+            self.error(
+                node,
+                f"{field}.kubernetesVersion",
+                f'{number} is a YAML number{reads}; write it as a string: "{node.value}"',
+            )
+            return False
+        return True
 
     def suppressions(self, node: yaml.Node, field: str) -> tuple[Suppression, ...]:
         found: list[Suppression] = []
@@ -457,14 +553,18 @@ class _Reader:
         return True
 
     def expiry(self, node: yaml.Node, field: str) -> date | None:
-        value = self.scalar(node)
+        value = self.scalar(node, field, expected="a date (YYYY-MM-DD)")
+        if value is _UNREADABLE:
+            return None
         if isinstance(value, datetime):
             value = value.date()
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = date.fromisoformat(value.strip())
         if not isinstance(value, date):
-            self.error(node, field, "must be a date, YYYY-MM-DD")
+            shown = value.strip() if isinstance(value, str) else ""
+            impossible = f": {shown} is not a calendar date" if _DATE.fullmatch(shown) else ""
+            self.error(node, field, f"must be a date (YYYY-MM-DD){impossible}")
             return None
         return value
 
@@ -474,6 +574,22 @@ class _Reader:
         for key, (key_node, _) in fields.items():
             if key not in allowed:
                 self.error(key_node, f"{where}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
+
+
+def _unbuildable(node: yaml.ScalarNode, secret: bool) -> str:
+    """Why PyYAML cannot build a scalar, quoting it only when it is a date's digits."""
+    if node.tag == _TIMESTAMP_TAG:
+        shape = yaml.constructor.SafeConstructor.timestamp_regexp.match(node.value)
+        if shape is None or secret:
+            return "not a YAML timestamp (YYYY-MM-DD, or an ISO 8601 date and time)"
+        if shape.group("hour") is None:
+            return f"{node.value} is not a calendar date"
+        return f"{node.value} is not a valid date and time"
+    kind = node.tag.removeprefix("tag:yaml.org,2002:")
+    if kind == node.tag:
+        shown = kind if len(kind) <= 60 else kind[:57] + "..."
+        return f"the YAML tag {shown!r} is not supported"
+    return f"cannot be read as a YAML {kind}"
 
 
 def resolve_config(

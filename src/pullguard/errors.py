@@ -1,14 +1,31 @@
 """The error hierarchy. Every error pullguard raises on purpose is a PullguardError.
 
 Messages name the object and location, never a secret value: the CLI prints them
-as one line and exits 2.
+(`printed`) as one line, a ConfigError with one more line per problem, and exits 2.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class PullguardError(Exception):
     """Base of every error pullguard raises on purpose."""
+
+    def lines(self) -> tuple[str, ...]:
+        """The message as the lines it is printed on: here one, the whole message."""
+        return (str(self),)
+
+
+def printed(error: PullguardError | str) -> list[str]:
+    """The lines the CLI prints for an error: `pullguard: MESSAGE`, then each further line
+    indented. Each line is made safe on its own (`text_safety.one_line`): text from the input
+    (a key in a configuration file, a name in a manifest) can neither start a line of its own
+    nor carry a control character to the terminal."""
+    from pullguard.text_safety import one_line
+
+    first, *rest = error.lines() if isinstance(error, PullguardError) else (error,)
+    return [f"pullguard: {one_line(first)}", *(f"  {one_line(line)}" for line in rest)]
 
 
 class InputError(PullguardError):
@@ -54,7 +71,17 @@ class DockerConfigError(InputError):
 
 
 class ConfigError(PullguardError):
-    """The pullguard configuration file or command line is wrong."""
+    """The pullguard configuration file or command line is wrong. `problems`, when given, are
+    the faults found (one each, `FILE:LINE: FIELD: what is wrong`) under the headline `message`;
+    the CLI prints one per line."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        self.message = message
+        self.problems = tuple(problems)
+        super().__init__("\n  ".join((message, *self.problems)))
+
+    def lines(self) -> tuple[str, ...]:
+        return (self.message, *self.problems)
 
 
 class RegistryError(PullguardError):

@@ -22,7 +22,8 @@ from pullguard.inventory.model import Inventory, ObjectRef
 from pullguard.settings import Suppression
 
 IGNORE_ANNOTATION = "pullguard.io/ignore"
-_ENTRY = re.compile(r"^\s*((?:PG\d{3}|\*)(?:\s*,\s*(?:PG\d{3}|\*))*)\s*(?::\s*(.*?))?\s*$")
+# check ids in any case (pg005), as everywhere a user writes one
+_ENTRY = re.compile(r"^\s*((?:PG\d{3}|\*)(?:\s*,\s*(?:PG\d{3}|\*))*)\s*(?::\s*(.*?))?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def annotation_suppressions(value: str, ref: ObjectRef) -> list[Suppression]:
         for check in re.split(r"\s*,\s*", match.group(1).strip()):
             found.append(
                 Suppression(
-                    check,
+                    check.upper(),
                     _glob_escape(str(ref)),
                     reason,
                     None,

@@ -150,12 +150,15 @@ def test_a_name_in_two_files_is_fatal(tmp_path: Path) -> None:
 
 def test_configuration_errors_name_the_field(tmp_path: Path) -> None:
     project = _write_project(tmp_path, {}, "  providerConfig: nodes/providers\n")
+    # each on the line of its own key: `kubelet.FIELD`, as suppressions[0].expires
     with pytest.raises(
-        ConfigError, match=r"kubelet: providerConfig: no \*\.json, \*\.yaml or \*\.yml file in"
+        ConfigError, match=r"\.yaml:2: kubelet\.providerConfig: no \*\.json, \*\.yaml or \*\.yml file in"
     ):
         _scan(project, POD)
-    (tmp_path / ".pullguard.yaml").write_text("kubelet:\n  kubernetesVersion: latest\n")
-    with pytest.raises(ConfigError, match="kubernetesVersion: 'latest' is not a Kubernetes version"):
+    (tmp_path / ".pullguard.yaml").write_text("kubelet:\n  featureGates: {}\n  kubernetesVersion: latest\n")
+    with pytest.raises(
+        ConfigError, match=r"\.yaml:3: kubelet\.kubernetesVersion: 'latest' is not a Kubernetes version"
+    ):
         _scan(project, POD)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pullguard import cli_options as opt
-from pullguard.errors import PullguardError
+from pullguard.errors import PullguardError, printed
 
 EXIT_CLEAN, EXIT_FIXES, EXIT_ERROR = 0, 1, 2
 
@@ -121,7 +121,8 @@ def fix(
             else:
                 _write_atomically(path, after)
     except PullguardError as error:
-        click.echo(f"pullguard: {error}", err=True)
+        for line in printed(error):
+            click.echo(line, err=True)
         sys.exit(EXIT_ERROR)
     except OSError as error:
         click.echo(f"pullguard: cannot write {error.filename}: {error.strerror}", err=True)

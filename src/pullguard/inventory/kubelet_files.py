@@ -54,11 +54,13 @@ def read_kubelet_section(value: Any, base: Path) -> KubeletInputs:
     inputs = KubeletInputs()
     version = value.get("kubernetesVersion")
     if version is not None:
+        if not isinstance(version, str):  # never str(): the YAML number 1.40 is 1.4
+            raise KubeletFileError('kubelet.kubernetesVersion: must be a string such as "v1.34"')
         try:
-            parse_version(str(version))
+            parse_version(version)
         except VersionError as error:
             raise KubeletFileError(f"kubelet.kubernetesVersion: {error}") from None
-        inputs.version = str(version)
+        inputs.version = version
     gates = value.get("featureGates")
     if gates is not None:
         if not isinstance(gates, Mapping) or not all(isinstance(v, bool) for v in gates.values()):

@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from pullguard import cli_options as opt
-from pullguard.errors import PullguardError
+from pullguard.errors import PullguardError, printed
 from pullguard.secrets.plan import EXIT_ERROR, EXIT_OK, DryRun, Plan, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -146,15 +146,16 @@ def guarded(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except PullguardError as error:
-            _fail(str(error))
+            _fail(error)
         except KeyboardInterrupt:
             _fail("interrupted")
 
     return run  # type: ignore[return-value]
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"pullguard: {message}", err=True)
+def _fail(message: str | PullguardError) -> NoReturn:
+    for line in printed(message):
+        click.echo(line, err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -560,7 +561,7 @@ def refresh_command(
         try:
             return refresh_once(api, options, obtain, server_dry_run=server_dry, client_dry_run=client_dry)
         except PullguardError as error:
-            return Report(lines=[f"pullguard: {error}"], code=EXIT_ERROR), None
+            return Report(lines=printed(error), code=EXIT_ERROR), None
 
     if not loop:
         report, _ = once()

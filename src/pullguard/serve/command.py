@@ -399,7 +399,7 @@ def serve(
     log_level: str,
     watch_timeout: float,
 ) -> None:
-    from pullguard.errors import PullguardError
+    from pullguard.errors import PullguardError, printed
     from pullguard.serve import logs
     from pullguard.serve.endpoints import parse_address
     from pullguard.serve.kube import KubeClient
@@ -461,7 +461,8 @@ def serve(
             namespaces=scope,
         )
     except PullguardError as error:
-        click.echo(f"pullguard: {error}", err=True)
+        for line in printed(error):
+            click.echo(line, err=True)
         sys.exit(2)
     except OSError as error:
         click.echo(f"pullguard: cannot listen: {error.strerror or error}", err=True)
