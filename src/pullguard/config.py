@@ -230,7 +230,9 @@ class _Reader:
             return node  # a mapping or list where a scalar belongs: the caller reports it
         try:
             return self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError):
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, LookupError, ArithmeticError):
+            # PyYAML's constructors on text they were not written for: ValueError (2026-13-45),
+            # IndexError (`!!int ""`), AttributeError (`!!timestamp x`), OverflowError
             # the constructor stopped half-way: forget the node it was building (an alias of it
             # is built, and refused, anew) and the deep mode it was in
             self.loader.recursive_objects.clear()
