@@ -35,7 +35,8 @@ auditLog:                                       # audit-log and scan --audit-log
 ```
 
 Every error names the file and line (from the YAML node marks) and never a value
-of `fingerprintKey`. Errors are collected, then raised together as one ConfigError.
+of `fingerprintKey`. Errors are collected, then raised together as one ConfigError whose
+problems the CLI prints one per line.
 """
 
 from __future__ import annotations
