@@ -211,7 +211,7 @@ def test_kubelet_flags_are_checked_before_connecting(tmp_path: Path) -> None:
     config.write_text("kubelet:\n  providerConfig: nowhere/\n")
     result = runner.invoke(serve, ["--config", str(config)])
     assert result.exit_code == 2
-    assert str(config) in result.output and "kubelet: providerConfig" in result.output
+    assert str(config) in result.output and f"{config}:2: kubelet.providerConfig: " in result.output
 
 
 def test_node_status_reports_judge_nothing_a_version_change_judges_all(tmp_path: Path) -> None:
