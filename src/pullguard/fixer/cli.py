@@ -135,7 +135,6 @@ def _fix(
     from pullguard.report.console import plural
     from pullguard.report.problems import problem_lines
     from pullguard.scan import scan_paths
-    from pullguard.sources.model import Level
 
     private_registries, public_registries, node_credentials = patterns
     config = resolve_config(config_path, no_config, list(paths), frozenset(REGISTRY))
@@ -200,8 +199,8 @@ def _fix(
     if result.problems:  # as scan lists them: what was not read is not fixed either
         errors = result.summary.input_errors
         _say(f"Input problems: {plural(errors, 'error')}, {plural(len(result.problems) - errors, 'warning')}")
-        for level, line in problem_lines(result.problems):
-            click.secho(one_line(line), err=True, fg="red" if level is Level.ERROR else "yellow")
+        for _, line in problem_lines(result.problems):
+            _say(line)
     if result.summary.input_errors and not allow_input_errors:
         return EXIT_ERROR
     return EXIT_FIXES if changed and not write else EXIT_CLEAN
