@@ -30,7 +30,7 @@ def test_diff_applies_and_equals_write_and_fixes_the_findings(examples: Path, tm
     before = findings(examples)
     shown = run(examples, "fix", ".", "--no-config")
     assert shown.returncode == 1, shown.stderr
-    assert "4 fixable in 3 file(s)" in shown.stderr
+    assert "4 fixable in 3 files" in shown.stderr
     # shop/secrets.yaml gains an auths key: its diff masks the Secret data, so it is no patch
     assert "the diff of shop/secrets.yaml changes Secret data" in shown.stderr
     patches = shown.stdout.split("--- a/")

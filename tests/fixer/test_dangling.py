@@ -50,7 +50,7 @@ def test_a_name_the_image_needs_is_kept_and_fix_says_what_scan_says(tmp_path: Pa
         "not fixed: PG002 app.yaml: document 1: Deployment 'api' lists 'regcred', which its images need: "
         f"create secret regcred in namespace shop: {command}\n"
     ) in result.stderr
-    assert "0 fixed in 0 file(s)" in result.stderr
+    assert "0 fixed in 0 files" in result.stderr
 
 
 def test_a_name_no_image_needs_is_removed(tmp_path: Path) -> None:

@@ -236,5 +236,5 @@ def test_a_dangling_name_is_not_needed_once_the_port_repair_covers_the_image(tmp
     result = run(tmp_path, "fix", ".", "--no-config", "--assume-private", "--write")
     assert result.returncode == 0, result.stderr
     assert "imagePullSecrets -= old-creds" in result.stderr
-    assert "2 fixed in 1 file(s); 0 left to do by hand" in result.stderr
+    assert "2 fixed in 1 file; 0 left to do by hand" in result.stderr
     assert not {("PG001", "app"), ("PG002", "app"), ("PG004", "app")} & findings(tmp_path, "--assume-private")

@@ -39,7 +39,6 @@ import base64
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
@@ -49,6 +48,7 @@ from pullguard.checks import Finding
 from pullguard.errors import DockerConfigError, PullguardError
 from pullguard.fixer.authport import KeyEdit, RepairRefused, edit_config
 from pullguard.fixer.rtyaml import YamlFile
+from pullguard.fixer.textfile import read_manifest
 from pullguard.inventory.model import ObjectRef, Secret, SecretOrigin
 from pullguard.inventory.resolve import Coverage, PodCredentials, Resolution, SecretsFrom, SecretState
 from pullguard.remediation.plan import Action, Plan, Step, create_secret, port_key_candidates
@@ -144,7 +144,7 @@ class _Planner:
     def file(self, path: str) -> YamlFile:
         path = os.path.normpath(path)
         if path not in self.plan.files:
-            self.plan.files[path] = YamlFile.parse(path, Path(path).read_text(encoding="utf-8"))
+            self.plan.files[path] = YamlFile.parse(path, *read_manifest(path))
         return self.plan.files[path]
 
     def obj(self, path: str, document: int, item: int | None) -> Any:

@@ -4,7 +4,8 @@ The file is cut on lines that start with ``---`` (kubectl's rule, and the scan's
 document numbers); only a document that an edit touches is loaded and dumped
 again, so every other byte of the file stays as it was. The sequence indentation
 of the edited document (``- `` under its key, or indented by two) is detected and
-kept.
+kept, and so are its line endings: a document with CRLFs is loaded without them
+and dumped with them (ruamel.yaml writes LF).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from pullguard.errors import InputError
+from pullguard.fixer.textfile import UTF8, Encoding
 
 __all__ = ["YamlFile"]
 
 _SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
 _NON_BLANK = re.compile(r"\S")
-_INDENTED_SEQUENCE = re.compile(r"^( *)[^\s#-][^:\n]*:[ \t]*\n\1( +)- ", re.MULTILINE)
+_INDENTED_SEQUENCE = re.compile(r"^( *)[^\s#-][^:\n]*:[ \t]*\r?\n\1( +)- ", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -38,11 +40,12 @@ class _Chunk:
 class YamlFile:
     path: str
     original: str
+    encoding: Encoding = UTF8  # of the file's bytes: the fixed text is written in it
     chunks: list[_Chunk] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, path: str, text: str) -> YamlFile:
-        yaml_file = cls(path, text)
+    def parse(cls, path: str, text: str, encoding: Encoding = UTF8) -> YamlFile:
+        yaml_file = cls(path, text, encoding)
         number, start = 0, 0
         for match in _SEPARATOR.finditer(text):
             number = yaml_file._add(text[start : match.start()], number)
@@ -68,8 +71,9 @@ class YamlFile:
         if chunk is None:
             raise InputError(f"{self.path}: no document {number}")
         if chunk.data is None:
+            text = _lf(chunk.text)
             try:
-                chunk.data = _yaml(chunk.text).load(chunk.text)
+                chunk.data = _yaml(text).load(text)
             except YAMLError as error:
                 raise InputError(
                     f"{self.path}: document {number} cannot be read for fixing: {type(error).__name__}"
@@ -87,13 +91,18 @@ class YamlFile:
             if not chunk.changed:
                 parts.append(chunk.text)
                 continue
+            original = _lf(chunk.text)
             buffer = io.StringIO()
-            _yaml(chunk.text).dump(chunk.data, buffer)
+            _yaml(original).dump(chunk.data, buffer)
             text = buffer.getvalue()
-            leading = chunk.text[: len(chunk.text) - len(chunk.text.lstrip("\n"))]
-            trailing_newline = chunk.text.endswith("\n")
-            parts.append(leading + (text if trailing_newline else text.rstrip("\n")))
+            leading = original[: len(original) - len(original.lstrip("\n"))]
+            text = leading + (text if original.endswith("\n") else text.rstrip("\n"))
+            parts.append(text.replace("\n", "\r\n") if "\r\n" in chunk.text else text)
         return "".join(parts)
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def _yaml(sample: str) -> YAML:

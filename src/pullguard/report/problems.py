@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pullguard.report.console import plural
 from pullguard.sources.model import InputProblem, Level
 
 
@@ -35,3 +36,21 @@ def grouped(problems: Iterable[InputProblem]) -> list[ProblemGroup]:
 def files_shown(group: ProblemGroup, limit: int = 10) -> str:
     files = group.files
     return ", ".join(files[:limit]) + (f" and {len(files) - limit} more" if len(files) > limit else "")
+
+
+def problem_lines(problems: Iterable[InputProblem], limit: int = 10) -> list[tuple[Level, str]]:
+    """One line per problem, identical ones once with a count and the files (up to `limit` named):
+    the text report's lines, which `pullguard fix` prints too."""
+    lines: list[tuple[Level, str]] = []
+    for group in grouped(problems):
+        if len(group.members) == 1:
+            lines.append((group.level, str(group.members[0])))
+            continue
+        lines.append(
+            (
+                group.level,
+                f"{len(group.members)} x {group.level.value}: {group.message} "
+                f"({plural(len(group.files), 'file')}: {files_shown(group, limit)})",
+            )
+        )
+    return lines

@@ -21,7 +21,7 @@ from pullguard.inventory.resolve import Coverage
 from pullguard.report.ages import unknown_ages
 from pullguard.report.console import make_console, plural, width_of, wrap
 from pullguard.report.coverage import coverage_line
-from pullguard.report.problems import files_shown, grouped
+from pullguard.report.problems import problem_lines
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
 
@@ -175,16 +175,8 @@ def render(
 
 def _problems(p: _Printer, problems: list[InputProblem]) -> None:
     """One line per problem; identical ones once, with a count and the files (report/problems.py)."""
-    for group in grouped(problems):
-        style = "red" if group.level is Level.ERROR else "yellow"
-        if len(group.members) == 1:
-            p.line(str(group.members[0]), style=style)
-            continue
-        p.line(
-            f"{len(group.members)} x {group.level.value}: {group.message} "
-            f"({plural(len(group.files), 'file')}: {files_shown(group, _GROUP_FILES)})",
-            style=style,
-        )
+    for level, line in problem_lines(problems, _GROUP_FILES):
+        p.line(line, style="red" if level is Level.ERROR else "yellow")
 
 
 def counts_line(findings: list[Finding], by_severity: dict[str, int]) -> str:
