@@ -179,6 +179,53 @@ def test_unknown_output_extension_without_format_is_a_usage_error(tmp_path: Path
     assert not (tmp_path / "report.out").exists()
 
 
+@pytest.mark.parametrize("name", ["report.txt", "report.TXT"])
+def test_txt_output_file_is_the_text_report(tmp_path: Path, name: str) -> None:
+    out = tmp_path / name
+    done = CliRunner().invoke(
+        main, ["scan", str(EXAMPLES), "-o", str(out), "--fail-on", "never", "--no-fail-on-broken-pulls"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "private images have pull credentials configured" in out.read_text(encoding="utf-8")
+
+
+def test_sarif_json_output_file_is_sarif(tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif.json"
+    CliRunner().invoke(main, ["scan", str(EXAMPLES), "-o", str(out), "--fail-on", "never"])
+    assert json.loads(out.read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("command", ["scan", "verify", "audit-log"])
+def test_format_help_names_every_extension_and_that_others_are_refused(command: str) -> None:
+    """The help once said "else text" while `-o r.yaml` is refused: it states what the code does."""
+    from pullguard.report.formats import SUFFIXES
+
+    help_text = _words(CliRunner().invoke(main, [command, "--help"]).output)
+    start = help_text.index("-f, --format")
+    option = help_text[start : help_text.index("-o, --output", start)]
+    for suffix in SUFFIXES:
+        assert suffix in option, (command, suffix)
+    assert ".sarif.json" in option
+    assert "text on standard output" in option
+    assert "else text" not in option
+    assert "Any other extension is refused (exit 2): give -f" in option
+
+
+def test_readme_format_option_names_every_extension_and_that_others_are_refused() -> None:
+    from pullguard.report.formats import SUFFIXES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `-f, --format"))
+    for suffix in [*SUFFIXES, ".sarif.json"]:
+        assert f"`{suffix}`" in row, suffix
+    assert "else text" not in row
+    assert "any other extension is refused (exit 2)" in row
+
+
 def test_explicit_format_wins_over_the_extension(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     CliRunner().invoke(main, ["scan", str(EXAMPLES), "-o", str(out), "-f", "sarif", "--fail-on", "never"])

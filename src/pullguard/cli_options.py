@@ -21,6 +21,12 @@ KUBECONFIG_HELP = (
     "in a pod, its ServiceAccount)."
 )
 CONTEXT_HELP = "Kubeconfig context (default: the current one)."
+# the extensions are report.formats.SUFFIXES (tests/test_pipeline.py keeps this text true)
+FORMAT_HELP = (
+    "Report format. Default: text on standard output; with -o FILE, the format its extension names "
+    "(.json, .sarif or .sarif.json, .html or .htm, .md or .markdown, .xml for junit, .txt for text). "
+    "Any other extension is refused (exit 2): give -f."
+)
 CONFIG_HELP = "Configuration file (default: the nearest .pullguard.yaml in the scanned directory or above)."
 
 
@@ -159,8 +165,7 @@ def context_option(help: str = CONTEXT_HELP, *, several: bool = False) -> Callab
 
 def report_options(
     formats: Sequence[str],
-    format_help: str = "Report format (default: from the -o file's extension — .json .sarif .html .md .xml — "
-    "else text).",
+    format_help: str = FORMAT_HELP,
     output_help: str = "Write the report to this file instead of standard output.",
 ) -> Callable[[F], F]:
     """-f/--format (None: inferred from -o's extension) and -o/--output (- : standard output)."""
