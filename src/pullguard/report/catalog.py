@@ -58,6 +58,31 @@ def catalog_index(registry: Mapping[str, Check]) -> str:
     return f"# Check catalog\n\n| id | severity | title |\n|---|---|---|\n{rows}\n"
 
 
+# README.md's Checks table sits between these lines; `make docs` rewrites what is between them
+README_TABLE_BEGIN = (
+    "<!-- checks table: `make docs` writes it from the check declarations; do not edit by hand -->"
+)
+README_TABLE_END = "<!-- end of checks table -->"
+
+
+def readme_table(registry: Mapping[str, Check]) -> str:
+    """README.md's Checks table: the same rows as docs/checks/README.md, linked from the top."""
+    rows = "\n".join(
+        f"| [{check_id}](docs/checks/{check_id}.md) | {check.info.severity.value} | {check.info.title} |"
+        for check_id, check in sorted(registry.items())
+    )
+    return f"| id | severity | title |\n|---|---|---|\n{rows}\n"
+
+
+def with_readme_table(readme: str, table: str) -> str:
+    """`readme` with the text between its Checks-table markers replaced by `table`."""
+    start, end = readme.find(README_TABLE_BEGIN), readme.find(README_TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no {README_TABLE_BEGIN!r} ... {README_TABLE_END!r} block")
+    head = readme[: start + len(README_TABLE_BEGIN)]
+    return f"{head}\n{table}{readme[end:]}"
+
+
 def catalog_json(registry: Mapping[str, Check]) -> str:
     """data/catalog.json: every check's table row and docs page, in id order."""
     checks = [
