@@ -119,3 +119,45 @@ def test_verify_refuses_several_contexts(tmp_path: Path) -> None:
     done = CliRunner().invoke(main, ["verify", "--context", "a", "--context", "b"])
     assert done.exit_code == 2
     assert "one --context" in done.output
+
+
+NODE_PULLED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cached, namespace: shop}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: node.corp.example/shop/cached:1.0}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "headline", "total"),
+    [
+        # one image asked about (the broken secret decides it), one pulled with node credentials
+        (
+            [BROKEN, NODE_PULLED],
+            "0 of 1 checked image can be pulled with the credentials the kubelet would use; "
+            "1 more was not checked.",
+            "2 images (1 broken-secret, 1 not-checked)",
+        ),
+        ([BROKEN], "0 of 1 image can be pulled with the credentials the kubelet would use.", "1 image ("),
+        ([NODE_PULLED], "The image could not be checked.", "1 image (1 not-checked)"),
+    ],
+)
+def test_verify_headline_counts_add_up_to_the_total(
+    tmp_path: Path, files: list[str], headline: str, total: str
+) -> None:
+    """The README once showed `0 of 17 images ...` then `19 images (...)`, the 2 not checked in neither
+    explanation: the headline now says which images its count holds and how many it leaves out."""
+    for index, text in enumerate(files):
+        (tmp_path / f"app-{index}.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / ".pullguard.yaml").write_text(
+        "nodeCredentials: [{registry: node.corp.example}]\n", encoding="utf-8"
+    )
+    text = CliRunner().invoke(main, ["verify", str(tmp_path), "--no-color"], env={"COLUMNS": "200"})
+    assert text.output.splitlines()[0] == headline, text.output
+    assert text.output.splitlines()[1].startswith(total), text.output
+    report = json.loads(CliRunner().invoke(main, ["verify", str(tmp_path), "-f", "json"]).output)
+    assert report["summary"]["line"] == headline

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -131,10 +132,18 @@ def test_the_examples_table_is_what_the_kubelet_would_do(report: dict[str, objec
         else:
             assert phrase in f"{row['detail']} {row.get('note') or ''}", (key, row)
     summary = report["summary"]
+    assert summary["line"] == _headline()  # type: ignore[index]
+
+
+def _headline() -> str:
+    """The 17 of `8 of 17` are the images asked about; the 2 not checked make up the total of 19."""
     ok = sum(kind is OK for kind, _ in EXPECTED.values())
     checked = sum(kind is not NOT_CHECKED for kind, _ in EXPECTED.values())
-    line = f"{ok} of {checked} images can be pulled with the credentials the kubelet would use."
-    assert summary["line"] == line  # type: ignore[index]
+    assert (ok, checked, len(EXPECTED)) == (8, 17, 19)
+    return (
+        f"{ok} of {checked} checked images can be pulled with the credentials the kubelet would use; "
+        f"{len(EXPECTED) - checked} more were not checked."
+    )
 
 
 def test_ok_rows_carry_the_pushed_digest(report: dict[str, object], examples: ExamplesEnvironment) -> None:
@@ -156,14 +165,44 @@ def test_every_request_goes_through_connect_to(report: dict[str, object]) -> Non
     assert summary["pings"] == len(asked)  # type: ignore[index]
 
 
-def test_text_table(examples: ExamplesEnvironment) -> None:
+@pytest.fixture(scope="module")
+def text_output(examples: ExamplesEnvironment) -> str:
     done = run_cli(examples, "--no-color")
     assert done.returncode == 1, done.stderr
+    return done.stdout
+
+
+def test_text_table(text_output: str) -> None:
     ok = sum(kind is OK for kind, _ in EXPECTED.values())
     checked = sum(kind is not NOT_CHECKED for kind, _ in EXPECTED.values())
     failing = f"{checked - ok - 2} unauthorized"
-    assert done.stdout.startswith(f"{ok} of {checked} images can be pulled")
-    assert f"{len(EXPECTED)} images (2 broken-secret, 2 not-checked, {ok} ok, {failing})" in done.stdout
+    first = _headline()
+    assert _words(text_output).startswith(f"{first} {len(EXPECTED)} images (2 broken-secret, 2 not-checked, ")
+    assert f"{len(EXPECTED)} images (2 broken-secret, 2 not-checked, {ok} ok, {failing})" in text_output
+
+
+def _words(text: str) -> str:
+    """Text as a reader sees it: wrapping and the run's timing aside."""
+    return " ".join(re.sub(r" in \d+\.\d\ds;", " in 0.00s;", text).split())
+
+
+def test_readme_example_is_the_real_output(text_output: str) -> None:
+    """README "Verify" shows this set-up's output; once it showed `8 of 17 images` and `17 images (...)`
+    when the examples held 19. Every line it shows (`…` marks what it leaves out) is in today's output,
+    in the same order."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Verify\n") : readme.index("\n## ", readme.index("## Verify\n") + 1)]
+    block = next(b for b in section.split("```")[1::2] if "$ pullguard verify examples/" in b)
+    shown = [line for line in block.splitlines() if line.strip() and not line.startswith(("$", "    --"))]
+    assert shown[0] == _headline()
+    output = _words(text_output)
+    position = 0
+    for part in re.split(r"…", "\n".join(shown)):
+        if not part.strip():
+            continue
+        found = output.find(_words(part), position)
+        assert found >= 0, f"README shows what verify does not print (from {position}): {part!r}"
+        position = found
 
 
 # ---------------------------------------------------------------------------

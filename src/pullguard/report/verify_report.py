@@ -28,9 +28,23 @@ _STYLES = {
 
 
 def headline(result: VerifyResult) -> str:
+    """`8 of 17 images can be pulled ...`; images not checked (a credential provider pullguard does not
+    run, secrets it cannot read) are not in the 17, and the line says how many there are, so the total
+    on the next line (`19 images (...)`) adds up."""
     checked = [v for v in result.verdicts if v.outcome.kind is not OutcomeKind.NOT_CHECKED]
     ok = sum(1 for v in checked if v.outcome.ok)
-    return f"{ok} of {len(checked)} images can be pulled with the credentials the kubelet would use."
+    not_checked = len(result.verdicts) - len(checked)
+    pulled = "can be pulled with the credentials the kubelet would use"
+    if not not_checked:
+        return f"{ok} of {plural(len(checked), 'image')} {pulled}."
+    if not checked:
+        return (
+            "The image could not be checked."
+            if not_checked == 1
+            else f"None of the {not_checked} images could be checked."
+        )
+    more = "1 more was" if not_checked == 1 else f"{not_checked} more were"
+    return f"{ok} of {plural(len(checked), 'checked image')} {pulled}; {more} not checked."
 
 
 def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None) -> None:
