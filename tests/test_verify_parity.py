@@ -138,11 +138,11 @@ spec:
         # one image asked about (the broken secret decides it), one pulled with node credentials
         (
             [BROKEN, NODE_PULLED],
-            "0 of 1 checked image can be pulled with the credentials the kubelet would use; "
+            "0 of 1 checked images can be pulled with the credentials the kubelet would use; "
             "1 more was not checked.",
             "2 images (1 broken-secret, 1 not-checked)",
         ),
-        ([BROKEN], "0 of 1 image can be pulled with the credentials the kubelet would use.", "1 image ("),
+        ([BROKEN], "0 of 1 images can be pulled with the credentials the kubelet would use.", "1 image ("),
         ([NODE_PULLED], "The image could not be checked.", "1 image (1 not-checked)"),
     ],
 )

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pullguard import settings
 from pullguard.checks import Finding, Hit
+from pullguard.counts import plural
 from pullguard.errors import ClusterError
 from pullguard.inventory.fingerprint import SecretCredential, secret_credentials
 from pullguard.inventory.live import LiveStats
@@ -123,8 +124,8 @@ def cross_cluster_reuse(
                 Hit(
                     secret.ref,
                     f"Secret '{secret.ref.name}' in namespace '{secret.ref.namespace}' holds the same registry "
-                    f"credential (key '{credential.key}', {fingerprint}) as {len(others)} pull secrets in "
-                    f"{len(cluster_names) - 1} other clusters ({'; '.join(sorted(others))}). One leaked copy "
+                    f"credential (key '{credential.key}', {fingerprint}) as {plural(len(others), 'pull secret')} in "
+                    f"{plural(len(cluster_names) - 1, 'other cluster')} ({'; '.join(sorted(others))}). One leaked copy "
                     "opens the registry to every cluster, and it cannot be revoked for one cluster alone.",
                     secret.location,
                     "Issue one registry credential per cluster (a robot account or scoped token), write it to a "

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from pullguard import breakage, completeness
 from pullguard.checks import REGISTRY, Finding, Hit, Severity
+from pullguard.counts import plural
 from pullguard.inventory.build import InventoryBuilder
 from pullguard.inventory.evidence import collect as collect_evidence
 from pullguard.inventory.exported import ExportedPods
@@ -153,7 +154,7 @@ def collect(sources: Sequence[Source], options: ScanOptions) -> Collected:
                     Location(f"{cluster}:/api/v1/nodes", 1, 1),
                     Level.WARNING,
                     "assumed-node-credentials",
-                    f"{cluster}: {platform.nodes} nodes carry {platform.name} labels, so pullguard assumes "
+                    f"{cluster}: {plural(platform.nodes, 'node carries', 'nodes carry')} {platform.name} labels, so pullguard assumes "
                     f"they pull from {', '.join(platform.node_patterns)} with their own identity "
                     "(declare it with --node-credentials to silence this)",
                 )

@@ -18,7 +18,7 @@ def test_missing_required_annotation_is_silent_in_the_kubelet() -> None:
     result = scan(FIXTURES / "fail" / "ecr_role_arn_missing.yaml")
     (finding,) = of_check(result)
     assert str(finding.object) == "Deployment shop/payments"
-    assert "lacks the annotation(s) eks.amazonaws.com/ecr-role-arn" in finding.message
+    assert "lacks the annotation eks.amazonaws.com/ecr-role-arn" in finding.message
     assert "silently gets no credential" in finding.message
     # PG020 explains it; PG017 stays quiet rather than saying it twice
     assert not of_check(result, "PG017")

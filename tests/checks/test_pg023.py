@@ -18,7 +18,7 @@ test_fail_fixture_yields_a_finding, test_pass_fixture_yields_none = fixture_test
 def test_manifest_in_the_static_pod_directory() -> None:
     path = FIXTURES / "fail" / "etc" / "kubernetes" / "manifests" / "audit-agent.yaml"
     (finding,) = of_check(scan(path))
-    assert "Static pod 'audit-agent' names pull secret(s) 'corp-pull'" in finding.message
+    assert "Static pod 'audit-agent' names pull secret 'corp-pull'" in finding.message
 
 
 def test_effect_follows_the_version() -> None:

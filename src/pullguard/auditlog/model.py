@@ -10,6 +10,7 @@ from datetime import datetime
 from pullguard.auditlog.classify import ALL, Flag, Judgement
 from pullguard.auditlog.reader import ReadStats
 from pullguard.checks import Finding
+from pullguard.counts import plural as plural  # the audit-log reports import it from here
 from pullguard.sources.model import InputProblem, Location
 from pullguard.suppress import SuppressedFinding
 
@@ -98,10 +99,6 @@ class AuditResult:
         for reading in sorted(self.readings, key=lambda r: (r.subject, r.namespace, r.name)):
             grouped.setdefault(reading.subject, []).append(reading)
         return grouped
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def clean(text: str, limit: int = 120) -> str:

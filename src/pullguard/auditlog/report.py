@@ -102,7 +102,9 @@ def render_text(result: AuditResult, out: TextIO) -> None:
             why = f" - {reading.judgement.why}" if reading.judgement.verdict is not Verdict.NO_GRANT else ""
             write(f"    {_label(reading):10} {clean(reading.subject)}{via}: {counts}{flags}{why}\n")
         if len(readings) > _SHOWN_READERS:
-            write(f"    and {len(readings) - _SHOWN_READERS} more readers (--format json lists all)\n")
+            write(
+                f"    and {plural(len(readings) - _SHOWN_READERS, 'more reader', 'more readers')} (--format json lists all)\n"
+            )
     by_subject = result.by_subject()
     if by_subject:
         write("\nPer subject:\n")
@@ -115,7 +117,9 @@ def render_text(result: AuditResult, out: TextIO) -> None:
         write(f"  {clean(subject)}: {shown or 'no reads'}{more}{tail}\n")
     if result.problems:
         errors = sum(1 for p in result.problems if p.level is Level.ERROR)
-        write(f"\nInput problems: {errors} errors, {len(result.problems) - errors} warnings\n")
+        write(
+            f"\nInput problems: {plural(errors, 'error')}, {plural(len(result.problems) - errors, 'warning')}\n"
+        )
         for problem in result.problems:
             write(f"  {problem.location.path}:{problem.location.line}: {problem.code}: {problem.message}\n")
     write("\nRequest and response bodies are never shown: events are judged by their metadata only.\n")
@@ -351,7 +355,8 @@ def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
     errors = sum(1 for p in result.problems if p.level is Level.ERROR)
     if result.problems:
         head += [
-            f"⚠️ {errors} input errors, {len(result.problems) - errors} warnings (see the text or JSON report).",
+            f"⚠️ {plural(errors, 'input error')}, {plural(len(result.problems) - errors, 'warning')} "
+            "(see the text or JSON report).",
             "",
         ]
     sections: list[tuple[list[str], list[str], str]] = []  # (heading lines, rows, what a row is)
@@ -368,7 +373,7 @@ def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
                     f"| {f.severity.value} | {f.check_id} | {cell(str(f.object))} | {cell(f.message)} |"
                     for f in result.findings
                 ],
-                "findings",
+                "finding",
             )
         )
     secrets = _read_secrets(result)
@@ -394,7 +399,7 @@ def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
                     "|---|---|---|---|",
                 ],
                 rows,
-                "secrets",
+                "secret",
             )
         )
     fixed = "\n".join(head) + "\n"
@@ -410,7 +415,7 @@ def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
     for heading, rows, what in sections:
         text = "\n".join(heading)
         if len(text) + 2 > budget:
-            left_out.append(f"{len(rows)} {what}")
+            left_out.append(plural(len(rows), what))
             continue
         budget -= len(text) + 2
         body.append(text)
@@ -422,8 +427,8 @@ def render_markdown(result: AuditResult, limit: int = MARKDOWN_LIMIT) -> str:
             budget -= len(row) + 1
             shown += 1
         if shown < len(rows):
-            left_out.append(f"{len(rows) - shown} {what}")
-            body.append(f"\n… and {len(rows) - shown} more {what}, left out to fit a comment.")
+            left_out.append(plural(len(rows) - shown, what))
+            body.append(f"\n… and {plural(len(rows) - shown, 'more ' + what)}, left out to fit a comment.")
         body.append("")
     note = f"\n\n_Left out to stay under {limit:,} characters: {', '.join(left_out)}._" if left_out else ""
     return fixed + "\n".join(body).rstrip("\n") + note + tail
@@ -444,7 +449,7 @@ def render_html(result: AuditResult) -> str:
 
     def table(title: str, header: tuple[str, ...], rows: list[str], anchor: str) -> str:
         more = (
-            f"<p>… and {len(rows) - _HTML_ROWS} more rows, left out (see --format json).</p>"
+            f"<p>… and {plural(len(rows) - _HTML_ROWS, 'more row')}, left out (see --format json).</p>"
             if len(rows) > _HTML_ROWS
             else ""
         )

@@ -37,6 +37,7 @@ from pullguard.auditlog.model import (
 )
 from pullguard.auditlog.reader import AuditEvent, ReadStats
 from pullguard.checks import Finding, Hit, Severity
+from pullguard.counts import plural
 from pullguard.inventory.model import ObjectRef
 from pullguard.pipeline import stamp
 from pullguard.sources.model import InputProblem, Level, Location
@@ -282,7 +283,7 @@ def _leak(path: str, count: int, first: Location, level: str) -> Finding:
         LEAK_CHECK,
         Hit(
             ObjectRef("AuditLog", None, path),
-            f"Audit log {path} holds the request or response body of {count} events about secrets (level "
+            f"Audit log {path} holds the request or response body of {plural(count, 'event')} about secrets (level "
             f"{level or 'Request/RequestResponse'}): the log itself is a copy of the secrets' data, registry "
             "credentials included. pullguard read only their metadata.",
             first,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from pullguard.checks import remedies
 from pullguard.checks.base import Hit, Severity, check
+from pullguard.counts import noun
 from pullguard.inventory.kubelet_config import DEFAULT_POLICY, CredentialProvider, ProviderConfig
 from pullguard.inventory.kubelet_coverage import pod_facts
 from pullguard.inventory.kubelet_order import (
@@ -277,9 +278,10 @@ def broken_secret_masked(resolution: Resolution) -> Iterator[Hit]:
         )
         yield Hit(
             owner,
-            f"{owner.kind} '{owner.name}' in namespace '{owner.namespace}': pull secret "
-            f"{', '.join(repr(n) for n in names)} matches '{judgement.use.image}' ({', '.join(matched)}) but holds "
-            f"no usable username and password; the kubelet tries it first, and the pull works only because "
+            f"{owner.kind} '{owner.name}' in namespace '{owner.namespace}': {noun(len(names), 'pull secret')} "
+            f"{', '.join(repr(n) for n in names)} {'matches' if len(names) == 1 else 'match'} '{judgement.use.image}' "
+            f"({', '.join(matched)}) but {'holds' if len(names) == 1 else 'hold'} no usable username and password; "
+            f"the kubelet tries {'it' if len(names) == 1 else 'them'} first, and the pull works only because "
             f"{served} follows.",
             judgement.use.location,
             f"Re-create the secret with working credentials, or drop it from the pod: kubectl get secret "
@@ -331,8 +333,8 @@ def enforce_mountable_secrets(resolution: Resolution) -> Iterator[Hit]:
         owner = template.owner
         yield Hit(
             owner,
-            f"{owner.kind} '{owner.name}' in namespace '{template.namespace}' names pull secret(s) "
-            f"{', '.join(repr(n) for n in missing)} that ServiceAccount '{account.ref.name}' does not list, and the "
+            f"{owner.kind} '{owner.name}' in namespace '{template.namespace}' names "
+            f"{noun(len(missing), 'pull secret')} {', '.join(repr(n) for n in missing)} that ServiceAccount '{account.ref.name}' does not list, and the "
             f'ServiceAccount sets {ENFORCE_MOUNTABLE}: "{value}": the API server rejects its pods (Forbidden). '
             "The annotation is deprecated since v1.32 but still enforced.",
             template.location,
@@ -396,7 +398,8 @@ def static_pod_pull_secrets(resolution: Resolution) -> Iterator[Hit]:
             )
         yield Hit(
             owner,
-            f"Static pod '{owner.name}' names pull secret(s) {', '.join(repr(n) for n in template.pull_secrets)}: "
+            f"Static pod '{owner.name}' names {noun(len(template.pull_secrets), 'pull secret')} "
+            f"{', '.join(repr(n) for n in template.pull_secrets)}: "
             f"{effect}. Its private images need a node credential.",
             template.location,
             "Remove spec.imagePullSecrets from the static pod manifest (under "

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from pullguard.checks import remedies
 from pullguard.checks.base import Hit, Severity, check
+from pullguard.counts import plural
 from pullguard.inventory.age import AgeEvidence, CredentialAge, credential_age, refresh_interval
 from pullguard.inventory.evidence import credential_entries, without_credential
 from pullguard.inventory.fingerprint import credential_fingerprint
@@ -84,8 +85,8 @@ def credential_too_old(resolution: Resolution) -> Iterator[Hit]:
         note = f" ({age.note})" if age.note else ""
         yield Hit(
             secret.ref,
-            f"Pull secret {_named(secret.ref)} holds a credential last written {int(age.days)} days ago "
-            f"({age.since:%Y-%m-%d}, from {age.evidence.value}{note}), over the maximum of {limit} days: "
+            f"Pull secret {_named(secret.ref)} holds a credential last written {plural(int(age.days), 'day')} ago "
+            f"({age.since:%Y-%m-%d}, from {age.evidence.value}{note}), over the maximum of {plural(limit, 'day')}: "
             "rotate it, and revoke the old credential at the registry.",
             secret.location,
             "\n".join(
@@ -216,16 +217,15 @@ def _expiry(age: CredentialAge, lifetime: float) -> str:
     hours = age.days * 24
     if hours >= lifetime:
         overdue = hours - lifetime
-        ago = f"{overdue / 24:.0f} days" if overdue >= 48 else f"{overdue:.0f} hours"
-        return f"written {_ago(hours)} ago ({age.evidence.value}), it expired about {ago} ago"
+        return f"written {_ago(hours)} ago ({age.evidence.value}), it expired about {_ago(overdue)} ago"
     return (
-        f"written {_ago(hours)} ago ({age.evidence.value}), it expires in about {lifetime - hours:.0f} hours "
+        f"written {_ago(hours)} ago ({age.evidence.value}), it expires in about {plural(round(lifetime - hours), 'hour')} "
         "unless something refreshes it"
     )
 
 
 def _ago(hours: float) -> str:
-    return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} hours"
+    return plural(round(hours / 24), "day") if hours >= 48 else plural(round(hours), "hour")
 
 
 # -- PG007 ---------------------------------------------------------------------------------

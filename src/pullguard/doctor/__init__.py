@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from pullguard.checks.remedies import attach_to_service_account
+from pullguard.counts import noun
 from pullguard.doctor.node_cache import node_cache_cause
 from pullguard.errors import ClusterError
 from pullguard.inventory.kinds import POD_SPEC_PATHS
@@ -590,6 +591,10 @@ def _explain(
     pod = judgement.pod if judgement else None
     names = [r.name for r in pod.references] if pod else []
     secret = names[0] if names else "regcred"
+    missing = [r.name for r in pod.by_state(SecretState.MISSING)] if pod else []
+    wrong = (
+        [r for r in pod.references if r.state in (SecretState.WRONG_TYPE, SecretState.EMPTY)] if pod else []
+    )
     restart = _restart(owner, namespace)
     create = (
         f"kubectl create secret docker-registry {q(secret)} -n {q(namespace)} --docker-server={q(registry)} "
@@ -622,20 +627,17 @@ def _explain(
             f"add a key for {registry} (recreate the secret with --docker-server={registry}):\n  {create}\n  {restart}",
         ),
         Cause.MISSING_SECRET: (
-            f"pull secret(s) {', '.join(r.name for r in pod.by_state(SecretState.MISSING)) if pod else ''} do not exist "
-            f"in namespace '{namespace}'; the kubelet skips them and pulls anonymously",
+            f"{noun(len(missing), 'pull secret')} {', '.join(missing)} {'does' if len(missing) == 1 else 'do'} not "
+            f"exist in namespace '{namespace}'; the kubelet skips {'it' if len(missing) == 1 else 'them'} and pulls "
+            "anonymously",
             f"create it:\n  kubectl create secret docker-registry "
             f"{q(pod.by_state(SecretState.MISSING)[0].name if pod and pod.by_state(SecretState.MISSING) else secret)} "
             f"-n {q(namespace)} --docker-server={q(registry)} --docker-username=<user> "
             f'--docker-password="$(cat <password-file>)"\n  {restart}',
         ),
         Cause.WRONG_SECRET_TYPE: (
-            "pull secret(s) "
-            + ", ".join(
-                f"'{r.name}' ({r.secret.type if r.secret else '?'})"
-                for r in pod.references
-                if r.state in (SecretState.WRONG_TYPE, SecretState.EMPTY)
-            )
+            f"{noun(len(wrong), 'pull secret')} "
+            + ", ".join(f"'{r.name}' ({r.secret.type if r.secret else '?'})" for r in wrong)
             if pod
             else "a pull secret has the wrong type",
             "recreate it as kubernetes.io/dockerconfigjson (the type cannot be changed in place):\n"

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pullguard.counts import plural
 from pullguard.inventory.model import Inventory, ObjectRef
 from pullguard.inventory.rbac import LabelSelector, PolicyRule, Role, RoleBinding, Subject
 from pullguard.sources.model import Location
@@ -114,7 +115,7 @@ class SecretReader:
         note = f" [{self.subject.note}]" if self.subject.note else ""
         limit = ", by name only (resourceNames)" if self.by_name_only else ""
         via = "; ".join(str(g) for g in self.grants[:2])
-        more = f"; and {len(self.grants) - 2} more bindings" if len(self.grants) > 2 else ""
+        more = f"; and {plural(len(self.grants) - 2, 'more binding')}" if len(self.grants) > 2 else ""
         return f"{self.subject}{note} ({', '.join(self.verbs)}{limit}; via {via}{more})"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, cast
 
+from pullguard.counts import plural
 from pullguard.errors import DockerConfigError, DocumentValueError, InvalidImageReference
 from pullguard.inventory import podcrds
 from pullguard.inventory.cluster_config import (
@@ -883,7 +884,7 @@ def _read_key(provider: str, value: Any) -> tuple[int | None, str | None, bool]:
     allowed = KEY_LENGTHS.get(provider, ())
     if allowed and len(raw) not in allowed:
         sizes = " or ".join(str(n) for n in allowed)
-        return len(raw), f"decodes to {len(raw)} bytes; {provider} needs {sizes}", False
+        return len(raw), f"decodes to {plural(len(raw), 'byte')}; {provider} needs {sizes}", False
     return len(raw), None, False
 
 

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pullguard.counts import noun
 from pullguard.inventory.kubelet_config import (
     CACHE_TYPES,
     DEFAULT_POLICY,
@@ -430,7 +431,7 @@ def _judge_provider(
             entry,
             ProviderMode.SERVICE_ACCOUNT,
             False,
-            reason=f"ServiceAccount '{pod.service_account}' lacks the annotation(s) {', '.join(missing)} that "
+            reason=f"ServiceAccount '{pod.service_account}' lacks the {noun(len(missing), 'annotation')} {', '.join(missing)} that "
             f"provider '{provider.name}' requires (requiredServiceAccountAnnotationKeys): the kubelet silently "
             "gets no credential from it (logged at verbosity 5 only)",
         )

@@ -190,7 +190,12 @@ class _Verifier:
                 return ImageVerdict(judgement, outcome, tuple(attempts), login.source)
         anonymous = await self.check(target, ANONYMOUS)
         note = (
-            f"all {len(attempts)} matching credentials failed and the kubelet does not fall back to an anonymous pull"
+            (
+                "the matching credential failed"
+                if len(attempts) == 1
+                else f"all {len(attempts)} matching credentials failed"
+            )
+            + " and the kubelet does not fall back to an anonymous pull"
             + (
                 " (an anonymous pull would have worked: remove or fix the matching key)"
                 if anonymous.ok

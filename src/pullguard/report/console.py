@@ -12,6 +12,8 @@ import os
 import textwrap
 from typing import TYPE_CHECKING, TextIO
 
+from pullguard.counts import plural as plural  # the reports import it from here
+
 if TYPE_CHECKING:  # rich is imported when a report is printed, not at start-up
     from rich.console import Console
 
@@ -80,8 +82,3 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
         )
         lines.extend(line.rstrip() for line in wrapped or [indent.rstrip()])
     return lines
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 finding`, `2 findings`, `1 policy`, `3 policies` (give `many` when not word+s)."""
-    return f"{count} {word if count == 1 else (many or word + 's')}"

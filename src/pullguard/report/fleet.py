@@ -75,11 +75,11 @@ def _heading(cluster: ClusterScan) -> str:
         return f"cluster {cluster.name}"
     live = cluster.live
     return (
-        f"cluster {cluster.name} ({cluster.server}, {cluster.scope}): {live.pods} pods as "
-        f"{live.pod_templates_from_pods} distinct pod templates, {live.workloads} workloads "
-        f"({live.workloads_without_pods} without pods, judged from their template), {live.nodes} nodes"
+        f"cluster {cluster.name} ({cluster.server}, {cluster.scope}): {plural(live.pods, 'pod')} as "
+        f"{plural(live.pod_templates_from_pods, 'distinct pod template')}, {plural(live.workloads, 'workload')} "
+        f"({live.workloads_without_pods} without pods, judged from their template), {plural(live.nodes, 'node')}"
         + (f" ({cluster.platform.name})" if cluster.platform else "")
-        + f"; {cluster.requests} API requests in {cluster.elapsed:.1f} s"
+        + f"; {plural(cluster.requests, 'API request')} in {cluster.elapsed:.1f} s"
     )
 
 

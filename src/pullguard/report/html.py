@@ -15,12 +15,12 @@ from typing import Any
 
 from pullguard import __version__
 from pullguard.checks import REGISTRY, Finding, Severity
+from pullguard.counts import noun, plural
 from pullguard.inventory.facts import PullSecretFacts
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import SecretsFrom
 from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import files_shown, grouped
-from pullguard.report.words import count
 from pullguard.result import ScanResult
 
 _CSS = """
@@ -70,7 +70,7 @@ def _age(facts: PullSecretFacts | None) -> str:
         if age is not None and age.refresh_interval:
             return f"refreshed every {escape(age.refresh_interval)}"
         return "unknown"
-    return f'{int(facts.age.days)} days <span class="muted">({escape(facts.age.evidence.value)})</span>'
+    return f'{plural(int(facts.age.days), "day")} <span class="muted">({escape(facts.age.evidence.value)})</span>'
 
 
 def _fingerprints(facts: PullSecretFacts | None) -> str:
@@ -120,7 +120,7 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
     ]
 
     def figure(number: int, word: str) -> tuple[int, str]:
-        return number, count(number, word).split(" ", 1)[1]  # the word in singular or plural
+        return number, noun(number, word)
 
     figures: list[tuple[Any, str]] = [
         figure(len(result.findings), "finding"),
@@ -136,12 +136,12 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
     parts += [f"<li><b>{escape(str(n))}</b><span>{escape(label)}</span></li>" for n, label in figures]
     parts.append("</ul>")
     parts.append(
-        f'<p class="muted">{count(summary.files, "file")}, {count(summary.documents, "document")}, '
-        f"{count(summary.objects, 'object')}, "
-        f"{count(summary.images, 'image')} ({summary.private_images} private, {summary.public_images} public, "
+        f'<p class="muted">{plural(summary.files, "file")}, {plural(summary.documents, "document")}, '
+        f"{plural(summary.objects, 'object')}, "
+        f"{plural(summary.images, 'image')} ({summary.private_images} private, {summary.public_images} public, "
         f"{summary.unknown_images} unknown registry, {summary.invalid_references} invalid, "
         + (
-            f"{count(summary.placeholder_references, 'build-time placeholder')}, "
+            f"{plural(summary.placeholder_references, 'build-time placeholder')}, "
             if summary.placeholder_references
             else ""
         )
@@ -253,12 +253,12 @@ def _pull_secrets(result: ScanResult, now: datetime) -> list[str]:
 def _cluster_config(result: ScanResult) -> list[str]:
     inventory = result.inventory
     encryption = (
-        f"{len(inventory.encryption_configs)} EncryptionConfiguration file(s) assessed (PG014)."
+        f"{plural(len(inventory.encryption_configs), 'EncryptionConfiguration file')} assessed (PG014)."
         if inventory.encryption_configs
         else "No EncryptionConfiguration in the input: encryption at rest was not assessed."
     )
     audit = (
-        f"{len(inventory.audit_policies)} audit Policy file(s) assessed (PG015)."
+        f"{plural(len(inventory.audit_policies), 'audit Policy file')} assessed (PG015)."
         if inventory.audit_policies
         else "No audit Policy in the input: audit logging of secrets was not assessed."
     )

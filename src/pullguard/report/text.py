@@ -23,7 +23,7 @@ from pullguard.report.console import make_console, plural, width_of, wrap
 from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import problem_lines
 from pullguard.result import ScanResult
-from pullguard.sources.model import SKIP_REASON_TEXT, InputProblem, Level, SkipReason
+from pullguard.sources.model import SKIP_REASON_ONE, SKIP_REASON_TEXT, InputProblem, Level, SkipReason
 
 _STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -63,7 +63,8 @@ def render(
     p.line(summary.headline, style="bold")
     if summary.private_images_unverifiable:
         p.line(
-            f"{plural(summary.private_images_unverifiable, 'more private image')} use pull secrets whose "
+            f"{plural(summary.private_images_unverifiable, 'more private image uses', 'more private images use')} "
+            "pull secrets whose "
             "registries are unknown until rendered (ExternalSecret, SealedSecret, SOPS) or read without their "
             "data: not counted."
         )
@@ -112,7 +113,7 @@ def render(
             style="dim",
         )
     skipped = ", ".join(
-        f"{count} {SKIP_REASON_TEXT[SkipReason(reason)]}"
+        plural(count, SKIP_REASON_ONE[SkipReason(reason)], SKIP_REASON_TEXT[SkipReason(reason)])
         for reason, count in summary.documents_skipped.items()
     )
     if skipped:
@@ -140,8 +141,8 @@ def render(
         p.line("The fix, as commands to paste: --show-fixes (or `fixes` in --format json).", style="dim")
     if result.suppressed:
         p.line(
-            f"{plural(len(result.suppressed), 'finding')} suppressed (reasons: --format json, "
-            "suppressedFindings).",
+            f"{plural(len(result.suppressed), 'finding')} suppressed; the reasons are in --format json "
+            "(suppressedFindings).",
             style="dim",
         )
     if result.inventory.unanalysed:

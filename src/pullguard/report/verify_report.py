@@ -28,7 +28,8 @@ _STYLES = {
 
 
 def headline(result: VerifyResult) -> str:
-    """`8 of 17 images can be pulled ...`; images not checked (a credential provider pullguard does not
+    """`8 of 17 images can be pulled ...` (`X of Y images` whatever Y, as scan's `X of Y private images`
+    headline, which scripts read); images not checked (a credential provider pullguard does not
     run, secrets it cannot read) are not in the 17, and the line says how many there are, so the total
     on the next line (`19 images (...)`) adds up."""
     checked = [v for v in result.verdicts if v.outcome.kind is not OutcomeKind.NOT_CHECKED]
@@ -36,7 +37,7 @@ def headline(result: VerifyResult) -> str:
     not_checked = len(result.verdicts) - len(checked)
     pulled = "can be pulled with the credentials the kubelet would use"
     if not not_checked:
-        return f"{ok} of {plural(len(checked), 'image')} {pulled}."
+        return f"{ok} of {len(checked)} images {pulled}."
     if not checked:
         return (
             "The image could not be checked."
@@ -44,7 +45,7 @@ def headline(result: VerifyResult) -> str:
             else f"None of the {not_checked} images could be checked."
         )
     more = "1 more was" if not_checked == 1 else f"{not_checked} more were"
-    return f"{ok} of {plural(len(checked), 'checked image')} {pulled}; {more} not checked."
+    return f"{ok} of {len(checked)} checked images {pulled}; {more} not checked."
 
 
 def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pullguard.counts import plural
 from pullguard.errors import DockerConfigError, InputError
 from pullguard.semantics.dockerconfig import (
     AuthEntry,
@@ -185,5 +186,5 @@ def masked(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The object with every data value replaced: safe to print."""
     shown = copy.deepcopy(dict(obj))
     if "data" in shown and isinstance(shown["data"], dict):
-        shown["data"] = {k: f"<{len(str(v))} bytes, hidden>" for k, v in shown["data"].items()}
+        shown["data"] = {k: f"<{plural(len(str(v)), 'byte')}, hidden>" for k, v in shown["data"].items()}
     return shown

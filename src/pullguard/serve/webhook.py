@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pullguard.checks import REGISTRY, Finding
+from pullguard.counts import plural
 from pullguard.errors import PullguardError
 from pullguard.inventory.model import ObjectRef
 from pullguard.pipeline import analyse
@@ -167,7 +168,7 @@ class Admission:
         warnings = tuple(_warning(f) for f in findings[:MAX_WARNINGS])
         if len(findings) > MAX_WARNINGS:
             warnings += (
-                f"pullguard: {len(findings) - MAX_WARNINGS} more findings (pullguard scan --cluster -n {namespace})",
+                f"pullguard: {plural(len(findings) - MAX_WARNINGS, 'more finding')} (pullguard scan --cluster -n {namespace})",
             )
         if mode == "deny":
             message = (

@@ -56,6 +56,13 @@ SKIP_REASON_TEXT: dict[SkipReason, str] = {
     SkipReason.NOT_KUBERNETES: "mappings without apiVersion and kind (not Kubernetes objects)",
     SkipReason.UNREADABLE: "documents that could not be read (see input problems)",
 }
+# the same, for one document ("Skipped: 1 empty or comment-only document")
+SKIP_REASON_ONE: dict[SkipReason, str] = {
+    SkipReason.EMPTY: "empty or comment-only document",
+    SkipReason.NOT_A_MAPPING: "top-level sequence or scalar (not a Kubernetes object)",
+    SkipReason.NOT_KUBERNETES: "mapping without apiVersion and kind (not a Kubernetes object)",
+    SkipReason.UNREADABLE: "document that could not be read (see input problems)",
+}
 
 
 @dataclass(frozen=True, slots=True)
