@@ -31,13 +31,13 @@ from pullguard.sources.cluster import (
     ClusterAuthError,
     ClusterForbidden,
     ClusterNotFound,
-    ClusterUnreachable,
     Connection,
     NoAnswer,
     Resource,
     list_query,
     send,
     status_error,
+    unreachable,
 )
 
 __all__ = ["AlreadyExists", "Conflict", "Invalid", "KubeApi", "WriteUnknown"]
@@ -215,8 +215,8 @@ class KubeApi:
                 timeout=self._timeout,
             )
             status, data = answer.status, answer.read()
-        except NoAnswer:
-            raise self._lost(method, path) from None
+        except NoAnswer as lost:
+            raise self._lost(method, path, lost.reason) from None
         except ClusterAuthError as error:  # the client's message may quote what it was given
             raise ClusterAuthError(self._scrub(str(error))) from None
         if status >= 400:
@@ -231,11 +231,9 @@ class KubeApi:
             raise ClusterError(f"cluster '{self.name}': unexpected answer for {path}")
         return document
 
-    def _lost(self, method: str, path: str) -> ClusterError:
+    def _lost(self, method: str, path: str, reason: str) -> ClusterError:
         if method == "GET":
-            return ClusterUnreachable(
-                f"cluster '{self.name}': no answer from the API server at {self.server} for {path}"
-            )
+            return unreachable(self.name, self.server, reason)
         return WriteUnknown(
             f"cluster '{self.name}': the API server at {self.server} did not answer {method} {path}: "
             "the write may or may not have been applied"

@@ -25,6 +25,7 @@ from pullguard.sources.cluster import (
     NoAnswer,
     send,
     status_error,
+    unreachable,
 )
 
 MAX_EVENT_BYTES = (
@@ -158,9 +159,7 @@ class KubeClient:
             raise self._unreachable(lost) from None
 
     def _unreachable(self, lost: NoAnswer) -> ClusterUnreachable:
-        return ClusterUnreachable(
-            f"cluster '{self.name}': cannot reach the API server at {self.server}: {lost.reason}"
-        )
+        return unreachable(self.name, self.server, lost.reason)
 
 
 def _event(line: bytes, cluster: str) -> dict[str, Any]:

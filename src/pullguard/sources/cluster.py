@@ -236,17 +236,11 @@ class KubernetesTransport:
             )
             return answer.status, answer.read(until)
         except NoAnswer as lost:
-            raise ClusterUnreachable(self._unreachable(lost.reason)) from None
+            raise unreachable(self.name, self.server, lost.reason) from None
         except TooLate:
             raise ClusterResponseError(
                 f"cluster '{self.name}': no complete answer for {path} in time"
             ) from None
-
-    def _unreachable(self, reason: str) -> str:
-        return (
-            f"cluster '{self.name}': cannot reach the API server at {self.server}: {reason} "
-            "(check the kubeconfig's server address, VPN or proxy, and that the cluster is up)"
-        )
 
 
 def list_query(
@@ -266,6 +260,15 @@ def list_query(
     if token:
         query.append(("continue", token))
     return query
+
+
+def unreachable(cluster: str, server: str, reason: str) -> ClusterUnreachable:
+    """No answer from the API server (`NoAnswer.reason`: refused, DNS, TLS, timed out), worded the same
+    for every command: scan, doctor, the secret commands, serve, audit-log."""
+    return ClusterUnreachable(
+        f"cluster '{cluster}': cannot reach the API server at {server}: {reason} "
+        "(check the kubeconfig's server address, VPN or proxy, and that the cluster is up)"
+    )
 
 
 class NoAnswer(Exception):
@@ -503,10 +506,51 @@ def _in_cluster_possible(kubeconfig: str | None) -> bool:
     )
 
 
+def _choices(kubeconfig_set: bool) -> str:
+    """What a person can do instead, the way kubectl users know it."""
+    instead = "point KUBECONFIG at an existing file" if kubeconfig_set else "set KUBECONFIG"
+    return (
+        f"pass --kubeconfig FILE, {instead}, or run pullguard in a pod, where it uses the pod's "
+        "ServiceAccount (the in-cluster config)"
+    )
+
+
+def missing_kubeconfig(kubeconfig: str | None) -> str | None:
+    """Why no kubeconfig file can be read, or None when one exists.
+
+    The Kubernetes client skips kubeconfig files that do not exist, as kubectl's loading rules
+    skip those of $KUBECONFIG (https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig/),
+    and then says only "Invalid kube-config file. No configuration found.": this names the
+    file(s) looked for and what to do instead.
+    """
+    if kubeconfig:  # --kubeconfig names one file, as kubectl's flag does
+        if Path(kubeconfig).expanduser().exists():
+            return None
+        return (
+            f"kubeconfig {kubeconfig} (--kubeconfig) does not exist: check the path; without --kubeconfig, "
+            "pullguard reads KUBECONFIG, else ~/.kube/config, else (in a pod) the pod's ServiceAccount"
+        )
+    listed = os.environ.get("KUBECONFIG")
+    if listed:
+        paths = [p for p in listed.split(os.pathsep) if p]
+        if any(Path(p).expanduser().exists() for p in paths):
+            return None
+        if len(paths) == 1:
+            return f"kubeconfig {paths[0]} (from KUBECONFIG) does not exist; {_choices(True)}"
+        return f"kubeconfig: no file in KUBECONFIG exists ({', '.join(paths) or 'it is empty'}); {_choices(True)}"
+    default = Path("~/.kube/config").expanduser()
+    if default.exists():
+        return None
+    return f"no kubeconfig: {default} does not exist and KUBECONFIG is not set; {_choices(False)}"
+
+
 def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
     require_client()
     from kubernetes import config as kube_config
 
+    missing = missing_kubeconfig(kubeconfig)
+    if missing:
+        raise ClusterError(missing)
     try:
         contexts, active = kube_config.list_kube_config_contexts(config_file=kubeconfig_path(kubeconfig))  # type: ignore[no-untyped-call]
     except Exception as error:
