@@ -88,13 +88,16 @@ def _gone(tmp_path: Path) -> Connection:
 
 def test_a_server_that_is_gone_is_said_alike_by_every_command(tmp_path: Path) -> None:
     connection = _gone(tmp_path)
-    with pytest.raises(ClusterUnreachable, match="connection refused"):
+    with pytest.raises(ClusterUnreachable, match="connection refused") as scan:
         connection.transport.get("/api/v1/pods", [])
-    with pytest.raises(ClusterUnreachable, match="connection refused"):
+    with pytest.raises(ClusterUnreachable, match="connection refused") as serve:
         KubeClient(connection).get("/api/v1/pods")
     kube = KubeApi(connection, timeout=2.0)
-    with pytest.raises(ClusterUnreachable, match="no answer"):
+    with pytest.raises(ClusterUnreachable, match="connection refused") as secrets:
         kube.get(SECRETS, "shop", "regcred")
+    # one wording (sources.cluster.unreachable): the secret commands said "no answer ... for PATH"
+    assert str(scan.value) == str(serve.value) == str(secrets.value)
+    assert "check the kubeconfig's server address" in str(secrets.value)
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "regcred", "namespace": "shop"}}
     with pytest.raises(WriteUnknown, match="may or may not have been applied"):
         kube.create(SECRETS, "shop", secret)
