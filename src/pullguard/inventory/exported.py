@@ -10,8 +10,10 @@ judged as stored. Every other object is built as any file's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from pullguard.errors import DocumentValueError
 from pullguard.inventory.build import InventoryBuilder
 from pullguard.inventory.live import LiveInventoryBuilder, _controller
 from pullguard.inventory.model import Inventory
@@ -27,11 +29,7 @@ class ExportedPods:
 
     def add(self, manifest: Manifest) -> None:
         body = manifest.body
-        if (
-            manifest.kind == "Pod"
-            and body is not None
-            and _controller(body.get("metadata") or {}) is not None
-        ):
+        if manifest.kind == "Pod" and body is not None and _has_controller(body):
             live = self.by_file.get(manifest.location.path)
             if live is None:
                 live = self.by_file[manifest.location.path] = LiveInventoryBuilder(
@@ -41,6 +39,15 @@ class ExportedPods:
             live.add(manifest)
         else:
             self.builder.add(manifest)
+
+
+def _has_controller(body: Mapping[str, Any]) -> bool:
+    """Whether the pod names a controller; a metadata that cannot be built (an unknown YAML tag)
+    is the ordinary builder's to report, with the object's file and document."""
+    try:
+        return _controller(body.get("metadata") or {}) is not None
+    except (DocumentValueError, RecursionError):
+        return False
 
 
 def build(builder: InventoryBuilder, manifests: Iterable[Manifest]) -> Inventory:

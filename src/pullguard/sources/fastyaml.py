@@ -58,6 +58,31 @@ _NODE_START = re.compile(r"(?:^|[\[{,:])(?:[ ]*[-?][ ]+)*[ ]*\Z", re.MULTILINE)
 # A plain or quoted key at a line's start, after its indentation and any `- ` indicators.
 _KEY = re.compile(r"""( *)((?:- +)*)("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[][^:#]*?) *:(?: |$)""")
 
+# Nesting depth. yaml-rs builds nested block collections by recursion on the native stack: a
+# document nested about 11,400 levels deep (`- - - … x` on one line, or mappings indented one
+# more space per level) overflows the 8 MiB main stack and kills the process (SIGSEGV), where
+# 10,000 levels still parse. Its flow collections (`[[[`, `{a: {a: `) stop cleanly at 255 levels.
+# A block collection starts at a line's first character or after an indicator (`- `, `? `, `: `)
+# of that line's leading run of spaces and indicators, and a nested one starts further right,
+# except a sequence right under a mapping key (same column): a document whose every line starts
+# with fewer than _DEEP_PREFIX spaces and indicators nests at most 2 * (_DEEP_PREFIX + 1) block
+# levels (258), far below the crash and far above real objects (a few dozen). A longer run
+# sends the document to the reference reader, which refuses more than 1,000 levels cleanly
+# (libyaml's nesting limit). One pattern with a literal start: about 1 ms per MB of YAML.
+_DEEP_PREFIX = 128
+_DEEP_LINE = re.compile(rf"\n[ ?:-]{{{_DEEP_PREFIX}}}")
+_DEEP_FIRST_LINE = re.compile(rf"[ ?:-]{{{_DEEP_PREFIX}}}")
+# Characters libyaml refuses ("control characters are not allowed": all but tab, LF, CR and
+# NEL below U+00A0, surrogates, U+FFFE, U+FFFF), as go-yaml v2 does for kubectl (readerc.go),
+# and the YAML 1.1 line breaks that YAML 1.2 reads as text (NEL, LS, PS). yaml-rs reads a
+# NUL as the end of the document and keeps the others: such documents take the reference
+# reader, which reports the character and its line. Tab and CR count here too (tabs are
+# risky anyway; a lone CR is a line break the `\n` checks above would not see). The ASCII
+# that is allowed is deleted byte-wise in C first: only documents with other characters
+# are searched with the pattern.
+_PLAIN_ASCII = b"\n" + bytes(range(0x20, 0x7F))
+_UNUSUAL = re.compile("[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 
 def yaml11_ambiguous(text: str) -> bool:
     """Whether YAML 1.1 may read this plain scalar as something else than this string."""
@@ -87,7 +112,27 @@ def _risky(chunk: str) -> bool:
     """
     if "\t" in chunk or "<<" in chunk or "\n%" in chunk or "\n..." in chunk:
         return True
+    if _unusual_characters(chunk) or _may_nest_deep(chunk):
+        return True
     return _opens_a_node(chunk, "!") or _opens_a_node(chunk, "&")
+
+
+def _unusual_characters(chunk: str) -> bool:
+    """Whether the text holds a character outside printable ASCII and LF that the readers may
+    read differently (a NUL, another control character, NEL, LS, PS, tab, CR)."""
+    rest = chunk.encode("utf-8", "surrogatepass").translate(None, _PLAIN_ASCII)
+    if not rest:
+        return False
+    if not rest.isascii():  # non-ASCII characters, whole (UTF-8 sequences stay intact): look closer
+        rest_text = rest.decode("utf-8", "surrogatepass")
+        return _UNUSUAL.search(rest_text) is not None
+    return True
+
+
+def _may_nest_deep(chunk: str) -> bool:
+    """Whether a line starts with _DEEP_PREFIX or more spaces and indicators: the document may
+    nest deeper than yaml-rs can build without overflowing its stack."""
+    return _DEEP_LINE.search(chunk) is not None or _DEEP_FIRST_LINE.match(chunk) is not None
 
 
 def _opens_a_node(chunk: str, mark: str) -> bool:

@@ -48,6 +48,14 @@ _GO_PREFIXED_INT = re.compile(r"[-+]?0(?:[oO][0-7]+|[bB][01]+|[xX][0-9a-fA-F]+)"
 _GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 
 
+def _reader_problem(error: yaml.reader.ReaderError) -> str:
+    """What libyaml's reader refuses, named (its position gives the line)."""
+    character = error.character
+    code = character if isinstance(character, int) else ord(character) if character else 0
+    name = "a NUL character (U+0000)" if code == 0 else f"the character U+{code:04X}"
+    return f"invalid YAML: {name} is not allowed (YAML allows no control characters; kubectl refuses the document too)"
+
+
 def _kubectl_tag(text: str, tag: str) -> str:
     """The tag go-yaml v2 gives the plain scalar `text`, where PyYAML's resolver gave `tag`."""
     if text in _ONE_LETTER_BOOLS:
@@ -192,13 +200,25 @@ def _build_scalar(node: ScalarNode, offset: int) -> Any:
         return int(node.value.replace("_", ""), 0)
     constructor = _SCALARS.yaml_constructors.get(node.tag)
     if constructor is None:
-        raise DocumentValueError(line, f"unknown YAML tag {node.tag!r}: pullguard builds no such value")
+        # never the tag's text: `!eyJhdXRocyI6…` is a credential with a `!` before it
+        raise DocumentValueError(
+            line,
+            "a value starting with '!' is a YAML tag pullguard does not know, and builds no such value "
+            "(quote the value if it is text)",
+        )
     try:
         return constructor(_SCALARS, node)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):
         if node.tag == _TIMESTAMP_TAG and not node.style:  # plain: None (PyYAML) or "" (libyaml)
             return node.value
-        raise DocumentValueError(line, f"the value cannot be read as {node.tag!r}") from None
+        raise DocumentValueError(line, f"the value cannot be read as {_tag_name(node.tag)}") from None
+
+
+def _tag_name(tag: str) -> str:
+    """A known tag, as written (`!!int`): only tags with a constructor reach here, never user text."""
+    return (
+        "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else "its tag"
+    )
 
 
 def line_of(mapping: object, default: int) -> int:
@@ -493,6 +513,16 @@ class DocumentReader:
         if mark is not None:
             line = where.line + mark.line
         located = Location(where.path, where.document, line)
+        if isinstance(error, MergeKeyError):
+            self._unreadable(located, "yaml-value", f"{error.owner}{error.problem}")
+            return
+        if isinstance(error, yaml.reader.ReaderError):
+            self._unreadable(
+                Location(where.path, where.document, where.line + chunk.count("\n", 0, error.position)),
+                "yaml-syntax",
+                _reader_problem(error),
+            )
+            return
         if has_template_marker(chunk):
             self._unreadable(
                 located,
@@ -696,6 +726,19 @@ class DocumentReader:
                     Location(path, number + 1, bad_line), "json-syntax", f"invalid JSON: {error.msg}"
                 )
                 return manifests
+            except ValueError:
+                # Python's limit on the digits of an integer (sys.get_int_max_str_digits, 4,300 by
+                # default: converting longer ones takes quadratic time) stands: the value is read again
+                # with integers kept as text, to find where it ends, and reported.
+                skipped = _skip_big_integers(decoder, text, position)
+                if skipped is None:
+                    raise
+                number += 1
+                self._stats.documents += 1
+                self._stats.json_documents += 1
+                self._unreadable(*_big_integer_problem(path, number, text, position, skipped))
+                position = _JSON_WS.match(text, skipped).end()  # type: ignore[union-attr]
+                continue
             number += 1
             self._stats.documents += 1
             self._stats.json_documents += 1
@@ -757,7 +800,9 @@ class DocumentReader:
             return None
         metadata = value.get("metadata")
         if isinstance(metadata, dict):
-            wrong = _identity_type_problem(kind, {field: metadata.get(field) for field in _IDENTITY_FIELDS})
+            wrong = _identity_type_problem(
+                kind, {field: metadata.get(field) for field in _IDENTITY_FIELDS}, from_json=True
+            )
             if wrong is not None:
                 self._unreadable(where, "wrong-type", wrong, from_list)
                 return None
@@ -784,9 +829,28 @@ def check_document(root: Node, loader: _Loader) -> None:
     """What building the whole document would find, without building it.
 
     Collection keys (unhashable: how `{{ .x }}: y` parses) raise as PyYAML's
-    constructor does; duplicate keys are recorded. Aliased nodes are visited
-    once, so "billion laughs" documents stay cheap.
+    constructor does, as does a merge key onto what is no mapping (MergeKeyError);
+    duplicate keys are recorded. Aliased nodes are visited once, so "billion
+    laughs" documents stay cheap.
     """
+    try:
+        _check_nodes(root, loader)
+    except MergeKeyError as error:
+        if isinstance(root, MappingNode):
+            error.owner = _owner(root)
+        raise
+
+
+def _owner(node: MappingNode) -> str:
+    """The object's kind and name, to lead a message (`Pod web: `), as far as they are plain strings."""
+    kind = _scalar_fields_safe(node).get("kind")
+    if not kind or kind == "\0":
+        return ""
+    name = _metadata_scalars(node).get("name")
+    return f"{kind} {name}: " if isinstance(name, str) and name else f"{kind}: "
+
+
+def _check_nodes(root: Node, loader: _Loader) -> None:
     seen: set[int] = set()
     stack: list[Node] = [root]
     while stack:
@@ -805,9 +869,37 @@ def check_document(root: Node, loader: _Loader) -> None:
                 ) from None
             if len(keys) != len(pairs):
                 _record_duplicates(node, loader)
+            if "<<" in keys:
+                _check_merges(node)
             stack.extend(value for _, value in pairs if not isinstance(value, ScalarNode))
         elif isinstance(node, SequenceNode):
             stack.extend(item for item in node.value if not isinstance(item, ScalarNode))
+
+
+class MergeKeyError(yaml.constructor.ConstructorError):
+    """A merge key (`<<`) onto something else than a mapping or a list of mappings. go-yaml v2,
+    which kubectl reads YAML with, refuses the document ("map merge requires map or sequence of
+    maps as the value", decode.go), wherever the key stands; so does the reference reader,
+    before any of the document is used. `owner`: "Kind name: " of the object, when known."""
+
+    owner = ""
+
+
+def _check_merges(node: MappingNode) -> None:
+    for key, value in node.value:
+        if key.tag != _MERGE_TAG:
+            continue
+        merged = value.value if isinstance(value, SequenceNode) else [value]
+        for item in merged:
+            if not isinstance(item, MappingNode):
+                what = "a list" if isinstance(item, SequenceNode) else "a scalar"
+                raise MergeKeyError(
+                    None,
+                    None,
+                    f"field '<<': a merge key must merge a mapping or a list of mappings, not {what} "
+                    "(kubectl refuses the document)",
+                    key.start_mark,
+                )
 
 
 def _record_duplicates(node: MappingNode, loader: _Loader) -> None:
@@ -867,17 +959,50 @@ def _metadata_scalars(node: MappingNode) -> dict[str, Any]:
     return found
 
 
-def _identity_type_problem(kind: str, fields: Mapping[str, Any]) -> str | None:
+def _identity_type_problem(kind: str, fields: Mapping[str, Any], *, from_json: bool = False) -> str | None:
     """An object whose name, namespace or generateName is not a string: the API server refuses it
-    (a Go string field), so its name is unknown. The value is not quoted: it may be in a Secret."""
+    (a Go string field), so its name is unknown. The value is not quoted: it may be in a Secret.
+    `fields` holds YAML nodes (the YAML reader) or JSON values (`from_json`)."""
     for field in _IDENTITY_FIELDS:
         value = fields.get(field)
         if value is not None and not isinstance(value, str):
-            return (
-                f"{kind}: 'metadata.{field}' must be a string; YAML reads it as another type "
-                "(a number, or a boolean such as y, n, yes, no, on, off): quote it"
-            )
+            what, hint = _json_type(value) if from_json else _yaml_type(value)
+            return f"{kind}: 'metadata.{field}' must be a string; here it is {what}{hint}"
     return None
+
+
+def _yaml_type(node: Any) -> tuple[str, str]:
+    """What a YAML node that is not a string is, and what to do about it."""
+    if isinstance(node, SequenceNode):
+        return "a list", ""
+    if isinstance(node, MappingNode):
+        return "a mapping", ""
+    tag = getattr(node, "tag", None)
+    text = str(getattr(node, "value", ""))
+    if tag == _BOOL_TAG:
+        return "a boolean (YAML reads y, n, yes, no, on, off, true, false so)", ": quote it"
+    if tag == _FLOAT_TAG and text.lower().lstrip("+-") in (".nan", ".inf"):
+        return "a special number (not-a-number or infinity)", ": quote it"
+    if tag in (_INT_TAG, _FLOAT_TAG, _TIMESTAMP_TAG):
+        return ("a date" if tag == _TIMESTAMP_TAG else "a number"), ": quote it"
+    return "a value with a YAML tag ('!…'), which no Kubernetes field takes", ""
+
+
+def _json_type(value: Any) -> tuple[str, str]:
+    """What a JSON value that is not a string is, and what to do about it."""
+    if isinstance(value, bool):
+        return "a boolean", ": write it as a JSON string"
+    if isinstance(value, float) and value != value:
+        return "NaN (not a number), which is not JSON: kubectl refuses it", ""
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity, which is not JSON: kubectl refuses it", ""
+    if isinstance(value, int | float):
+        return "a number", ": write it as a JSON string"
+    if isinstance(value, list):
+        return "a list", ""
+    if isinstance(value, dict):
+        return "an object", ""
+    return "not a string", ""
 
 
 def _identity_problem(api_version: str | None, kind: str | None, node: MappingNode) -> str | None:
@@ -945,6 +1070,35 @@ def _describe_value(node: Node, offset: int, *, secret: bool) -> str:
     if isinstance(node, MappingNode):
         return f": the mapping at line {node.start_mark.line + offset}"
     return f": the list at line {node.start_mark.line + offset}"
+
+
+def _skip_big_integers(decoder: json.JSONDecoder, text: str, position: int) -> int | None:
+    """Where the JSON value at `position` ends, read with every integer kept as its text (no
+    conversion, so no digit limit); None when it is no valid JSON that way either."""
+    reader = json.JSONDecoder(parse_int=str, parse_constant=decoder.parse_constant, strict=decoder.strict)
+    try:
+        return reader.raw_decode(text, position)[1]
+    except (ValueError, RecursionError):
+        return None
+
+
+_BIG_INTEGER = re.compile(r'(?:"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*)?-?[0-9]{4301}')
+
+
+def _big_integer_problem(
+    path: str, number: int, text: str, start: int, end: int
+) -> tuple[Location, str, str]:
+    """The problem of a JSON document with an integer longer than Python converts: its line and,
+    when it is an object's field, the field's name (never the number: it may be in a Secret)."""
+    found = _BIG_INTEGER.search(text, start, end)
+    line = text.count("\n", 0, found.start() if found else start) + 1
+    field = f"field {found.group(1)!r}: " if found and found.group(1) is not None else ""
+    return (
+        Location(path, number, line),
+        "json-value",
+        f"{field}an integer of more than 4,300 digits, which pullguard does not convert (no Kubernetes "
+        "field holds one: kubectl refuses it as out of range); the document is not analysed",
+    )
 
 
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]\n]')

@@ -116,9 +116,8 @@ class ListStream:
         if kind is AliasEvent:
             found = self.anchors.get(event.anchor)
             if found is None:
-                raise yaml.composer.ComposerError(
-                    None, None, f"found undefined alias {event.anchor!r}", event.start_mark
-                )
+                # never the alias's name: `*` and any text, maybe a credential
+                raise yaml.composer.ComposerError(None, None, "found undefined alias", event.start_mark)
             return found
         get_event = self.loader.get_event
         if kind is MappingStartEvent:
