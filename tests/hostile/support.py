@@ -12,9 +12,15 @@ PRIVATE = ("--private-registry", "*.corp.example")
 
 
 def pullguard(
-    *args: str, stdin: bytes | None = None, timeout: float = 120, cwd: Path = ROOT
+    *args: str,
+    stdin: bytes | None = None,
+    timeout: float = 120,
+    cwd: Path = ROOT,
+    reader: str | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PULLGUARD_DEBUG", "COLUMNS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PULLGUARD_DEBUG", "COLUMNS", "PULLGUARD_READER")}
+    if reader is not None:  # the YAML reader: "fast" (default) or "reference"
+        env["PULLGUARD_READER"] = reader
     return subprocess.run(
         [sys.executable, "-m", "pullguard", *args],
         input=stdin,
