@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, cast
@@ -1082,21 +1083,21 @@ def _skip_big_integers(decoder: json.JSONDecoder, text: str, position: int) -> i
         return None
 
 
-_BIG_INTEGER = re.compile(r'(?:"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*)?-?[0-9]{4301}')
-
-
 def _big_integer_problem(
     path: str, number: int, text: str, start: int, end: int
 ) -> tuple[Location, str, str]:
     """The problem of a JSON document with an integer longer than Python converts: its line and,
     when it is an object's field, the field's name (never the number: it may be in a Secret)."""
-    found = _BIG_INTEGER.search(text, start, end)
+    limit = sys.get_int_max_str_digits()  # 4,300 unless PYTHONINTMAXSTRDIGITS says otherwise
+    digits = "[0-9]{" + str(limit + 1) + "}"
+    big = re.compile(r'(?:"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*)?-?' + digits)
+    found = big.search(text, start, end)
     line = text.count("\n", 0, found.start() if found else start) + 1
     field = f"field {found.group(1)!r}: " if found and found.group(1) is not None else ""
     return (
         Location(path, number, line),
         "json-value",
-        f"{field}an integer of more than 4,300 digits, which pullguard does not convert (no Kubernetes "
+        f"{field}an integer of more than {limit:,} digits, which pullguard does not convert (no Kubernetes "
         "field holds one: kubectl refuses it as out of range); the document is not analysed",
     )
 
