@@ -204,7 +204,7 @@ def _build_scalar(node: ScalarNode, offset: int) -> Any:
         # never the tag's text: `!eyJhdXRocyI6…` is a credential with a `!` before it
         raise DocumentValueError(
             line,
-            "a value starting with '!' is a YAML tag pullguard does not know, and builds no such value "
+            "an unknown YAML tag (the value starts with '!'): pullguard builds no such value "
             "(quote the value if it is text)",
         )
     try:
