@@ -708,7 +708,10 @@ class DocumentReader:
                 value, end = decoder.raw_decode(text, position)
             except RecursionError:
                 # Python's JSON reader recurses per level (kubectl's stops at 10,000 levels); where the
-                # value ends is unknown, so the rest of the stream is not read either.
+                # value ends is unknown, so the rest of the stream is not read either. A file not named
+                # .json that opens so is read as YAML: its `---` documents after this one are read.
+                if number == 0 and not path.endswith(".json"):
+                    return None
                 self._stats.documents += 1
                 self._stats.json_documents += 1
                 self._unreadable(
