@@ -16,6 +16,7 @@ bidirectional overrides and isolates that reorder what a reader sees
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 
@@ -65,14 +66,33 @@ def is_safe(text: str) -> bool:
     return _UNSAFE.search(text) is None
 
 
-# `scheme://user:password@host`: userinfo in any URL.
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@")
+# A digest after an `@` (distribution/reference: digest := algorithm ":" hex, hex at least 32
+# characters), or a malformed digest of a known algorithm (`@sha256:123456`), which is no credential.
+_DIGEST = (
+    r"(?:[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
+    r"|(?i:sha256|sha384|sha512|blake3):[0-9A-Fa-f]*)"
+)
+# `scheme://user:password@host`, also scheme-relative (`//user:pw@host`) or with a broken scheme
+# (`https:/user:pw@host`): userinfo in any URL, up to the last `@` of the word that does not start a
+# digest (a password may hold `/`, `@`, `:`, `?`, `#`). Never across white space or a quote.
+_URL_USERINFO = re.compile(
+    r"(?i)((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:/{1,2}|(?<![\w:/.+-])//)[^\s'\"<>]*@(?!" + _DIGEST + ")"
+)
 # What every match of _URL_USERINFO contains: a cheap search (it starts with a literal) that
 # spares the full pattern, which tries every word of a report, when no URL carries userinfo.
-_USERINFO_TAIL = re.compile(r"://[^/\s@'\"<>]+@")
-# An image reference that starts with `user:password@` (or `user@`) before a host and a path.
-# A digest's `@` (`nginx@sha256:…`, `team/app@sha256:…`) is not: no `/` follows it, or one precedes it.
-_IMAGE_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^/\s@]+@(?=[^@\s]*/)", re.IGNORECASE)
+_USERINFO_TAIL = re.compile(r"/[^\s'\"<>]*@(?!" + _DIGEST + ")")
+
+# An image reference as written, split for `redact_image`: a leading scheme, however broken
+# (`https://`, `https:/`, `//`), and the `@`, `?` and `#` that a reference cannot hold but before a digest.
+_IMAGE_SCHEME = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?/{1,2}")
+_IMAGE_SEPARATOR = re.compile(r"[?#]|@(?!" + _DIGEST + r"(?:[?#]|\Z))")
+# What the reference itself looks like when a redaction must choose among several parts: a
+# registry host, a path and perhaps a tag and a digest (lenient: for display only).
+_IMAGE_LIKE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._\[\]:-]*(?:/[A-Za-z0-9._-]+)+(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?(?:@"
+    + _DIGEST
+    + ")?"
+)
 
 
 def redact_userinfo(text: str) -> str:
@@ -83,11 +103,43 @@ def redact_userinfo(text: str) -> str:
 
 
 def redact_image(image: str) -> str:
-    """An image reference as it may be shown: `https://user:pass@reg.example/app:1` becomes
-    `https://***@reg.example/app:1` (never a valid reference either way; the kubelet refuses it)."""
-    if "@" not in image:
+    """An image reference as it may be shown, with whatever can be a credential as `***`.
+
+    A reference (distribution/reference: domain/path[:tag][@digest]) holds an `@` only before a
+    digest and never a `?` or `#`. So the text before the last other `@` is userinfo
+    (`https://user:pass@reg.example/app:1` becomes `https://***@reg.example/app:1`), and the text
+    after a `?` or `#` a query or fragment (`reg.example/app:1?token=x` becomes
+    `reg.example/app:1?***`). Such a reference is never valid either way: the kubelet refuses it.
+    When a password holds `?` or `#` and a query holds `@`, several parts could be the reference:
+    the one that looks like one is kept, and if none or several do, only the scheme is.
+    """
+    if "@" not in image and "?" not in image and "#" not in image:
         return image
-    return _IMAGE_USERINFO.sub(lambda m: f"{m.group(1) or ''}***@", image, count=1)
+    scheme = _IMAGE_SCHEME.match(image)
+    start = scheme.end() if scheme else 0
+    separators = [(m.start(), m.group()[0]) for m in _IMAGE_SEPARATOR.finditer(image, start)]
+    if not separators:
+        return image
+    # The parts the reference can be: after the start or an `@`, before a `?`, `#` or the end.
+    bounds = [(start - 1, ""), *separators, (len(image), "")]
+    parts = [
+        (begin, end)
+        for (begin, before), (end, after) in itertools.pairwise(bounds)
+        if before in ("", "@") and after != "@"
+    ]
+    if len(parts) > 1:
+        parts = [(b, e) for b, e in parts if _IMAGE_LIKE.fullmatch(image, b + 1, e)]
+        if len(parts) != 1:
+            return image[:start] + "***"
+    begin, end = parts[0]
+    return "".join(
+        (
+            image[:start],
+            "***@" if begin >= start else "",
+            image[begin + 1 : end],
+            image[end] + "***" if end < len(image) else "",
+        )
+    )
 
 
 def shell_word(text: str) -> str:

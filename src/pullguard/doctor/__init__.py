@@ -323,24 +323,33 @@ def diagnose(
         event = next((message for (img, message) in events if img == image), None)
         if event is None and events:
             event = events[0][1]
-        item = ContainerDiagnosis(container, redact_image(image), reason, _redacted_event(event))
+        item = ContainerDiagnosis(container, redact_image(image), reason, _redacted_event(event, image))
         judgement = judgements.get(container)
         if judgement is not None:
             asyncio.run(_live_check(item, judgement, client or ClientOptions()))
         classify(item, judgement, namespace, owner, arch)
-        trap = node_cache_cause(reason, image, judgement, node_document, node)
+        trap = node_cache_cause(reason, item.image, judgement, node_document, node)
         if trap is not None:
             item.cause, (item.explanation, item.fix) = Cause.NODE_CACHE, trap
         diagnosis.containers.append(item)
     return diagnosis
 
 
-def _redacted_event(message: str | None) -> str | None:
-    """An event message as shown: the userinfo of any URL, or of a quoted image, is `***`."""
+# A quoted string in an event message, as the kubelet quotes an image (Go's %q: `\"` inside).
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)("|\Z)')
+
+
+def _redacted_event(message: str | None, image: str = "") -> str | None:
+    """An event message as shown, at most 600 characters: what can be a credential in the pod's
+    image, in any quoted string (the kubelet quotes an image in `Failed to pull image "…"`,
+    `couldn't parse image name "…"`) and in the userinfo of any URL is `***`. Redacted before it
+    is cut, so a cut never leaves a password without the `@` that shows it is one."""
     if message is None:
         return None
-    message = re.sub(r'image "([^"]*)"', lambda m: f'image "{redact_image(m.group(1))}"', message)
-    return redact_userinfo(message)
+    if image and redact_image(image) != image:
+        message = message.replace(image, redact_image(image))
+    message = _QUOTED.sub(lambda m: f'"{redact_image(m.group(1))}{m.group(2)}', message)
+    return redact_userinfo(message)[:600]
 
 
 def _node_document(source: ClusterSource, node: Any) -> dict[str, Any] | None:
@@ -377,7 +386,7 @@ def _pull_events(source: ClusterSource, namespace: str, name: str) -> list[tuple
             when = str(event.get("lastTimestamp") or event.get("eventTime") or "")
             failures.append((when, match.group(1) if match else "", message))
     failures.sort(reverse=True)
-    return [(image, message[:600]) for _, image, message in failures]
+    return [(image, message) for _, image, message in failures]
 
 
 async def _live_check(item: ContainerDiagnosis, judgement: ImageJudgement, options: ClientOptions) -> None:

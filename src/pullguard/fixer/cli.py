@@ -175,8 +175,8 @@ def _fix(
             zero_context.append(shown)
     if zero_context:
         _say(
-            f"note: the diff of {', '.join(zero_context)} has no context lines, which would show Secret data: "
-            "apply it with `git apply --unidiff-zero`, or use --write"
+            f"note: the diff of {', '.join(zero_context)} has no context lines, which would show Secret data or "
+            "a credential in an image reference: apply it with `git apply --unidiff-zero`, or use --write"
         )
     if masked:
         _say(

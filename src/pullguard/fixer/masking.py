@@ -7,6 +7,9 @@ fix's own description (`auths key "a" -> "a:5000"; credential unchanged, not sho
 for a value the fix rewrote. A line holding a known Secret value anywhere else (a
 `last-applied-configuration` annotation quotes the whole Secret) is masked too.
 
+An image reference whose text can hold a credential (`https://user:pass@reg.example/app:1`,
+`reg.example/app:1?token=…`; see `text_safety.redact_image`) is shown redacted the same way.
+
 A diff whose context would be masked is made without context (it still applies with
 `git apply --unidiff-zero`); one whose changed lines are masked cannot be a patch:
 `masked_changes` says so and the command tells to use --write.
@@ -22,6 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pullguard.fixer.rtyaml import YamlFile
+from pullguard.text_safety import redact_image
 
 __all__ = ["MaskedDiff", "masked_diff"]
 
@@ -34,6 +38,7 @@ class _Value:
     document: int
     key: str
     column: int
+    shown: str = ""  # what the placeholder says instead of "KEY: value not shown"
 
 
 def _walk(node: Node) -> Iterator[MappingNode]:
@@ -70,6 +75,19 @@ def _secret_values(node: Node) -> Iterator[tuple[ScalarNode | Node, Node]]:
                     )
 
 
+def _credential_images(node: Node) -> Iterator[tuple[Node, ScalarNode]]:
+    """(key node, value node) of each `image` (a container's) or `reference` (an image volume's)
+    whose text can hold a credential: what `redact_image` changes."""
+    for mapping in _walk(node):
+        for key, value in mapping.value:
+            if (
+                getattr(key, "value", None) in ("image", "reference")
+                and isinstance(value, ScalarNode)
+                and redact_image(value.value) != value.value
+            ):
+                yield key, value
+
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present; the marks are the same
 
 
@@ -100,6 +118,16 @@ def secret_lines(text: str, values: set[str] | None = None) -> dict[int, _Value]
                     last = end.line if end.column > 0 else end.line - 1
                     for n in range(first, max(first, last) + 1):
                         lines[offset + n] = _Value(chunk.number, name, key.start_mark.column)
+                for key, value in _credential_images(root):
+                    if values is not None and len(value.value.strip()) >= 6:
+                        values.add(value.value.strip())
+                    shown = _Value(
+                        chunk.number, "image", key.start_mark.column, f"image {redact_image(value.value)}"
+                    )
+                    end = value.end_mark
+                    last = end.line if end.column > 0 else end.line - 1
+                    for n in range(key.start_mark.line, max(key.start_mark.line, last) + 1):
+                        lines.setdefault(offset + n, shown)
         offset += chunk.text.count("\n")
     return lines
 
@@ -188,7 +216,7 @@ def _masked(
         if value is not None:
             if value != previous:  # one placeholder per value
                 note = notes.get((value.document, value.key)) if not old else None
-                text = note or f"{value.key}: value not shown"
+                text = note or value.shown or f"{value.key}: value not shown"
                 out.append(f"{prefix}{' ' * value.column}<{text}>\n")
             previous = value
             continue
