@@ -269,7 +269,7 @@ class InventoryBuilder:
         annotations = _annotations(body)
         template = _template_of(body, spec_path)
         if template is not None:
-            annotations += _annotations(template)
+            annotations += _annotations(template, spec_path.rpartition(".")[0])
         return PodTemplate(
             owner=owner,
             location=Location(
@@ -488,13 +488,16 @@ class InventoryBuilder:
         if spec.get("namespaceSelector") is not None:
             selectors.append(spec["namespaceSelector"])
         for index, selector in enumerate(selectors):
-            wanted = _mapping(
-                _mapping(selector, f"spec.namespaceSelectors[{index}]").get("matchLabels") or {},
-                f"spec.namespaceSelectors[{index}].matchLabels",
+            where = f"spec.namespaceSelectors[{index}].matchLabels"
+            wanted = _string_map(
+                _mapping(
+                    _mapping(selector, f"spec.namespaceSelectors[{index}]").get("matchLabels") or {}, where
+                ),
+                where,
             )
             for candidate in self.inventory.namespaces.values():
                 labels = dict(candidate.labels)
-                if all(labels.get(str(k)) == str(v) for k, v in wanted.items()):
+                if all(labels.get(k) == v for k, v in wanted):
                     namespaces.append(candidate.name)
         for namespace in dict.fromkeys(n for n in namespaces if n):
             self._store_external_secret(manifest, es_spec, "spec.externalSecretSpec", namespace, name)
@@ -516,7 +519,7 @@ class InventoryBuilder:
             secret_type,
             SecretOrigin.EXTERNAL_SECRET,
             manifest.body or {},
-            refresh_interval=None if refresh is None else str(refresh),
+            refresh_interval=None if refresh is None else _scalar_text(refresh, f"{path}.refreshInterval"),
         )
 
     def _add_sealed_secret(self, manifest: Manifest, body: Mapping[str, Any], namespace: str) -> None:
@@ -598,22 +601,52 @@ def _optional_bool(value: Any, path: str) -> bool | None:
     raise FieldError(path, "true or false")
 
 
-def _annotations(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return _metadata_pairs(body, "annotations")
+def _scalar_text(value: Any, path: str, expected: str = "a string") -> str:
+    """A value Kubernetes reads as a string, as text: a number or a boolean as `str` gives it (as
+    before; the API server refuses it unquoted). A list or mapping is an input problem naming the
+    field, never turned into text: a chain of YAML aliases ("billion laughs") would expand to
+    gigabytes."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        raise FieldError(path, expected)
+    return str(value)
+
+
+def _key_text(key: Any, path: str) -> str:
+    """A map key as it appears in a field path (`metadata.labels[app]`), cut to 60 characters."""
+    if isinstance(key, Mapping | list | tuple | set | frozenset):
+        raise FieldError(path, "a mapping with string keys")
+    text = key if isinstance(key, str) else str(key)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _string_map(value: Mapping[Any, Any], path: str) -> tuple[tuple[str, str], ...]:
+    """A map[string]string (labels, annotations, matchLabels) as pairs; see `_scalar_text`."""
+    pairs = []
+    for key, item in value.items():
+        shown = _key_text(key, path)
+        pairs.append((key if isinstance(key, str) else str(key), _scalar_text(item, f"{path}[{shown}]")))
+    return tuple(pairs)
+
+
+def _annotations(body: Mapping[str, Any], where: str = "") -> tuple[tuple[str, str], ...]:
+    return _metadata_pairs(body, "annotations", where)
 
 
 def _labels(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return _metadata_pairs(body, "labels")
 
 
-def _metadata_pairs(body: Mapping[str, Any], field: str) -> tuple[tuple[str, str], ...]:
+def _metadata_pairs(body: Mapping[str, Any], field: str, where: str = "") -> tuple[tuple[str, str], ...]:
+    """`metadata.labels` or `metadata.annotations` (of the object, or of the template at `where`)."""
     metadata = body.get("metadata")
     if not isinstance(metadata, Mapping):
         return ()
     pairs = metadata.get(field)
     if not isinstance(pairs, Mapping):
         return ()
-    return tuple((str(k), str(v)) for k, v in pairs.items())
+    return _string_map(pairs, f"{where}{'.' if where else ''}metadata.{field}")
 
 
 def _data_written_at(body: Mapping[str, Any]) -> str | None:
@@ -634,7 +667,11 @@ def _data_written_at(body: Mapping[str, Any]) -> str | None:
         if isinstance(fields, Mapping) and "f:data" not in fields and "f:stringData" not in fields:
             continue
         value = entry["time"]
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        text = (
+            value.isoformat()
+            if hasattr(value, "isoformat")
+            else _scalar_text(value, "metadata.managedFields[].time", "a timestamp")
+        )
         if latest is None or text > latest:
             latest = text
     return latest
@@ -644,7 +681,9 @@ def _creation_timestamp(body: Mapping[str, Any]) -> str | None:
     metadata = body.get("metadata")
     if isinstance(metadata, Mapping) and metadata.get("creationTimestamp") is not None:
         value = metadata["creationTimestamp"]
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+        if hasattr(value, "isoformat"):
+            return str(value.isoformat())
+        return _scalar_text(value, "metadata.creationTimestamp", "a timestamp")
     return None
 
 
@@ -812,7 +851,7 @@ def _read_selector(value: Any, path: str) -> LabelSelector:
                 _strings(expression.get("values"), f"{path}.matchExpressions[{index}].values"),
             )
         )
-    return LabelSelector(tuple((str(k), str(v)) for k, v in labels.items()), tuple(expressions))
+    return LabelSelector(_string_map(labels, f"{path}.matchLabels"), tuple(expressions))
 
 
 def _read_role(manifest: Manifest, body: Mapping[str, Any], namespace: str | None) -> Role:
