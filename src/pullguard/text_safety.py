@@ -24,7 +24,7 @@ _UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
 _UNSAFE_LINE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
 # Rich's own styling is ESC-introduced; in a rendered terminal report only ESC may stay.
 _UNSAFE_BUT_ESC = re.compile(
@@ -52,7 +52,8 @@ def neutralise(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """As `neutralise`, and tab and newline escaped too: for a name, image or header value."""
+    """As `neutralise`, and tab, newline and every other line break (CR, U+2028, U+2029) escaped
+    too: for a name, path, image or header value, which must never start a line of its own."""
     return _UNSAFE_LINE.sub(_escape, text) if _UNSAFE_LINE.search(text) else text
 
 

@@ -64,4 +64,6 @@ def test_markdown(result: ScanResult) -> None:
 
 
 def test_markdown_cell_escapes() -> None:
-    assert markdown.cell("a|b\n<c> `d`") == "a\\|b &lt;c&gt; \\`d\\`"
+    # a line break is shown as its escape, as in the text report: a name stays recognisable
+    assert markdown.cell("a|b\n<c> `d`") == "a\\|b\\x0a&lt;c&gt; \\`d\\`"
+    assert markdown.cell("a\\b") == "a\\\\b"

@@ -14,6 +14,7 @@ from pullguard.findings import Finding, Severity
 from pullguard.inventory.model import ObjectRef
 from pullguard.inventory.resolve import Resolution
 from pullguard.sources.model import Location
+from pullguard.text_safety import one_line
 
 __all__ = ["REGISTRY", "STANDARDS", "Check", "CheckInfo", "Finding", "Hit", "Severity", "check"]
 
@@ -106,7 +107,7 @@ class Check:
             info.id,
             hit.severity or info.severity,
             hit.object,
-            hit.message,
+            one_line(hit.message),  # a name it quotes never starts a line of its own
             hit.location,
             hit.remediation,
             image=hit.image,

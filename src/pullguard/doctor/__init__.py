@@ -49,7 +49,7 @@ from pullguard.sources.cluster import (
     ClusterSource,
 )
 from pullguard.sources.model import InputProblem, Manifest, ReadStats
-from pullguard.text_safety import redact_image, redact_userinfo
+from pullguard.text_safety import one_line, redact_image, redact_userinfo
 from pullguard.text_safety import shell_word as q
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
@@ -734,6 +734,8 @@ def _set_image(owner: ObjectRef, namespace: str, container: str) -> str:
 
 
 def render_text(diagnoses: list[Diagnosis]) -> str:
+    """The diagnoses as text; names, images and event messages on one line each (`one_line`:
+    a line break in them is shown as `\\x0a`, never started). The fix keeps its lines."""
     lines: list[str] = []
     for diagnosis in diagnoses:
         owner = f" ({diagnosis.owner})" if diagnosis.owner != diagnosis.pod else ""
@@ -742,7 +744,7 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
             if diagnosis.node
             else ""
         )
-        lines.append(f"{diagnosis.pod}{owner}{node}")
+        lines.append(one_line(f"{diagnosis.pod}{owner}{node}"))
         if diagnosis.template_only:
             lines.append("  no pod: the pod template is judged as its next pod would be admitted.")
         if diagnosis.healthy:
@@ -752,9 +754,9 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
                 else "  no container is waiting on an image pull: the pod pulls fine."
             )
         for item in diagnosis.containers:
-            lines.append(f"  container {item.container}: {item.reason}  {item.image}")
+            lines.append("  " + one_line(f"container {item.container}: {item.reason}  {item.image}"))
             if item.event:
-                lines.append(f"    kubelet: {item.event}")
+                lines.append("    kubelet: " + one_line(item.event))
             if item.tries:
                 lines.append("    credentials the kubelet tries, in order, and a live check of each:")
                 for number, attempt in enumerate(item.tries, 1):
@@ -763,10 +765,10 @@ def render_text(diagnoses: list[Diagnosis]) -> str:
                         if attempt.outcome
                         else "not checked"
                     )
-                    lines.append(f"      {number}. {attempt.source} -> {said}")
+                    lines.append(f"      {number}. " + one_line(f"{attempt.source} -> {said}"))
             for note in item.notes:
-                lines.append(f"    note: {note}")
-            lines.append(f"    cause: {item.cause.value}: {item.explanation}")
+                lines.append("    note: " + one_line(note))
+            lines.append(f"    cause: {item.cause.value}: " + one_line(item.explanation))
             lines.append("    fix:   " + item.fix.replace("\n", "\n         "))
         lines.append("")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from pullguard.inventory.resolve import SecretsFrom
 from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import files_shown, grouped
 from pullguard.result import ScanResult
+from pullguard.text_safety import one_line
 
 _CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa;--crit:#82071e;--high:#cf222e;
@@ -59,8 +60,14 @@ ul.plain{margin:0;padding-left:18px}
 """
 
 
+def _text(value: str) -> str:
+    """Data as HTML text on one line: a line break or tab in a name, path or message is shown as an
+    escape (`\\x0a`), as in the text report; then HTML-escaped."""
+    return escape(one_line(value))
+
+
 def _sev(severity: Severity) -> str:
-    return f'<span class="sev sev-{severity.value}">{escape(severity.value)}</span>'
+    return f'<span class="sev sev-{severity.value}">{_text(severity.value)}</span>'
 
 
 def _age(facts: PullSecretFacts | None) -> str:
@@ -68,16 +75,16 @@ def _age(facts: PullSecretFacts | None) -> str:
     if facts is None or facts.age.days is None:
         age = facts.age if facts is not None else None
         if age is not None and age.refresh_interval:
-            return f"refreshed every {escape(age.refresh_interval)}"
+            return f"refreshed every {_text(age.refresh_interval)}"
         return "unknown"
-    return f'{plural(int(facts.age.days), "day")} <span class="muted">({escape(facts.age.evidence.value)})</span>'
+    return f'{plural(int(facts.age.days), "day")} <span class="muted">({_text(facts.age.evidence.value)})</span>'
 
 
 def _fingerprints(facts: PullSecretFacts | None) -> str:
     if facts is None or not facts.fingerprints:
         return "—"
     return "<br>".join(
-        f'<code>{escape(f.fingerprint)}</code> <span class="muted">{escape(f.registry)}</span>'
+        f'<code>{_text(f.fingerprint)}</code> <span class="muted">{_text(f.registry)}</span>'
         for f in facts.fingerprints
     )
 
@@ -109,12 +116,12 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # no fetch of anything, from anywhere: a report must open offline and leak nothing
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>pullguard report: {escape(summary.headline)}</title>",
+        f"<title>pullguard report: {_text(summary.headline)}</title>",
         f"<style>{_CSS}</style></head><body>",
         "<header><h1>pullguard report</h1>",
-        f"<p>pullguard {escape(__version__)} · generated {escape(now.strftime('%Y-%m-%d %H:%M UTC'))}</p></header>",
+        f"<p>pullguard {_text(__version__)} · generated {_text(now.strftime('%Y-%m-%d %H:%M UTC'))}</p></header>",
         "<main>",
-        f'<p class="headline" id="headline">{escape(summary.headline)}</p>',
+        f'<p class="headline" id="headline">{_text(summary.headline)}</p>',
         f'<div class="bar" title="{share:.0f}% covered"><i style="width:{share:.1f}%"></i></div>',
         '<ul class="figures" id="figures">',
     ]
@@ -133,7 +140,7 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
         figure(summary.files, "file"),
         figure(summary.input_errors, "input error"),
     ]
-    parts += [f"<li><b>{escape(str(n))}</b><span>{escape(label)}</span></li>" for n, label in figures]
+    parts += [f"<li><b>{_text(str(n))}</b><span>{_text(label)}</span></li>" for n, label in figures]
     parts.append("</ul>")
     parts.append(
         f'<p class="muted">{plural(summary.files, "file")}, {plural(summary.documents, "document")}, '
@@ -149,7 +156,7 @@ def render(result: ScanResult, now: datetime | None = None) -> str:
     )
     by_source = coverage_line(result.resolution)
     if by_source:
-        parts.append(f'<p class="muted" id="coverage">{escape(by_source)}</p>')
+        parts.append(f'<p class="muted" id="coverage">{_text(by_source)}</p>')
     parts += _findings(result.findings)
     parts += _pull_secrets(result, now)
     parts += _cluster_config(result)
@@ -173,19 +180,19 @@ def _findings(findings: list[Finding]) -> list[str]:
             counts[f.severity] += 1
         badge = " ".join(f"{_sev(s)} {n}" for s, n in sorted(counts.items(), key=lambda i: -i[0].rank))
         label = "Cluster-wide" if namespace == "(cluster-wide)" else f"Namespace {namespace}"
-        parts.append(f"<h3>{escape(label)} <small>{badge}</small></h3>")
+        parts.append(f"<h3>{_text(label)} <small>{badge}</small></h3>")
         parts.append(
             '<table class="findings"><thead><tr><th>Severity</th><th>Check</th><th>Object</th>'
             "<th>Where</th><th>Finding</th></tr></thead><tbody>"
         )
         for f in sorted(group, key=lambda f: (-f.severity.rank, f.check_id, f.object)):
             check = REGISTRY.get(f.check_id)
-            title = escape(check.info.title) if check else ""
+            title = _text(check.info.title) if check else ""
             parts.append(
-                f'<tr><td>{_sev(f.severity)}</td><td title="{title}">{escape(f.check_id)}</td>'
-                f"<td>{escape(str(f.object))}</td>"
-                f"<td><code>{escape(f.location.path)}:{f.location.line}</code></td>"
-                f"<td>{escape(f.message)}<details><summary>How to fix</summary>"
+                f'<tr><td>{_sev(f.severity)}</td><td title="{title}">{_text(f.check_id)}</td>'
+                f"<td>{_text(str(f.object))}</td>"
+                f"<td><code>{_text(f.location.path)}:{f.location.line}</code></td>"
+                f"<td>{_text(f.message)}<details><summary>How to fix</summary>"
                 f"<pre>{escape(f.remediation)}</pre></details></td></tr>"
             )
         parts.append("</tbody></table>")
@@ -210,24 +217,22 @@ def _pull_secrets(result: ScanResult, now: datetime) -> list[str]:
     for secret in secrets:
         namespace = secret.ref.namespace or ""
         if secret.payload is not None and secret.registries_known:
-            registries = (
-                "<br>".join(f"<code>{escape(e.key)}</code>" for e in secret.payload.entries) or "none"
-            )
+            registries = "<br>".join(f"<code>{_text(e.key)}</code>" for e in secret.payload.entries) or "none"
             if secret.payload.error:
                 registries = "<i>malformed</i>"
         else:
-            registries = f"<i>unknown until rendered ({escape(secret.origin.value)})</i>"
+            registries = f"<i>unknown until rendered ({_text(secret.origin.value)})</i>"
         facts = result.facts.of_secret(namespace, secret.ref.name)
         used = consumers.get((namespace, secret.ref.name), [])
         readers = access.of(namespace, secret.ref.name)
         reader_cells = (
             '<ul class="plain">'
             + "".join(
-                f"<li>{escape(str(r.subject))}"
-                + (f' <span class="muted">({escape(r.subject.note)})</span>' if r.subject.note else "")
-                + f": {escape(', '.join(r.verbs))}"
+                f"<li>{_text(str(r.subject))}"
+                + (f' <span class="muted">({_text(r.subject.note)})</span>' if r.subject.note else "")
+                + f": {_text(', '.join(r.verbs))}"
                 + (' <span class="muted">by name</span>' if r.by_name_only else "")
-                + f' <span class="muted">via {escape(str(r.grants[0]))}</span></li>'
+                + f' <span class="muted">via {_text(str(r.grants[0]))}</span></li>'
                 for r in readers
             )
             + "</ul>"
@@ -235,10 +240,10 @@ def _pull_secrets(result: ScanResult, now: datetime) -> list[str]:
             else '<span class="muted">nobody in the input</span>'
         )
         parts.append(
-            f"<tr><td>{escape(namespace)}/{escape(secret.ref.name)}</td><td>{registries}</td>"
+            f"<tr><td>{_text(namespace)}/{_text(secret.ref.name)}</td><td>{registries}</td>"
             f"<td>{_fingerprints(facts)}</td>"
             f"<td>{_age(facts)}</td>"
-            f"<td>{'<br>'.join(escape(str(u)) for u in used[:10]) or '<span class=muted>unused</span>'}"
+            f"<td>{'<br>'.join(_text(str(u)) for u in used[:10]) or '<span class=muted>unused</span>'}"
             f"{f'<br>and {len(used) - 10} more' if len(used) > 10 else ''}</td>"
             f"<td>{reader_cells}</td></tr>"
         )
@@ -264,7 +269,7 @@ def _cluster_config(result: ScanResult) -> list[str]:
     )
     return [
         '<section id="cluster-config"><h2>Cluster configuration</h2><ul>',
-        f"<li>{escape(encryption)}</li><li>{escape(audit)}</li></ul></section>",
+        f"<li>{_text(encryption)}</li><li>{_text(audit)}</li></ul></section>",
     ]
 
 
@@ -272,11 +277,11 @@ def _problems(result: ScanResult) -> list[str]:
     if not result.problems:
         return []
     rows = "".join(
-        f"<tr><td>{escape(g.level.value)}</td><td><code>{escape(str(g.members[0].location))}</code></td>"
-        f"<td>{escape(g.message)}</td></tr>"
+        f"<tr><td>{_text(g.level.value)}</td><td><code>{_text(str(g.members[0].location))}</code></td>"
+        f"<td>{_text(g.message)}</td></tr>"
         if len(g.members) == 1
-        else f"<tr><td>{escape(g.level.value)} &times; {len(g.members)}</td>"
-        f"<td><code>{escape(files_shown(g))}</code></td><td>{escape(g.message)}</td></tr>"
+        else f"<tr><td>{_text(g.level.value)} &times; {len(g.members)}</td>"
+        f"<td><code>{_text(files_shown(g))}</code></td><td>{_text(g.message)}</td></tr>"
         for g in grouped(result.problems)
     )
     return [

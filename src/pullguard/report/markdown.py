@@ -8,6 +8,7 @@ from pullguard.checks import Finding, Severity
 from pullguard.report.console import plural
 from pullguard.report.coverage import coverage_line
 from pullguard.result import ScanResult
+from pullguard.text_safety import one_line
 
 _ICONS = {
     Severity.CRITICAL: "🟥",
@@ -20,8 +21,11 @@ _LIMIT = 200  # per severity; a PR comment is read, not searched
 
 
 def cell(text: str) -> str:
-    """One table cell: no line breaks, pipes and markup characters escaped."""
-    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """One table cell: line breaks and tabs shown as escapes (`\\x0a`, as in the text report: a
+    name or path that holds one stays recognisable, and no row ends early), backslashes, pipes and
+    markup characters escaped."""
+    escaped = one_line(text.replace("\\", "\\\\"))
+    escaped = escaped.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
     for char in "`*_[]":
         escaped = escaped.replace(char, "\\" + char)
     return " ".join(escaped.split())

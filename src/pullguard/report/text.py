@@ -6,7 +6,9 @@ Each finding is a block, as the field's linters print them (ruff, kube-linter):
       the message, wrapped to the terminal (or COLUMNS) at word boundaries
 
 Names, paths and images are never cut; piped output is neither coloured nor wrapped
-unless COLUMNS says so, and no line ends in a space.
+unless COLUMNS says so, and no line ends in a space. A line break in a name, path or image
+(a file named `x\\nrm -rf ~ #.json`) is shown as an escape (`\\x0a`, `text_safety.one_line`):
+every line of the report is one the report wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pullguard.report.coverage import coverage_line
 from pullguard.report.problems import problem_lines
 from pullguard.result import ScanResult
 from pullguard.sources.model import SKIP_REASON_ONE, SKIP_REASON_TEXT, InputProblem, Level, SkipReason
+from pullguard.text_safety import one_line
 
 _STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -43,7 +46,9 @@ class _Printer:
         self.console, self.width = console, width
 
     def line(self, text: str = "", style: str | None = None, indent: str = "") -> None:
-        for part in wrap(text, self.width, indent) if text else [""]:
+        """One line of the report, wrapped: a line break in it (from a name, a path, a message that
+        quotes one) is shown as an escape, never started."""
+        for part in wrap(one_line(text), self.width, indent) if text else [""]:
             self.console.print(Text(part, style=style or ""))
 
     def raw(self, text: Text) -> None:
@@ -193,9 +198,9 @@ def _findings(p: _Printer, findings: list[Finding], by_severity: dict[str, int])
     for f in findings:
         p.line()
         head = Text.assemble(
-            f"{f.location.path}:{f.location.line}  {f.check_id}  ",
+            f"{one_line(f.location.path)}:{f.location.line}  {f.check_id}  ",
             (f.severity.value, _STYLES[f.severity]),
-            f"  {f.object}",
+            f"  {one_line(str(f.object))}",
         )
         if f.breaks_pull:
             head.append("  ")

@@ -16,6 +16,7 @@ from pullguard.registry.verify import ANONYMOUS, ImageVerdict, VerifyResult
 from pullguard.report.console import make_console, plural, width_of, wrap
 from pullguard.report.json_report import location, object_ref
 from pullguard.report.sarif import _physical, sarif_log
+from pullguard.text_safety import one_line
 
 SCHEMA_VERSION = "1"
 _STYLES = {
@@ -55,7 +56,7 @@ def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None)
     width = width_of(out)
 
     def say(text: str, style: str = "", indent: str = "") -> None:
-        for line in wrap(text, width, indent):
+        for line in wrap(one_line(text), width, indent):  # a line break in a name is shown, not made
             console.print(Text(line, style=style))
 
     say(headline(result), "bold")
@@ -72,7 +73,7 @@ def render_text(result: VerifyResult, out: TextIO, *, color: bool | None = None)
         console.print()
         console.print(
             Text.assemble(
-                f"{verdict.judgement.pod.template.owner}  {use.name}  {use.image}  ",
+                one_line(f"{verdict.judgement.pod.template.owner}  {use.name}  {use.image}  "),
                 (kind.value, _STYLES.get(kind, "bold red")),
             )
         )
@@ -304,7 +305,7 @@ def render_junit(result: VerifyResult) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(text).replace("|", "\\|")
 
 
 def render_markdown(result: VerifyResult) -> str:
@@ -329,12 +330,15 @@ def render_markdown(result: VerifyResult) -> str:
 
 
 def render_html(result: VerifyResult) -> str:
-    from html import escape
+    from html import escape as html_escape
+
+    def escape(text: str) -> str:  # on one line: a line break in a name is shown as `\x0a`
+        return html_escape(one_line(text))
 
     rows = "".join(
         f"<tr><td>{escape(str(v.judgement.pod.template.owner))}</td><td>{escape(v.judgement.use.name)}</td>"
         f"<td><code>{escape(v.judgement.use.image)}</code></td><td>{escape(v.outcome.kind.value)}</td>"
-        f"<td>{escape(_credential(v))}</td><td>{escape(_detail(v))}</td></tr>"
+        f"<td>{escape(_credential(v).replace(chr(10), '; '))}</td><td>{escape(_detail(v))}</td></tr>"
         for v in result.verdicts
     )
     return (
