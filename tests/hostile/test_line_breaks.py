@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,35 @@ def test_doctor_never_starts_a_line_from_a_name_or_an_event(tmp_path: Path) -> N
     output = result.stdout.decode()
     assert "FORGED-POD" in output and "FORGED-EVENT" in output and "FORGED-C" in output
     assert _forged(output) == []
+
+
+FIXABLE_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "regcred", "namespace": "shop"},
+    "type": "kubernetes.io/dockerconfigjson",
+    # {"auths":{"reg.corp.example":{"auth":"dXNlcjpwYXNz"}}}
+    "data": {".dockerconfigjson": "eyJhdXRocyI6eyJyZWcuY29ycC5leGFtcGxlIjp7ImF1dGgiOiJkWE5sY2pwd1lYTnoifX19"},
+}
+
+
+def test_fix_never_starts_a_line_from_a_file_name(tmp_path: Path) -> None:
+    """The diff names the file as git does (`--- "a/x\\nFORGED.yaml"`, which `git apply` reads);
+    what fix says on standard error is one line per fix."""
+    (tmp_path / "x\nFORGED-PATH.yaml").write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: "p\\nFORGED-NAME"\n  namespace: shop\n'
+        "spec:\n  containers:\n  - name: c\n    image: reg.corp.example/app:1\n"
+    )
+    (tmp_path / "secret.yaml").write_text(json.dumps(FIXABLE_SECRET))
+    result = pullguard("fix", ".", "--assume-private", cwd=tmp_path)
+    no_internal_error(result)
+    assert result.returncode == 1, result.stderr.decode()
+    output, errors = result.stdout.decode(), result.stderr.decode()
+    assert '--- "a/x\\nFORGED-PATH.yaml"' in output
+    assert "FORGED-NAME" in errors
+    assert _forged(output) == [] and _forged(errors) == []
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
+    applied = subprocess.run(
+        ["git", "apply", "--check", "-"], input=result.stdout, cwd=tmp_path, capture_output=True, timeout=30
+    )
+    assert applied.returncode == 0, applied.stderr.decode()

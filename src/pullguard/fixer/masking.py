@@ -167,7 +167,7 @@ def masked_diff(
     )
     if zero:
         groups = list(matcher.get_grouped_opcodes(0))
-    out = [f"--- a/{shown}\n", f"+++ b/{shown}\n"]
+    out = [f"--- {_diff_path('a/' + shown)}\n", f"+++ {_diff_path('b/' + shown)}\n"]
     masked_changes = False
     for group in groups:
         first, last = group[0], group[-1]
@@ -185,6 +185,28 @@ def masked_diff(
                 masked_changes |= part != [f"+{line}" for line in new_lines[j1:j2]]
                 out += part
     return MaskedDiff([line if line.endswith("\n") else line + "\n" for line in out], zero, masked_changes)
+
+
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+
+
+def _diff_path(path: str) -> str:
+    """A path in a diff header as git writes it (quote_c_style): in double quotes with C escapes
+    when it holds a control character, a quote or a backslash, so that a line break in a file
+    name never starts a line of the diff; `git apply` reads it back."""
+    if not any(ord(c) < 0x20 or c in '"\\\x7f' for c in path):
+        return path
+    out = []
+    for char in path:
+        if char in _C_ESCAPES:
+            out.append(_C_ESCAPES[char])
+        elif char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or char == "\x7f":
+            out.append(f"\\{ord(char):03o}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _range(start: int, end: int) -> str:
