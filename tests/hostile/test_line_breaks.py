@@ -187,3 +187,23 @@ def test_fix_never_starts_a_line_from_a_file_name(tmp_path: Path) -> None:
         ["git", "apply", "--check", "-"], input=result.stdout, cwd=tmp_path, capture_output=True, timeout=30
     )
     assert applied.returncode == 0, applied.stderr.decode()
+
+
+@pytest.mark.parametrize("output_format", ["text", "markdown"])
+def test_audit_log_never_starts_a_line_from_a_secret_name(tmp_path: Path, output_format: str) -> None:
+    """An audit event names the secret that was read; the inventory holds one named so."""
+    from auditlog import auditgen
+
+    secret = {**FIXABLE_SECRET, "metadata": {"name": "reg\nFORGED-SECRET", "namespace": "shop"}}
+    (tmp_path / "inventory.json").write_text(json.dumps(secret))
+    log = auditgen.write(
+        tmp_path / "audit.log",
+        [auditgen.event(verb="get", user="mallory", name="reg\nFORGED-SECRET", namespace="shop")],
+    )
+    result = pullguard(
+        "audit-log", str(log), "--manifests", str(tmp_path / "inventory.json"), "-f", output_format
+    )
+    no_internal_error(result)
+    output = result.stdout.decode()
+    assert "FORGED-SECRET" in output
+    assert _forged(output) == []

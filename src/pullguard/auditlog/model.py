@@ -13,6 +13,7 @@ from pullguard.checks import Finding
 from pullguard.counts import plural as plural  # the audit-log reports import it from here
 from pullguard.sources.model import InputProblem, Location
 from pullguard.suppress import SuppressedFinding
+from pullguard.text_safety import one_line
 
 CHECK = "PG040"
 LEAK_CHECK = "PG015"
@@ -108,8 +109,9 @@ def clean(text: str, limit: int = 120) -> str:
 
 
 def secret_label(namespace: str, name: str) -> str:
+    """The secret as a report names it, on one line (a line break in a name is shown as `\\x0a`)."""
     if namespace == ALL:
         return "every secret in every namespace"
     if name == ALL:
-        return f"every secret in namespace '{namespace}'"
-    return f"'{name}' in namespace '{namespace}'"
+        return f"every secret in namespace '{one_line(namespace)}'"
+    return f"'{one_line(name)}' in namespace '{one_line(namespace)}'"

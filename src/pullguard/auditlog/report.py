@@ -18,6 +18,7 @@ from pullguard.report.json_report import finding as finding_json
 from pullguard.report.json_report import location as location_json
 from pullguard.report.json_report import suppression as suppression_json
 from pullguard.sources.model import Level
+from pullguard.text_safety import one_line
 
 _SHOWN_READERS = 20
 
@@ -67,9 +68,8 @@ def render_text(result: AuditResult, out: TextIO) -> None:
     if result.findings:
         write(f"\nFindings ({len(result.findings)}):\n")
         for item in result.findings:
-            write(
-                f"  {item.severity.value.upper():8} {item.check_id} {item.object}  {item.location.path}:{item.location.line}\n"
-            )
+            where = one_line(f"{item.object}  {item.location.path}")  # a line break in a name is shown
+            write(f"  {item.severity.value.upper():8} {item.check_id} {where}:{item.location.line}\n")
             write(f"    {item.message}\n")
     else:
         write("\nNo findings.\n")
