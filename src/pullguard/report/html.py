@@ -77,7 +77,9 @@ def _age(facts: PullSecretFacts | None) -> str:
         if age is not None and age.refresh_interval:
             return f"refreshed every {_text(age.refresh_interval)}"
         return "unknown"
-    return f'{plural(int(facts.age.days), "day")} <span class="muted">({_text(facts.age.evidence.value)})</span>'
+    return (
+        f'{plural(int(facts.age.days), "day")} <span class="muted">({_text(facts.age.evidence.value)})</span>'
+    )
 
 
 def _fingerprints(facts: PullSecretFacts | None) -> str:
