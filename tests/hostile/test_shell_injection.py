@@ -180,3 +180,26 @@ def test_valid_names_print_as_they_are(tmp_path: Path) -> None:
     assert "kubectl patch serviceaccount default -n shop --type=json -p '[{" in shown or (
         "if kubectl get serviceaccount default -n shop" in shown
     )
+
+
+def test_a_line_break_in_a_name_stays_inside_its_command(tmp_path: Path) -> None:
+    """A namespace with a line break: quoted plainly it would still be one word, but the printed
+    command would break across lines; bash's $'...' spells the break as an escape."""
+    marker = tmp_path / "PWNED"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "pod.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "web", "namespace": f"shop\ntouch {marker}\n"},
+                "spec": {"containers": [{"name": "c", "image": "reg.corp.example/app:1"}]},
+            }
+        )
+    )
+    printed = pullguard("scan", str(tmp_path / "in"), "--no-config", "--show-fixes", *PRIVATE).stdout.decode()
+    section = printed[printed.index("Fix plan:") :]
+    assert f"-n $'shop\\x0atouch {marker}\\x0a'" in section
+    assert not any(line.startswith("touch") for line in section.splitlines())
+    _run_as_a_shell_would(_commands(section), tmp_path)
+    assert not marker.exists()
