@@ -735,3 +735,26 @@ def test_an_identity_that_is_not_a_string_is_refused_as_the_api_server_refuses_i
     assert manifests == []
     [problem] = source.problems
     assert problem.code == "wrong-type" and f"'metadata.{field}' must be a string" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("metadata", "namespace", "name"),
+    [
+        # a merged mapping gives the object its namespace, as kubectl's reader (go-yaml) does
+        ("{name: x, <<: {namespace: shop}}", "shop", "x"),
+        # of a list of merged mappings the earlier wins; the mapping's own keys win over merged ones
+        ("\n  <<: [{namespace: first}, {namespace: second, name: z}]\n  name: x", "first", "x"),
+        ("\n  namespace: own\n  <<: {namespace: merged, name: z}", "own", "z"),
+    ],
+)
+def test_merge_keys_give_the_identity_and_the_body_the_same_values(
+    tmp_path: Path, metadata: str, namespace: str, name: str
+) -> None:
+    """https://yaml.org/type/merge.html: a mapping's own keys override merged ones, and earlier
+    mappings of a merged list override later ones; the identity and the body read them alike."""
+    path = write(tmp_path, f"apiVersion: v1\nkind: ServiceAccount\nmetadata: {metadata}\n")
+    manifests, _ = read(path)
+    assert [(m.namespace, m.name) for m in manifests] == [(namespace, name)]
+    body = manifests[0].body
+    assert body is not None
+    assert (body["metadata"].get("namespace"), body["metadata"].get("name")) == (namespace, name)

@@ -14,6 +14,7 @@ Why this is more than `yaml.load_all`:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -118,7 +119,7 @@ class LineMap(Mapping[Any, Any]):
             pairs = self._node.value
             if any(key.tag == _MERGE_TAG for key, _ in pairs):
                 try:
-                    _SCALARS.flatten_mapping(self._node)  # YAML merge keys (`<<`)
+                    flatten_merges(self._node)  # YAML merge keys (`<<`)
                 except yaml.YAMLError:
                     raise DocumentValueError(
                         self.line, "a merge key '<<' must merge a mapping or a list of mappings", "<<"
@@ -917,7 +918,7 @@ def _record_duplicates(node: MappingNode, loader: _Loader) -> None:
 def _scalar_fields(node: MappingNode) -> dict[str, str | None]:
     """apiVersion and kind of a mapping node: the string, None when absent or null."""
     found: dict[str, str | None] = {}
-    for key, value in node.value:
+    for key, value in _merged(node).value:
         if isinstance(key, ScalarNode) and key.value in ("apiVersion", "kind"):
             if isinstance(value, ScalarNode) and value.tag == _STR_TAG:
                 found[key.value] = value.value
@@ -935,9 +936,52 @@ def _scalar_fields_safe(node: MappingNode) -> dict[str, str | None]:
         return {}
 
 
+def _merged(node: MappingNode) -> MappingNode:
+    """The mapping with its merge keys (`<<`) applied, as the constructor applies them: merged keys
+    first, the mapping's own after (so they win). In place, as LineMap does; a merge the document
+    cannot make is reported where the document is read (`_check_merges`)."""
+    if any(key.tag == _MERGE_TAG for key, _ in node.value):
+        with contextlib.suppress(yaml.YAMLError):
+            flatten_merges(node)
+    return node
+
+
+def flatten_merges(node: MappingNode) -> None:
+    """Apply the mapping's merge keys in place, as the YAML merge key type says
+    (https://yaml.org/type/merge.html) and go-yaml, kubectl's reader, does: the mapping's own
+    keys override merged ones, and of a list of mappings the earlier override the later. After
+    it, the last pair of a key is the one that counts (a lookup's usual rule)."""
+    merged: list[tuple[Node, Node]] = []
+    own: list[tuple[Node, Node]] = []
+    for key, value in node.value:
+        if key.tag != _MERGE_TAG:
+            own.append((key, value))
+            continue
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "a merge key must merge mappings",
+                    key.start_mark,
+                )
+            flatten_merges(source)
+            merged.extend(source.value)
+    seen: set[str] = set()
+    first: list[tuple[Node, Node]] = []
+    for key, value in merged:
+        if isinstance(key, ScalarNode):
+            if key.value in seen:
+                continue
+            seen.add(key.value)
+        first.append((key, value))
+    node.value = first + own
+
+
 def _field_node(node: MappingNode, name: str) -> Node | None:
     found: Node | None = None
-    for key, value in node.value:
+    for key, value in _merged(node).value:
         if isinstance(key, ScalarNode) and key.value == name:
             found = value
     return found
@@ -952,7 +996,7 @@ def _metadata_scalars(node: MappingNode) -> dict[str, Any]:
     metadata = _field_node(node, "metadata")
     found: dict[str, Any] = {}
     if isinstance(metadata, MappingNode):
-        for key, value in metadata.value:
+        for key, value in _merged(metadata).value:
             if isinstance(key, ScalarNode) and key.value in _IDENTITY_FIELDS:
                 if isinstance(value, ScalarNode) and value.tag == _STR_TAG:
                     found[key.value] = value.value
