@@ -851,6 +851,8 @@ def _write(output: str, write: Callable[[TextIO], None], styled: bool = True) ->
     """Render the whole report first (a failure never leaves an empty -o file), then write it."""
     from pullguard.report.sink import render_safely_parts
 
+    if output == "-" and sys.stdout is None:  # started with standard output closed (`>&-`)
+        _fail("standard output is closed: give -o FILE for the report")
     terminal = output == "-" and sys.stdout.isatty()
     parts = _guarded(lambda: render_safely_parts(write, terminal=terminal, styled=styled))
     if output == "-":

@@ -6,6 +6,9 @@ Each test names the input that used to end the whole run with an internal error 
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 import xml.dom.minidom
 from pathlib import Path
 
@@ -172,3 +175,22 @@ def test_a_control_character_the_fast_reader_takes_is_an_input_problem(tmp_path:
         (p["code"], p["location"]["file"][-6:], p["location"]["line"]) for p in report["inputProblems"]
     ] == [("yaml-syntax", "b.yaml", 8)]
     assert "NUL character" in report["inputProblems"][0]["message"] and code == 2
+
+
+def test_a_closed_standard_output_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """`pullguard scan . >&-`: the report has nowhere to go; say so and exit 2. With -o the scan
+    needs no standard output at all."""
+    examples = shlex.quote(str(Path(__file__).resolve().parents[2] / "examples"))
+    run = f"{shlex.quote(sys.executable)} -m pullguard scan {examples}"
+    closed = subprocess.run(["bash", "-c", f"{run} >&-"], capture_output=True, text=True, timeout=120)
+    assert closed.returncode == 2
+    assert closed.stderr.strip() == "pullguard: standard output is closed: give -o FILE for the report"
+    report = tmp_path / "r.json"
+    written = subprocess.run(
+        ["bash", "-c", f"{run} -o {shlex.quote(str(report))} >&-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert written.returncode == 1, written.stderr
+    assert report.read_text().startswith("{")
