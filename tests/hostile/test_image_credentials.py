@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from apiserver_double import ApiServerDouble
-from cluster.fixtures import node, pod, service_account
-from hostile.support import no_internal_error, pullguard
+from cluster.fixtures import pod
+from hostile.support import doctor_on_a_stuck_pod, no_internal_error, pullguard
 
 CANARY = "CANARY-7f3a9"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -129,28 +127,10 @@ def _invalid_name_event(image: str) -> str:
 @pytest.mark.parametrize("output_format", ["text", "json"])
 def test_doctor_shows_no_password_in_an_image(tmp_path: Path, output_format: str) -> None:
     image = f"https://ci:{CANARY}/x a@reg.corp.example/team/app:1"
-    objects: dict[str, list[dict[str, Any]]] = {
-        "pods": [pod("stuck", "shop", image, waiting="InvalidImageName")],
-        "events": [
-            {
-                "metadata": {"name": "stuck.1", "namespace": "shop"},
-                "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "stuck"},
-                "reason": "InspectFailed",
-                "message": _invalid_name_event(image),
-                "type": "Warning",
-                "lastTimestamp": "2025-01-10T08:05:00Z",
-            }
-        ],
-        "serviceaccounts": [service_account("default", "shop")],
-        "nodes": [node("node-1")],
-        "secrets": [],
-    }
-    with ApiServerDouble(objects) as api:
-        config = tmp_path / "kubeconfig"
-        config.write_text(yaml.safe_dump(api.kubeconfig("prod", namespace="shop")))
-        result = pullguard(
-            "doctor", "stuck", "--kubeconfig", str(config), "-f", output_format, "--timeout", "3"
-        )
+    stuck = pod("stuck", "shop", image, waiting="InvalidImageName")
+    result = doctor_on_a_stuck_pod(
+        tmp_path, stuck, "InspectFailed", _invalid_name_event(image), "-f", output_format
+    )
     no_internal_error(result)
     output = result.stdout.decode()
     assert "Failed to apply default image tag" in output  # the event is shown

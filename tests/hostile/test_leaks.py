@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from apiserver_double import ApiServerDouble
-from cluster.fixtures import node, pod, service_account
-from hostile.support import PRIVATE, no_internal_error, pullguard
+from cluster.fixtures import pod
+from hostile.support import PRIVATE, doctor_on_a_stuck_pod, no_internal_error, pullguard
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown", "html")
 ENV_CANARY = "env-pw-CANARY-51c2"
@@ -106,28 +103,9 @@ HOSTILE_EVENT = (
 def test_doctor_neutralises_event_messages(tmp_path: Path, output_format: str) -> None:
     """Anyone who may create events in the namespace writes the message doctor prints."""
     image = f"127.0.0.1:{_closed_port()}/team/app:1"
-    objects: dict[str, list[dict[str, Any]]] = {
-        "pods": [pod("stuck", "shop", image, waiting="ImagePullBackOff")],
-        "events": [
-            {
-                "metadata": {"name": "stuck.1", "namespace": "shop"},
-                "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "stuck"},
-                "reason": "Failed",
-                "message": HOSTILE_EVENT.replace("https://robot", f"{image} https://robot"),
-                "type": "Warning",
-                "lastTimestamp": "2025-01-10T08:05:00Z",
-            }
-        ],
-        "serviceaccounts": [service_account("default", "shop")],
-        "nodes": [node("node-1")],
-        "secrets": [],
-    }
-    with ApiServerDouble(objects) as api:
-        config = tmp_path / "kubeconfig"
-        config.write_text(yaml.safe_dump(api.kubeconfig("prod", namespace="shop")))
-        result = pullguard(
-            "doctor", "stuck", "--kubeconfig", str(config), "-f", output_format, "--timeout", "3"
-        )
+    stuck = pod("stuck", "shop", image, waiting="ImagePullBackOff")
+    message = HOSTILE_EVENT.replace("https://robot", f"{image} https://robot")
+    result = doctor_on_a_stuck_pod(tmp_path, stuck, "Failed", message, "-f", output_format)
     no_internal_error(result)
     output = result.stdout.decode()
     if output_format == "json":  # escaped as JSON (\u001b), so it never reaches a terminal raw

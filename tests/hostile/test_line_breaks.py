@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from apiserver_double import ApiServerDouble
-from cluster.fixtures import node, pod, service_account
-from hostile.support import no_internal_error, pullguard
+from cluster.fixtures import pod
+from hostile.support import doctor_on_a_stuck_pod, no_internal_error, pullguard
 
 BREAKS = ["\n", "\r", "\u2028", "\r\n"]
 
@@ -138,26 +136,8 @@ def test_doctor_never_starts_a_line_from_a_name_or_an_event(tmp_path: Path) -> N
     name = "stuck\nFORGED-POD"
     stuck = pod(name, "shop", image, waiting="ErrImagePull")
     stuck["status"]["containerStatuses"][0]["name"] = stuck["spec"]["containers"][0]["name"] = "app\nFORGED-C"
-    objects: dict[str, list[dict[str, Any]]] = {
-        "pods": [stuck],
-        "events": [
-            {
-                "metadata": {"name": "stuck.1", "namespace": "shop"},
-                "involvedObject": {"kind": "Pod", "namespace": "shop", "name": name},
-                "reason": "Failed",
-                "message": f'Failed to pull image "{image}": refused\nFORGED-EVENT all good',
-                "type": "Warning",
-                "lastTimestamp": "2025-01-10T08:05:00Z",
-            }
-        ],
-        "serviceaccounts": [service_account("default", "shop")],
-        "nodes": [node("node-1")],
-        "secrets": [],
-    }
-    with ApiServerDouble(objects) as api:
-        config = tmp_path / "kubeconfig"
-        config.write_text(yaml.safe_dump(api.kubeconfig("prod", namespace="shop")))
-        result = pullguard("doctor", name, "--kubeconfig", str(config), "--timeout", "3")
+    message = f'Failed to pull image "{image}": refused\nFORGED-EVENT all good'
+    result = doctor_on_a_stuck_pod(tmp_path, stuck, "Failed", message)
     no_internal_error(result)
     output = result.stdout.decode()
     assert "FORGED-POD" in output and "FORGED-EVENT" in output and "FORGED-C" in output
