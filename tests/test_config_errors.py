@@ -6,9 +6,6 @@ as a YAML number refused; check ids in any case."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli_support import run
 from pullguard.checks import REGISTRY
 from pullguard.config import Config, parse_config
 from pullguard.errors import ConfigError, printed
@@ -35,19 +33,6 @@ HOSTILE = 'privateRegistry: x\n"evil\\e]0;title\\a": 1\n"y\\n  forged.yaml:9: fi
 # the kubelet of a CredentialProviderConfig with tokenAttributes: refused before v1.34 (PG019)
 TOKEN_PROVIDER = FIXTURES / "pg019" / "pass" / "sa_mode.yaml"
 RBAC = FIXTURES / "pg012" / "fail" / "role_lists_secrets.yaml"  # PG009, PG010 and PG012
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PULLGUARD_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "pullguard", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def _project(tmp_path: Path, config: str, manifest: Path = TOKEN_PROVIDER) -> Path:
